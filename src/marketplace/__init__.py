@@ -1,0 +1,1 @@
+"""Certification-body marketplace and audit-scheduling platform."""

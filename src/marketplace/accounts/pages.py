@@ -1,0 +1,291 @@
+"""HTML pages for signing in and up, the account, and a client organisation's settings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, Template
+
+from marketplace.accounts import services
+from marketplace.accounts.auth import SESSION_COOKIE
+from marketplace.accounts.guards import Principal, current_principal, require_role, requires_login
+from marketplace.accounts.roles import CLIENT_MANAGERS, ROLES, TenantKind
+from marketplace.accounts.schemas import OrganisationIn, SiteIn
+from marketplace.core.activity import Tenant, entries_for_tenant
+from marketplace.core.errors import DomainError, Unauthorized
+from marketplace.reference import services as reference
+from marketplace.settings import Settings, settings_of
+from marketplace.web.forms import convert, errors_by_field, form_data
+
+
+def _safe_next(value: str | None) -> str:
+    # Only same-site paths: "//evil.example" or "https://..." would make this an open redirect.
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/account"
+
+
+def _session_cookie(secret: str, settings: Settings, max_age: int) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=secret,
+        httponly=True,
+        secure=settings.app.secure_cookies,
+        samesite="lax",
+        max_age=max_age,
+        path="/",
+    )
+
+
+def me(request: Request[Any, Any, Any]) -> Principal:
+    principal = current_principal(request)
+    if principal is None:
+        raise Unauthorized("Sign in first.")
+    return principal
+
+
+class AccountPages(Controller):
+    include_in_schema = False
+
+    @get("/login")
+    async def login_form(self, next: str | None = None) -> Template:
+        return Template(
+            "accounts/login.html", context={"next": _safe_next(next), "errors": {}, "email": ""}
+        )
+
+    @post("/login")
+    async def login(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        settings = settings_of(request)
+        data = await form_data(request)
+        email, password = str(data.get("email", "")), str(data.get("password", ""))
+        nxt = _safe_next(data.get("next"))
+        try:
+            user_id = await services.authenticate(email, password)
+        except DomainError as exc:
+            return Template(
+                "accounts/login.html",
+                context={"next": nxt, "errors": {"form": exc.detail}, "email": email},
+                status_code=exc.status_code,
+                headers=exc.headers,
+            )
+        session = await services.start_session(user_id, settings.app.session_days)
+        return Redirect(
+            nxt,
+            cookies=[_session_cookie(session.secret, settings, settings.app.session_days * 86400)],
+        )
+
+    @post("/logout")
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        settings = settings_of(request)
+        secret = request.cookies.get(SESSION_COOKIE)
+        if secret:
+            await services.end_session(secret)
+        return Redirect("/", cookies=[_session_cookie("", settings, 0)])
+
+    @get("/register")
+    async def register_form(self) -> Template:
+        return Template("accounts/register.html", context={"errors": {}, "values": {}})
+
+    @post("/register")
+    async def register(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        settings = settings_of(request)
+        data = await form_data(request)
+        values = {k: str(data.get(k, "")) for k in ("email", "name", "time_zone")}
+        try:
+            user = await services.register_user(
+                values["email"],
+                str(data.get("password", "")),
+                values["name"],
+                values["time_zone"] or "UTC",
+            )
+        except DomainError as exc:
+            return Template(
+                "accounts/register.html",
+                context={"errors": errors_by_field(exc), "values": values},
+                status_code=exc.status_code,
+            )
+        session = await services.start_session(user["id"], settings.app.session_days)
+        return Redirect(
+            "/account",
+            cookies=[_session_cookie(session.secret, settings, settings.app.session_days * 86400)],
+        )
+
+    @get("/account", guards=[requires_login])
+    async def account(self, request: Request[Any, Any, Any]) -> Template:
+        return Template("accounts/account.html", context={"me": me(request)})
+
+
+class OrganisationPages(Controller):
+    path = "/organisations"
+    include_in_schema = False
+    guards = [requires_login]
+
+    @get("/new")
+    async def new_form(self) -> Template:
+        return Template(
+            "accounts/organisation_new.html",
+            context={"errors": {}, "values": {}, "sectors": await reference.list_iaf_sectors()},
+        )
+
+    @post("/new")
+    async def create(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        data = await form_data(request)
+        values = dict(data)
+        try:
+            site = {
+                "name": data.get("site_name") or "Head office",
+                "address": data.get("site_address", ""),
+                "country": data.get("country", ""),
+                "time_zone": data.get("site_time_zone") or "UTC",
+                "headcount": data.get("effective_personnel") or 0,
+                "central": True,
+            }
+            payload = convert(
+                {
+                    "name": data.get("name", ""),
+                    "country": str(data.get("country", "")).upper(),
+                    "iaf_sector": data.get("iaf_sector") or 0,
+                    "effective_personnel": data.get("effective_personnel") or 0,
+                    "sites": [convert({**site, "country": str(site["country"]).upper()}, SiteIn)],
+                },
+                OrganisationIn,
+            )
+
+            org_id = await services.create_organisation(
+                me(request).user_id, msgspec.to_builtins(payload)
+            )
+        except DomainError as exc:
+            return Template(
+                "accounts/organisation_new.html",
+                context={
+                    "errors": errors_by_field(exc),
+                    "values": values,
+                    "sectors": await reference.list_iaf_sectors(),
+                },
+                status_code=exc.status_code,
+            )
+        return Redirect(f"/organisations/{org_id}")
+
+    @get("/{organisation_id:uuid}")
+    async def view(self, request: Request[Any, Any, Any], organisation_id: uuid.UUID) -> Template:
+        principal = me(request)
+        role = require_role(
+            principal, TenantKind.organisation, organisation_id, what="No such organisation."
+        )
+        return await self._render(principal, organisation_id, role)
+
+    async def _render(
+        self,
+        principal: Principal,
+        organisation_id: uuid.UUID,
+        role: str,
+        errors: dict[str, str] | None = None,
+        notice: str = "",
+        status_code: int = 200,
+    ) -> Template:
+        org = await services.get_organisation(organisation_id)
+        return Template(
+            "accounts/organisation.html",
+            context={
+                "org": org,
+                "role": role,
+                "can_manage": role in CLIENT_MANAGERS,
+                "members": await services.list_members(TenantKind.organisation, organisation_id),
+                "invitations": await services.list_invitations(
+                    TenantKind.organisation, organisation_id
+                ),
+                "roles": sorted(ROLES[TenantKind.organisation]),
+                "errors": errors or {},
+                "notice": notice,
+            },
+            status_code=status_code,
+        )
+
+    @post("/{organisation_id:uuid}/members")
+    async def add_member(
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
+    ) -> Template:
+        principal = me(request)
+        role = require_role(
+            principal,
+            TenantKind.organisation,
+            organisation_id,
+            CLIENT_MANAGERS,
+            what="No such organisation.",
+        )
+        data = await form_data(request)
+        try:
+            result = await services.add_member(
+                principal.user_id,
+                TenantKind.organisation,
+                organisation_id,
+                str(data.get("email", "")),
+                str(data.get("role", "")),
+            )
+        except DomainError as exc:
+            return await self._render(
+                principal, organisation_id, role, errors_by_field(exc), status_code=exc.status_code
+            )
+        notice = (
+            f"{result['email']} is now a member."
+            if result["status"] == "member"
+            else f"{result['email']} is invited and joins when they register with that address."
+        )
+        return await self._render(principal, organisation_id, role, notice=notice)
+
+    @post("/{organisation_id:uuid}/sites")
+    async def add_site(
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
+    ) -> Template:
+        principal = me(request)
+        role = require_role(
+            principal,
+            TenantKind.organisation,
+            organisation_id,
+            CLIENT_MANAGERS,
+            what="No such organisation.",
+        )
+        data = await form_data(request)
+        try:
+            site = convert(
+                {
+                    **data,
+                    "country": str(data.get("country", "")).upper(),
+                    "central": data.get("central") == "on",
+                    "headcount": data.get("headcount") or 0,
+                },
+                SiteIn,
+            )
+
+            await services.add_site(principal.user_id, organisation_id, msgspec.to_builtins(site))
+        except DomainError as exc:
+            return await self._render(
+                principal, organisation_id, role, errors_by_field(exc), status_code=exc.status_code
+            )
+        return await self._render(principal, organisation_id, role, notice="Site added.")
+
+    @get("/{organisation_id:uuid}/activity")
+    async def activity(
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
+    ) -> Template:
+        require_role(
+            me(request),
+            TenantKind.organisation,
+            organisation_id,
+            {"owner"},
+            what="No such organisation.",
+        )
+        org = await services.get_organisation(organisation_id)
+        entries = await entries_for_tenant(Tenant("organisation", organisation_id), limit=200)
+        return Template(
+            "core/activity.html",
+            context={
+                "tenant_name": org["name"],
+                "entries": entries,
+                "back": f"/organisations/{organisation_id}",
+            },
+        )

@@ -1,0 +1,475 @@
+"""Account services: registration, sign-in with throttling, sessions and API tokens, tenants and members."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+import unicodedata
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+from marketplace.accounts import passwords
+from marketplace.accounts.guards import MembershipRef, Principal
+from marketplace.accounts.roles import ROLES, TenantKind
+from marketplace.accounts.tables import (
+    ApiToken,
+    CertificationBody,
+    Invitation,
+    LoginFailure,
+    Membership,
+    Organisation,
+    Site,
+    User,
+    WebSession,
+)
+from marketplace.core import clock
+from marketplace.core.activity import Tenant, log_action
+from marketplace.core.db import write_transaction
+from marketplace.core.errors import Conflict, Invalid, NotFound, Throttled, Unauthorized
+from marketplace.reference.tables import IafSector
+
+# Throttling: after FREE_FAILURES failed logins for one address inside WINDOW, each further
+# attempt waits BASE_DELAY * 2**(extra failures), capped at MAX_DELAY (OWASP authentication cheat sheet).
+FREE_FAILURES = 5
+WINDOW = dt.timedelta(minutes=15)
+BASE_DELAY = dt.timedelta(seconds=2)
+MAX_DELAY = dt.timedelta(minutes=15)
+
+
+def normalise_email(email: str) -> str:
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_time_zone(name: str, field: str = "time_zone") -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise Invalid.field(
+            field, f"{name!r} is not an IANA time zone such as Europe/London."
+        ) from exc
+    return name
+
+
+async def register_user(
+    email: str, password: str, name: str, time_zone: str = "UTC"
+) -> dict[str, Any]:
+    """Create an account; pending invitations for the address become memberships at once."""
+    email = normalise_email(email)
+    problem = passwords.password_problem(password, email)
+    if problem:
+        raise Invalid.field("password", problem, code="weak_password")
+    if not name.strip():
+        raise Invalid.field("name", "Tell us your name.")
+    check_time_zone(time_zone)
+    password_hash = passwords.hash_password(password)
+    async with write_transaction():
+        if await User.exists().where(User.email == email).run():
+            raise Conflict(
+                "An account with this e-mail address already exists.", code="email_taken"
+            )
+        user = User(
+            email=email, password_hash=password_hash, name=name.strip(), time_zone=time_zone
+        )
+        await user.save().run()
+        await log_action(
+            "marketplace.account.created", actor_id=user.id, entity_type="user", entity_id=user.id
+        )
+        await _accept_invitations(user.id, email)
+    return {"id": user.id, "email": user.email, "name": user.name}
+
+
+async def _accept_invitations(user_id: uuid.UUID, email: str) -> None:
+    pending = (
+        await Invitation.select()
+        .where((Invitation.email == email) & Invitation.accepted_at.is_null())
+        .run()
+    )
+    for inv in pending:
+        org, body = inv["organisation"], inv["body"]
+        clash = Membership.exists().where(Membership.user == user_id)
+        clash = (
+            clash.where(Membership.organisation == org)
+            if org
+            else clash.where(Membership.body == body)
+        )
+        if not await clash.run():
+            await Membership.insert(
+                Membership(user=user_id, organisation=org, body=body, role=inv["role"])
+            ).run()
+            kind = TenantKind.organisation if org else TenantKind.body
+            await log_action(
+                "marketplace.membership.created",
+                actor_id=user_id,
+                entity_type="user",
+                entity_id=user_id,
+                tenant=Tenant(kind.value, org or body),
+                data={"role": inv["role"], "via": "invitation"},
+            )
+        await (
+            Invitation.update({Invitation.accepted_at: clock.now()})
+            .where(Invitation.id == inv["id"])
+            .run()
+        )
+
+
+async def _throttle_delay(email: str) -> dt.timedelta | None:
+    since = clock.now() - WINDOW
+    failures = (
+        await LoginFailure.select(LoginFailure.failed_at)
+        .where((LoginFailure.email == email) & (LoginFailure.failed_at > since))
+        .order_by(LoginFailure.failed_at, ascending=False)
+        .run()
+    )
+    if len(failures) < FREE_FAILURES:
+        return None
+    extra = len(failures) - FREE_FAILURES
+    delay = min(BASE_DELAY * (2**extra), MAX_DELAY)
+    last = failures[0]["failed_at"]
+    wait = last + delay - clock.now()
+    return wait if wait > dt.timedelta(0) else None
+
+
+async def authenticate(email: str, password: str) -> uuid.UUID:
+    """Check credentials; repeated failures for one address answer 429 with a growing delay."""
+    email = normalise_email(email)
+    wait = await _throttle_delay(email)
+    if wait is not None:
+        seconds = max(1, int(wait.total_seconds() + 0.999))
+        raise Throttled(
+            f"Too many failed sign-ins for this address. Try again in {seconds} seconds.",
+            code="throttled",
+            headers={"Retry-After": str(seconds)},
+        )
+    rows = (
+        await User.select(User.id, User.password_hash, User.is_active)
+        .where(User.email == email)
+        .run()
+    )
+    if not rows:
+        passwords.verify_password(passwords.DUMMY_HASH, password)
+        ok = False
+    else:
+        ok = rows[0]["is_active"] and passwords.verify_password(rows[0]["password_hash"], password)
+    if not ok:
+        await LoginFailure.insert(LoginFailure(email=email, failed_at=clock.now())).run()
+        raise Unauthorized("Wrong e-mail address or password.", code="bad_credentials")
+    await LoginFailure.delete().where(LoginFailure.email == email).run()
+    user_id: uuid.UUID = rows[0]["id"]
+    await _accept_invitations(user_id, email)
+    return user_id
+
+
+@dataclass(frozen=True)
+class IssuedSecret:
+    id: uuid.UUID
+    secret: str
+    expires_at: dt.datetime
+
+
+async def issue_api_token(user_id: uuid.UUID, days: int) -> IssuedSecret:
+    secret = "mpt_" + secrets.token_urlsafe(32)
+    expires = clock.now() + dt.timedelta(days=days)
+    token = ApiToken(
+        user=user_id, token_hash=_digest(secret), expires_at=expires, created_at=clock.now()
+    )
+    await token.save().run()
+    return IssuedSecret(token.id, secret, expires)
+
+
+async def revoke_api_token(token_id: uuid.UUID) -> None:
+    await ApiToken.update({ApiToken.revoked_at: clock.now()}).where(ApiToken.id == token_id).run()
+
+
+async def start_session(user_id: uuid.UUID, days: int) -> IssuedSecret:
+    secret = secrets.token_urlsafe(32)
+    expires = clock.now() + dt.timedelta(days=days)
+    session = WebSession(
+        user=user_id, token_hash=_digest(secret), expires_at=expires, created_at=clock.now()
+    )
+    await session.save().run()
+    return IssuedSecret(session.id, secret, expires)
+
+
+async def end_session(secret: str) -> None:
+    await WebSession.delete().where(WebSession.token_hash == _digest(secret)).run()
+
+
+async def principal_for_token(secret: str) -> Principal | None:
+    rows = (
+        await ApiToken.select(ApiToken.id, ApiToken.user)
+        .where(
+            (ApiToken.token_hash == _digest(secret))
+            & ApiToken.revoked_at.is_null()
+            & (ApiToken.expires_at > clock.now())
+        )
+        .run()
+    )
+    if not rows:
+        return None
+    return await load_principal(rows[0]["user"], token_id=rows[0]["id"])
+
+
+async def principal_for_session(secret: str) -> Principal | None:
+    rows = (
+        await WebSession.select(WebSession.user)
+        .where((WebSession.token_hash == _digest(secret)) & (WebSession.expires_at > clock.now()))
+        .run()
+    )
+    if not rows:
+        return None
+    return await load_principal(rows[0]["user"])
+
+
+async def load_principal(user_id: uuid.UUID, token_id: uuid.UUID | None = None) -> Principal | None:
+    users = await User.select().where((User.id == user_id) & (User.is_active == True)).run()  # noqa: E712
+    if not users:
+        return None
+    u = users[0]
+    rows = (
+        await Membership.select(
+            Membership.organisation,
+            Membership.body,
+            Membership.role,
+            Membership.organisation.name.as_alias("org_name"),
+            Membership.body.name.as_alias("body_name"),
+        )
+        .where(Membership.user == user_id)
+        .run()
+    )
+    memberships = tuple(
+        MembershipRef(TenantKind.organisation, r["organisation"], r["role"], r["org_name"] or "")
+        if r["organisation"]
+        else MembershipRef(TenantKind.body, r["body"], r["role"], r["body_name"] or "")
+        for r in rows
+    )
+    return Principal(
+        user_id=u["id"],
+        email=u["email"],
+        name=u["name"],
+        time_zone=u["time_zone"],
+        is_platform_admin=u["is_platform_admin"],
+        memberships=memberships,
+        token_id=token_id,
+    )
+
+
+# --- organisations -------------------------------------------------------------------------
+
+
+async def create_organisation(actor_id: uuid.UUID, data: dict[str, Any]) -> uuid.UUID:
+    """Create a client organisation with its sites; the creator becomes its owner."""
+    if not await IafSector.exists().where(IafSector.code == data["iaf_sector"]).run():
+        raise Invalid.field("iaf_sector", "Unknown IAF sector; use a code from 1 to 39.")
+    sites = data.get("sites") or []
+    for i, site in enumerate(sites):
+        check_time_zone(site.get("time_zone", "UTC"), f"sites[{i}].time_zone")
+    if sum(1 for s in sites if s.get("central")) > 1:
+        raise Invalid.field("sites", "Only one site can be the central function.")
+    async with write_transaction():
+        org = Organisation(
+            name=data["name"].strip(),
+            country=data["country"],
+            iaf_sector=data["iaf_sector"],
+            effective_personnel=data["effective_personnel"],
+        )
+        await org.save().run()
+        for site in sites:
+            await Site.insert(Site(organisation=org.id, **site)).run()
+        await Membership.insert(Membership(user=actor_id, organisation=org.id, role="owner")).run()
+        await log_action(
+            "marketplace.organisation.created",
+            actor_id=actor_id,
+            entity_type="organisation",
+            entity_id=org.id,
+            tenant=Tenant("organisation", org.id),
+            data={"name": org.name, "sites": len(sites)},
+        )
+    return org.id
+
+
+async def add_site(
+    actor_id: uuid.UUID, organisation_id: uuid.UUID, site: dict[str, Any]
+) -> uuid.UUID:
+    check_time_zone(site.get("time_zone", "UTC"))
+    async with write_transaction():
+        if (
+            site.get("central")
+            and await Site.exists()
+            .where(
+                (Site.organisation == organisation_id) & (Site.central == True)  # noqa: E712
+            )
+            .run()
+        ):
+            raise Invalid.field("central", "This organisation already has a central function site.")
+        row = Site(organisation=organisation_id, **site)
+        await row.save().run()
+        await log_action(
+            "marketplace.site.created",
+            actor_id=actor_id,
+            entity_type="site",
+            entity_id=row.id,
+            tenant=Tenant("organisation", organisation_id),
+            data={"name": row.name},
+        )
+    return row.id
+
+
+async def get_organisation(organisation_id: uuid.UUID) -> dict[str, Any]:
+    rows = await Organisation.select().where(Organisation.id == organisation_id).run()
+    if not rows:
+        raise NotFound("No such organisation.")
+    org: dict[str, Any] = rows[0]
+    org["sites"] = (
+        await Site.select().where(Site.organisation == organisation_id).order_by(Site.name).run()
+    )
+    return org
+
+
+# --- members ---------------------------------------------------------------------------------
+
+
+async def add_member(
+    actor_id: uuid.UUID, kind: TenantKind, tenant_id: uuid.UUID, email: str, role: str
+) -> dict[str, Any]:
+    """Add an existing user to the tenant at once, or invite the address to join when it signs up."""
+    if role not in ROLES[kind]:
+        raise Invalid.field("role", f"Choose one of: {', '.join(sorted(ROLES[kind]))}.")
+    email = normalise_email(email)
+    tenant_col = Membership.organisation if kind is TenantKind.organisation else Membership.body
+    tenant = Tenant(kind.value, tenant_id)
+    async with write_transaction():
+        users = await User.select(User.id).where(User.email == email).run()
+        if users:
+            user_id = users[0]["id"]
+            if (
+                await Membership.exists()
+                .where((Membership.user == user_id) & (tenant_col == tenant_id))
+                .run()
+            ):
+                raise Conflict("This person is already a member.", code="already_member")
+            await Membership.insert(
+                Membership(
+                    user=user_id,
+                    organisation=tenant_id if kind is TenantKind.organisation else None,
+                    body=tenant_id if kind is TenantKind.body else None,
+                    role=role,
+                )
+            ).run()
+            await log_action(
+                "marketplace.membership.created",
+                actor_id=actor_id,
+                entity_type="user",
+                entity_id=user_id,
+                tenant=tenant,
+                data={"role": role, "email": email},
+            )
+            return {"status": "member", "email": email, "role": role, "user_id": user_id}
+        inv = Invitation(
+            email=email,
+            organisation=tenant_id if kind is TenantKind.organisation else None,
+            body=tenant_id if kind is TenantKind.body else None,
+            role=role,
+            invited_by=actor_id,
+        )
+        await inv.save().run()
+        await log_action(
+            "marketplace.invitation.created",
+            actor_id=actor_id,
+            entity_type="invitation",
+            entity_id=inv.id,
+            tenant=tenant,
+            data={"role": role, "email": email},
+        )
+        return {"status": "invited", "email": email, "role": role, "invitation_id": inv.id}
+
+
+async def list_members(kind: TenantKind, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+    tenant_col = Membership.organisation if kind is TenantKind.organisation else Membership.body
+    members: list[dict[str, Any]] = (
+        await Membership.select(
+            Membership.id,
+            Membership.role,
+            Membership.user.email.as_alias("email"),
+            Membership.user.name.as_alias("name"),
+            Membership.user.id.as_alias("user_id"),
+        )
+        .where(tenant_col == tenant_id)
+        .order_by(Membership.created_at)
+        .run()
+    )
+    return members
+
+
+async def list_invitations(kind: TenantKind, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+    tenant_col = Invitation.organisation if kind is TenantKind.organisation else Invitation.body
+    rows: list[dict[str, Any]] = (
+        await Invitation.select()
+        .where((tenant_col == tenant_id) & Invitation.accepted_at.is_null())
+        .order_by(Invitation.created_at)
+        .run()
+    )
+    return rows
+
+
+async def make_platform_admin(
+    email: str, password: str | None, name: str = "Platform administrator"
+) -> uuid.UUID:
+    """Create a platform administrator, or promote an existing account."""
+    email = normalise_email(email)
+    rows = await User.select(User.id).where(User.email == email).run()
+    if rows:
+        await User.update({User.is_platform_admin: True}).where(User.id == rows[0]["id"]).run()
+        user_id: uuid.UUID = rows[0]["id"]
+    else:
+        if password is None:
+            raise Invalid.field("password", "A new administrator needs a password.")
+        created = await register_user(email, password, name)
+        user_id = created["id"]
+        await User.update({User.is_platform_admin: True}).where(User.id == user_id).run()
+    await log_action(
+        "marketplace.account.promoted", actor_id=None, entity_type="user", entity_id=user_id
+    )
+    return user_id
+
+
+# --- certification bodies as tenants ------------------------------------------------------------
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return _SLUG.sub("-", ascii_name.lower()).strip("-")[:100] or "body"
+
+
+async def unique_slug(name: str) -> str:
+    base = slugify(name)
+    slug, n = base, 1
+    while await CertificationBody.exists().where(CertificationBody.slug == slug).run():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+async def create_body_tenant(actor_id: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
+    """Create a certification body (inside the caller's transaction); the creator becomes its owner."""
+    body = CertificationBody(slug=await unique_slug(fields["name"]), **fields)
+    await body.save().run()
+    await Membership.insert(Membership(user=actor_id, body=body.id, role="owner")).run()
+    await log_action(
+        "marketplace.body.created",
+        actor_id=actor_id,
+        entity_type="body",
+        entity_id=body.id,
+        tenant=Tenant("body", body.id),
+        data={"name": body.name},
+    )
+    return body.id

@@ -1,0 +1,118 @@
+"""create_app(settings): the one place where the Litestar application is wired together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import ResponseHeader, State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from marketplace.accounts.api import AuthController, MeController, OrganisationController
+from marketplace.accounts.auth import AuthenticationMiddleware
+from marketplace.accounts.pages import AccountPages, OrganisationPages
+from marketplace.core import db
+from marketplace.core.api import HealthController
+from marketplace.core.errors import EXCEPTION_HANDLERS
+from marketplace.directory.api import BodyController
+from marketplace.directory.pages import BodyAdminPages
+from marketplace.reference.api import ReferenceController
+from marketplace.reference.pages import ReferencePages
+from marketplace.settings import PROJECT_ROOT, Settings
+from marketplace.web.pages import HomePages
+from marketplace.web.templating import configure_environment
+
+log = logging.getLogger("marketplace")
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+TEMPLATE_DIR = PROJECT_ROOT / "templates"
+
+# Same-origin only: no CDN, no inline script. Stripe's Payment Element is added by billing when configured.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+
+
+def create_app(settings: Settings | None = None, *, manage_pool: bool = True) -> Litestar:
+    """Build the application. `manage_pool=False` leaves the database pool to the caller (tests)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if manage_pool:
+            await db.open_pool(settings.db.pool_size)
+        try:
+            yield
+        finally:
+            if manage_pool:
+                await db.close_pool()
+
+    template_engine = JinjaTemplateEngine(directory=TEMPLATE_DIR)
+    configure_environment(template_engine.engine, settings)
+
+    api_handlers: list[Any] = [
+        ReferenceController,
+        AuthController,
+        MeController,
+        OrganisationController,
+        BodyController,
+    ]
+    page_handlers: list[Any] = [
+        HomePages,
+        AccountPages,
+        OrganisationPages,
+        BodyAdminPages,
+        ReferencePages,
+    ]
+
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            Router(path="/", route_handlers=api_handlers),
+            *page_handlers,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], include_in_schema=False
+            ),
+        ],
+        state=State({"settings": settings}),
+        middleware=[AuthenticationMiddleware()],
+        csrf_config=CSRFConfig(
+            secret=settings.app.secret_key,
+            cookie_name="mp_csrf",
+            cookie_secure=settings.app.secure_cookies,
+            cookie_httponly=True,
+            header_name="x-csrftoken",
+            # The API authenticates by bearer token only and the webhook by Stripe's signature,
+            # so neither can be forged by another site's form.
+            exclude=["/api/", "/webhooks/"],
+        ),
+        template_config=TemplateConfig(instance=template_engine),
+        openapi_config=OpenAPIConfig(
+            title="Certification-body marketplace API",
+            version="1",
+            path="/schema",
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        response_headers=[
+            ResponseHeader(name="Content-Security-Policy", value=CSP),
+            ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+            ResponseHeader(name="Referrer-Policy", value="same-origin"),
+        ],
+        request_max_body_size=settings.app.max_body_bytes,
+        lifespan=[lifespan],
+        debug=settings.app.debug,
+    )

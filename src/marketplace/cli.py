@@ -1,0 +1,173 @@
+"""The `marketplace` command: serve, migrate, seed, createadmin, demo (and later worker, reconcile-payments)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+# Piccolo finds its configuration through this variable; set it before anything imports Piccolo tables.
+os.environ.setdefault("PICCOLO_CONF", "marketplace.piccolo_conf")
+
+
+def _run(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
+    async def wrapped() -> Any:
+        from marketplace.core import db
+
+        await db.open_pool()
+        try:
+            return await coro_fn()
+        finally:
+            await db.close_pool()
+
+    return asyncio.run(wrapped())
+
+
+async def migrate() -> int:
+    """Apply every pending migration (forwards only; running it twice changes nothing)."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="marketplace", migration_id="all", fake=False)
+    if not result.success:
+        raise RuntimeError(result.message or "migration failed")
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    _run(migrate)
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from marketplace import seed
+
+    async def go() -> None:
+        counts = await seed.seed_reference()
+        print(
+            "Reference data: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+        )
+        if args.demo:
+            logins = await seed.seed_demo(
+                bodies=args.bodies,
+                organisations=args.organisations,
+                random_seed=args.random_seed,
+                progress=not args.quiet,
+            )
+            seed.print_logins(logins)
+
+    _run(go)
+    return 0
+
+
+def cmd_createadmin(args: argparse.Namespace) -> int:
+    from marketplace.accounts.services import make_platform_admin
+
+    password = os.environ.get("MARKETPLACE_ADMIN_PASSWORD")
+    if password is None and sys.stdin.isatty():
+        password = getpass.getpass("Password for the new administrator: ")
+
+    async def go() -> None:
+        await make_platform_admin(args.email, password)
+
+    _run(go)
+    print(f"{args.email} is a platform administrator.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "marketplace.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=True,
+        lifespan="on",
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Migrate, load reference and demo data (once), then serve."""
+    from marketplace import seed
+
+    async def go() -> dict[str, str] | None:
+        await migrate()
+        await seed.seed_reference()
+        if await seed.demo_present():
+            return None
+        return await seed.seed_demo(
+            bodies=args.bodies,
+            organisations=args.organisations,
+            random_seed=args.random_seed,
+            progress=True,
+        )
+
+    logins = _run(go)
+    seed.print_logins(logins or seed.DEMO_LOGINS)
+    print(f"\nServing on http://{args.host}:{args.port}  (Ctrl+C to stop)\n", flush=True)
+    return cmd_serve(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="marketplace", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the web application")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--workers", type=int, default=1, help="server processes (PostgreSQL only for >1)"
+    )
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply pending database migrations")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("seed", help="load reference data; --demo adds generated demo data")
+    p.add_argument("--demo", action="store_true", help="also generate demo data with Faker")
+    p.add_argument("--bodies", type=int, default=60, help="number of demo certification bodies")
+    p.add_argument(
+        "--organisations", type=int, default=40, help="number of demo client organisations"
+    )
+    p.add_argument("--random-seed", type=int, default=2026, help="makes the demo data repeatable")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("createadmin", help="create or promote a platform administrator")
+    p.add_argument("email")
+    p.set_defaults(func=cmd_createadmin)
+
+    p = sub.add_parser("demo", help="migrate, seed demo data once, and serve")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--bodies", type=int, default=60)
+    p.add_argument("--organisations", type=int, default=40)
+    p.add_argument("--random-seed", type=int, default=2026)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line, non-zero: the CLI contract in API.md
+        detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
+        print(f"marketplace {args.command}: {detail}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Infrastructure every domain stands on: database, errors, clock, activity log."""

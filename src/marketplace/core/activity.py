@@ -1,0 +1,72 @@
+"""log_action: the one way services record what happened (namespaced actions such as marketplace.account.created)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from marketplace.core import clock
+from marketplace.core.tables import ActivityLog
+
+_ACTION = re.compile(r"^marketplace(\.[a-z_]+){2,}$")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    kind: str  # "organisation" | "body"
+    id: uuid.UUID
+
+
+async def log_action(
+    action: str,
+    *,
+    actor_id: uuid.UUID | None,
+    entity_type: str,
+    entity_id: uuid.UUID | str,
+    tenant: Tenant | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    if not _ACTION.match(action):
+        raise ValueError(
+            f"activity actions are namespaced like marketplace.thing.verb, got {action!r}"
+        )
+    await ActivityLog.insert(
+        ActivityLog(
+            actor_id=actor_id,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            tenant_kind=tenant.kind if tenant else None,
+            tenant_id=tenant.id if tenant else None,
+            data=data or {},
+            created_at=clock.now(),
+        )
+    ).run()
+
+
+async def entries_for_tenant(
+    tenant: Tenant, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = (
+        await ActivityLog.select()
+        .where((ActivityLog.tenant_kind == tenant.kind) & (ActivityLog.tenant_id == tenant.id))
+        .order_by(ActivityLog.created_at, ascending=False)
+        .limit(limit)
+        .offset(offset)
+        .output(load_json=True)
+        .run()
+    )
+    return rows
+
+
+async def entries_for_entity(entity_type: str, entity_id: uuid.UUID | str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = (
+        await ActivityLog.select()
+        .where((ActivityLog.entity_type == entity_type) & (ActivityLog.entity_id == str(entity_id)))
+        .order_by(ActivityLog.created_at)
+        .output(load_json=True)
+        .run()
+    )
+    return rows

@@ -1,0 +1,31 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from litestar import Controller, MediaType, Response, get
+
+from marketplace.core.tables import ActivityLog
+
+
+class HealthController(Controller):
+    include_in_schema = False
+
+    @get("/healthz", media_type=MediaType.JSON, cache=False)
+    async def healthz(self) -> dict[str, str]:
+        """The process is up (no I/O: used as the baseline in benchmarks)."""
+        return {"status": "ok"}
+
+    @get("/readyz", media_type=MediaType.JSON, cache=False)
+    async def readyz(self) -> Response[dict[str, str]]:
+        """The database answers a trivial query."""
+        try:
+            await _ping()
+        except Exception as exc:  # any failure means "not ready"; the reason is shown, not raised
+            return Response(
+                {"status": "unavailable", "detail": type(exc).__name__}, status_code=503
+            )
+        return Response({"status": "ok"})
+
+
+async def _ping() -> None:
+    await ActivityLog.raw("SELECT 1").run()

@@ -1,0 +1,1 @@
+"""Certification bodies' public profiles, accreditations and services: the marketplace's directory."""

@@ -1,0 +1,23 @@
+"""The single Piccolo app: every table of every domain, migrations in the top-level migrations/."""
+
+from __future__ import annotations
+
+from piccolo.conf.apps import AppConfig, table_finder
+
+from marketplace.settings import PROJECT_ROOT
+
+# Bottom-up, as the floors in DESIGN.md; each domain's tables module is listed once here.
+TABLE_MODULES = [
+    "marketplace.core.tables",
+    "marketplace.reference.tables",
+    "marketplace.accounts.tables",
+    "marketplace.directory.tables",
+]
+
+APP_CONFIG = AppConfig(
+    app_name="marketplace",
+    migrations_folder_path=str(PROJECT_ROOT / "migrations"),
+    table_classes=table_finder(modules=TABLE_MODULES, exclude_imported=True),
+    migration_dependencies=[],
+    commands=[],
+)

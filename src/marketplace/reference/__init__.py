@@ -1,0 +1,1 @@
+"""Reference data: standards, IAF sectors, accreditation bodies and support services (loaded from seed/)."""

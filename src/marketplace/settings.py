@@ -1,0 +1,130 @@
+"""Settings read from environment variables, with safe defaults for the embedded SQLite setup."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The repository root when running from a checkout (src/marketplace/settings.py -> ../../).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _var_dir() -> Path:
+    return Path(os.environ.get("MARKETPLACE_VAR_DIR", PROJECT_ROOT / "var"))
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{_var_dir() / 'marketplace.sqlite3'}"
+
+
+def _secret_key() -> str:
+    """MARKETPLACE_SECRET_KEY, else a random key generated once and kept under var/."""
+    key = os.environ.get("MARKETPLACE_SECRET_KEY")
+    if key:
+        return key
+    path = _var_dir() / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Written with owner-only permissions: the key signs sessions.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    # DATABASE_URL: sqlite:///path/to/file.sqlite3 (default under var/) or postgresql://user@host:port/db
+    url: str = field(
+        default_factory=lambda: os.environ.get("DATABASE_URL") or _default_database_url()
+    )
+    # DATABASE_POOL_SIZE: PostgreSQL connection pool size per process
+    pool_size: int = field(default_factory=lambda: int(os.environ.get("DATABASE_POOL_SIZE", "10")))
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith(("postgres://", "postgresql://"))
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    # MARKETPLACE_SECRET_KEY: signs sessions and tokens; generated and kept under var/ when unset
+    secret_key: str = field(default_factory=_secret_key)
+    # MARKETPLACE_BASE_URL: absolute links in e-mails and calendar feeds
+    base_url: str = field(
+        default_factory=lambda: os.environ.get(
+            "MARKETPLACE_BASE_URL", "http://127.0.0.1:8000"
+        ).rstrip("/")
+    )
+    # MARKETPLACE_SECURE_COOKIES: mark session cookies Secure (set to true behind TLS)
+    secure_cookies: bool = field(default_factory=lambda: _bool("MARKETPLACE_SECURE_COOKIES", False))
+    # MARKETPLACE_DEBUG: tracebacks in error pages; never in production
+    debug: bool = field(default_factory=lambda: _bool("MARKETPLACE_DEBUG", False))
+    # MARKETPLACE_MAX_BODY_BYTES: largest request body accepted (uploads included)
+    max_body_bytes: int = field(
+        default_factory=lambda: int(
+            os.environ.get("MARKETPLACE_MAX_BODY_BYTES", str(10 * 1024 * 1024))
+        )
+    )
+    # MARKETPLACE_SESSION_DAYS: how long a login session and an API token stay valid
+    session_days: int = field(
+        default_factory=lambda: int(os.environ.get("MARKETPLACE_SESSION_DAYS", "14"))
+    )
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    # STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET: online payment
+    secret_key: str = field(default_factory=lambda: os.environ.get("STRIPE_SECRET_KEY", ""))
+    publishable_key: str = field(
+        default_factory=lambda: os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+    )
+    webhook_secret: str = field(default_factory=lambda: os.environ.get("STRIPE_WEBHOOK_SECRET", ""))
+    # STRIPE_API_BASE: another Stripe API address, for an emulator such as localstripe
+    api_base: str = field(default_factory=lambda: os.environ.get("STRIPE_API_BASE", ""))
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.secret_key)
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    # SMTP_URL: smtp://host:port or smtps://user:pass@host:port; without it e-mails are only logged
+    smtp_url: str = field(default_factory=lambda: os.environ.get("SMTP_URL", ""))
+    # MARKETPLACE_MAIL_FROM: sender address of the platform's e-mails
+    mail_from: str = field(
+        default_factory=lambda: os.environ.get(
+            "MARKETPLACE_MAIL_FROM", "no-reply@marketplace.local"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: DatabaseSettings = field(default_factory=DatabaseSettings)
+    app: AppSettings = field(default_factory=AppSettings)
+    stripe: StripeSettings = field(default_factory=StripeSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls()
+
+
+def settings_of(request: Any) -> Settings:
+    """The settings the running application was created with (kept in app.state)."""
+    settings: Settings = request.app.state.settings
+    return settings

@@ -1,0 +1,1 @@
+"""Layout helpers, static files and template globals shared by every page."""

@@ -1,0 +1,79 @@
+"""The tenant-isolation matrix, kept as data: route x role x own/other tenant -> expected status.
+
+Each Route names its path with placeholders resolved against tenant "a" ({org}, {body}, {site},
+or any key a later issue adds to `extra_ids`). A caller holding `role key` in tenant a expects
+`own[role key]`; a role missing from `own` expects `other` (default 404: a tenant that is not
+yours is indistinguishable from one that does not exist). Every role of tenant b, and the signed-in
+outsider, expect `other`; an anonymous caller expects `anonymous`. Later issues append their routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+ORG_ALL = {"org:owner": 200, "org:quality_manager": 200, "org:member": 200}
+BODY_ALL = {f"body:{r}": 200 for r in ("owner", "scheduler", "auditor", "decision_maker", "finance")}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    own: dict[str, int]
+    body: dict[str, Any] | Callable[[], dict[str, Any]] | None = None
+    other: int = 404
+    anonymous: int = 401
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def json(self) -> dict[str, Any] | None:
+        return self.body() if callable(self.body) else self.body
+
+
+def _member(role: str) -> Callable[[], dict[str, Any]]:
+    counter = iter(range(10**6))
+    return lambda: {"email": f"new{next(counter)}-{id(counter)}@example.test", "role": role}
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/api/v1/organisations/{org}", ORG_ALL),
+    Route(
+        "POST", "/api/v1/organisations/{org}/members", {"org:owner": 201, "org:quality_manager": 201, "org:member": 403},
+        body=_member("member"),
+    ),
+    Route(
+        "POST", "/api/v1/organisations/{org}/sites", {"org:owner": 201, "org:quality_manager": 201, "org:member": 403},
+        body={"name": "Depot", "country": "GB", "time_zone": "Europe/London", "headcount": 5},
+    ),
+    Route(
+        "GET", "/api/v1/organisations/{org}/activity",
+        {"org:owner": 200, "org:quality_manager": 403, "org:member": 403},
+    ),
+    Route(
+        "PATCH", "/api/v1/bodies/{body}",
+        {"body:owner": 200, "body:scheduler": 403, "body:auditor": 403, "body:decision_maker": 403,
+         "body:finance": 403},
+        body={"description": "Updated"},
+    ),
+    Route(
+        "POST", "/api/v1/bodies/{body}/members",
+        {"body:owner": 201, "body:scheduler": 403, "body:auditor": 403, "body:decision_maker": 403,
+         "body:finance": 403},
+        body=_member("auditor"),
+    ),
+    Route(
+        "GET", "/api/v1/bodies/{body}/activity",
+        {"body:owner": 200, "body:scheduler": 403, "body:auditor": 403, "body:decision_maker": 403,
+         "body:finance": 403},
+    ),
+    # Pages follow the same rule: other tenants' pages are 404; anonymous browsers go to /login.
+    Route("GET", "/organisations/{org}", ORG_ALL, anonymous=302),
+    Route("GET", "/organisations/{org}/activity", {"org:owner": 200, "org:quality_manager": 403,
+                                                   "org:member": 403}, anonymous=302),
+    Route("GET", "/manage/bodies/{body}", BODY_ALL, anonymous=302),
+    Route("GET", "/manage/bodies/{body}/activity", {"body:owner": 200, "body:scheduler": 403,
+                                                    "body:auditor": 403, "body:decision_maker": 403,
+                                                    "body:finance": 403}, anonymous=302),
+]
