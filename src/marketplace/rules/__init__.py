@@ -1,0 +1,1 @@
+"""Pure rules of the trade (cycle windows, finding deadlines, ranking): stdlib only."""
