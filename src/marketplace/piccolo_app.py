@@ -12,6 +12,7 @@ TABLE_MODULES = [
     "marketplace.reference.tables",
     "marketplace.accounts.tables",
     "marketplace.directory.tables",
+    "marketplace.scheduling.tables",
 ]
 
 APP_CONFIG = AppConfig(

@@ -1,0 +1,1 @@
+"""Engagements, certification cycles, audits, auditors and bookings: the three-year audit programme."""
