@@ -117,7 +117,9 @@ class World:
         return self.tenant(tenant).actors[role_key]
 
 
-async def make_user(email: str | None = None, name: str = "Test User", admin: bool = False) -> Actor:
+async def make_user(
+    email: str | None = None, name: str = "Test User", admin: bool = False
+) -> Actor:
     email = email or f"user-{uuid.uuid4().hex[:10]}@example.test"
     user = User(email=email, name=name, password_hash=password_hash(), is_platform_admin=admin)
     await user.save().run()
@@ -132,19 +134,34 @@ async def make_user(email: str | None = None, name: str = "Test User", admin: bo
     return Actor(user.id, email, secret)
 
 
-async def make_organisation(name: str, sector: int = 28, personnel: int = 50) -> tuple[uuid.UUID, uuid.UUID]:
+async def make_organisation(
+    name: str, sector: int = 28, personnel: int = 50
+) -> tuple[uuid.UUID, uuid.UUID]:
     org = Organisation(name=name, country="GB", iaf_sector=sector, effective_personnel=personnel)
     await org.save().run()
-    site = Site(organisation=org.id, name="Head office", address="1 High Street, Leeds", country="GB",
-                time_zone="Europe/London", headcount=personnel, central=True)
+    site = Site(
+        organisation=org.id,
+        name="Head office",
+        address="1 High Street, Leeds",
+        country="GB",
+        time_zone="Europe/London",
+        headcount=personnel,
+        central=True,
+    )
     await site.save().run()
     return org.id, site.id
 
 
 async def make_body(name: str, country: str = "GB") -> uuid.UUID:
-    body = CertificationBody(slug=f"{name.lower().replace(' ', '-')}-{uuid.uuid4().hex[:6]}", name=name,
-                             country=country, currency="GBP", day_rate_min_minor=90000,
-                             day_rate_max_minor=130000, response_time_hours=24)
+    body = CertificationBody(
+        slug=f"{name.lower().replace(' ', '-')}-{uuid.uuid4().hex[:6]}",
+        name=name,
+        country=country,
+        currency="GBP",
+        day_rate_min_minor=90000,
+        day_rate_max_minor=130000,
+        response_time_hours=24,
+    )
     await body.save().run()
     return body.id
 
@@ -163,18 +180,37 @@ async def build_world() -> World:
         u = User(email=email, name=name, password_hash=password_hash(), is_platform_admin=admin)
         users.append(u)
         secret = "mpt_" + secrets.token_urlsafe(24)
-        tokens.append(ApiToken(user=u.id, token_hash=hashlib.sha256(secret.encode()).hexdigest(),
-                               expires_at=expires))
+        tokens.append(
+            ApiToken(
+                user=u.id,
+                token_hash=hashlib.sha256(secret.encode()).hexdigest(),
+                expires_at=expires,
+            )
+        )
         return Actor(u.id, email, secret)
 
     def tenants(label: str) -> Tenants:
-        org = Organisation(name=f"Client {label.upper()} Ltd", country="GB", iaf_sector=28,
-                           effective_personnel=50)
-        site = Site(organisation=org.id, name="Head office", address="1 High Street, Leeds", country="GB",
-                    time_zone="Europe/London", headcount=50, central=True)
-        body = CertificationBody(slug=f"body-{label}-certification", name=f"Body {label.upper()} Certification",
-                                 country="GB", currency="GBP", day_rate_min_minor=90000,
-                                 day_rate_max_minor=130000, response_time_hours=24)
+        org = Organisation(
+            name=f"Client {label.upper()} Ltd", country="GB", iaf_sector=28, effective_personnel=50
+        )
+        site = Site(
+            organisation=org.id,
+            name="Head office",
+            address="1 High Street, Leeds",
+            country="GB",
+            time_zone="Europe/London",
+            headcount=50,
+            central=True,
+        )
+        body = CertificationBody(
+            slug=f"body-{label}-certification",
+            name=f"Body {label.upper()} Certification",
+            country="GB",
+            currency="GBP",
+            day_rate_min_minor=90000,
+            day_rate_max_minor=130000,
+            response_time_hours=24,
+        )
         orgs.append(org)
         sites.append(site)
         bodies.append(body)
@@ -192,7 +228,13 @@ async def build_world() -> World:
     a, b = tenants("a"), tenants("b")
     outsider = user("outsider@example.test", "Olive Outsider")
     admin = user("admin@example.test", "Ada Admin", admin=True)
-    for table, rows in ((User, users), (ApiToken, tokens), (Organisation, orgs), (Site, sites),
-                        (CertificationBody, bodies), (Membership, memberships)):
+    for table, rows in (
+        (User, users),
+        (ApiToken, tokens),
+        (Organisation, orgs),
+        (Site, sites),
+        (CertificationBody, bodies),
+        (Membership, memberships),
+    ):
         await table.insert(*rows).run()
     return World(a=a, b=b, outsider=outsider, admin=admin)

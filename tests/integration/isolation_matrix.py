@@ -9,12 +9,14 @@ outsider, expect `other`; an anonymous caller expects `anonymous`. Later issues 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 ORG_ALL = {"org:owner": 200, "org:quality_manager": 200, "org:member": 200}
-BODY_ALL = {f"body:{r}": 200 for r in ("owner", "scheduler", "auditor", "decision_maker", "finance")}
+BODY_ALL = {
+    f"body:{r}": 200 for r in ("owner", "scheduler", "auditor", "decision_maker", "finance")
+}
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,8 @@ class Route:
     other: int = 404
     anonymous: int = 401
     note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    # async (world) -> {placeholder: id}: creates what the path needs inside tenant a
+    setup: Callable[[Any], Awaitable[dict[str, Any]]] | None = None
 
     def json(self) -> dict[str, Any] | None:
         return self.body() if callable(self.body) else self.body
@@ -40,40 +43,96 @@ def _member(role: str) -> Callable[[], dict[str, Any]]:
 ROUTES: list[Route] = [
     Route("GET", "/api/v1/organisations/{org}", ORG_ALL),
     Route(
-        "POST", "/api/v1/organisations/{org}/members", {"org:owner": 201, "org:quality_manager": 201, "org:member": 403},
+        "POST",
+        "/api/v1/organisations/{org}/members",
+        {"org:owner": 201, "org:quality_manager": 201, "org:member": 403},
         body=_member("member"),
     ),
     Route(
-        "POST", "/api/v1/organisations/{org}/sites", {"org:owner": 201, "org:quality_manager": 201, "org:member": 403},
+        "POST",
+        "/api/v1/organisations/{org}/sites",
+        {"org:owner": 201, "org:quality_manager": 201, "org:member": 403},
         body={"name": "Depot", "country": "GB", "time_zone": "Europe/London", "headcount": 5},
     ),
     Route(
-        "GET", "/api/v1/organisations/{org}/activity",
+        "GET",
+        "/api/v1/organisations/{org}/activity",
         {"org:owner": 200, "org:quality_manager": 403, "org:member": 403},
     ),
     Route(
-        "PATCH", "/api/v1/bodies/{body}",
-        {"body:owner": 200, "body:scheduler": 403, "body:auditor": 403, "body:decision_maker": 403,
-         "body:finance": 403},
+        "PATCH",
+        "/api/v1/bodies/{body}",
+        {
+            "body:owner": 200,
+            "body:scheduler": 403,
+            "body:auditor": 403,
+            "body:decision_maker": 403,
+            "body:finance": 403,
+        },
         body={"description": "Updated"},
     ),
     Route(
-        "POST", "/api/v1/bodies/{body}/members",
-        {"body:owner": 201, "body:scheduler": 403, "body:auditor": 403, "body:decision_maker": 403,
-         "body:finance": 403},
+        "POST",
+        "/api/v1/bodies/{body}/members",
+        {
+            "body:owner": 201,
+            "body:scheduler": 403,
+            "body:auditor": 403,
+            "body:decision_maker": 403,
+            "body:finance": 403,
+        },
         body=_member("auditor"),
     ),
     Route(
-        "GET", "/api/v1/bodies/{body}/activity",
-        {"body:owner": 200, "body:scheduler": 403, "body:auditor": 403, "body:decision_maker": 403,
-         "body:finance": 403},
+        "GET",
+        "/api/v1/bodies/{body}/activity",
+        {
+            "body:owner": 200,
+            "body:scheduler": 403,
+            "body:auditor": 403,
+            "body:decision_maker": 403,
+            "body:finance": 403,
+        },
     ),
     # Pages follow the same rule: other tenants' pages are 404; anonymous browsers go to /login.
     Route("GET", "/organisations/{org}", ORG_ALL, anonymous=302),
-    Route("GET", "/organisations/{org}/activity", {"org:owner": 200, "org:quality_manager": 403,
-                                                   "org:member": 403}, anonymous=302),
+    Route(
+        "GET",
+        "/organisations/{org}/activity",
+        {"org:owner": 200, "org:quality_manager": 403, "org:member": 403},
+        anonymous=302,
+    ),
     Route("GET", "/manage/bodies/{body}", BODY_ALL, anonymous=302),
-    Route("GET", "/manage/bodies/{body}/activity", {"body:owner": 200, "body:scheduler": 403,
-                                                    "body:auditor": 403, "body:decision_maker": 403,
-                                                    "body:finance": 403}, anonymous=302),
+    Route(
+        "GET",
+        "/manage/bodies/{body}/activity",
+        {
+            "body:owner": 200,
+            "body:scheduler": 403,
+            "body:auditor": 403,
+            "body:decision_maker": 403,
+            "body:finance": 403,
+        },
+        anonymous=302,
+    ),
 ]
+
+
+def all_routes() -> list[Route]:
+    """The foundation's routes plus every domain's own list (tests/integration/<domain>/isolation_routes.py)."""
+    import importlib
+    import pkgutil
+
+    import tests.integration as integration
+
+    routes = list(ROUTES)
+    for info in sorted(pkgutil.iter_modules(integration.__path__), key=lambda m: m.name):
+        if info.ispkg:
+            try:
+                module = importlib.import_module(f"tests.integration.{info.name}.isolation_routes")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"tests.integration.{info.name}.isolation_routes":
+                    raise
+                continue
+            routes.extend(module.ROUTES)
+    return routes
