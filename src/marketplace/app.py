@@ -23,6 +23,7 @@ from marketplace.accounts.pages import AccountPages, OrganisationPages
 from marketplace.core import db
 from marketplace.core.api import HealthController
 from marketplace.core.errors import EXCEPTION_HANDLERS
+from marketplace.core.guards import reject_nul_characters
 from marketplace.directory.api import BodyController
 from marketplace.directory.pages import BodyAdminPages
 from marketplace.reference.api import ReferenceController
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             ResponseHeader(name="Referrer-Policy", value="same-origin"),
         ],
         request_max_body_size=settings.app.max_body_bytes,
+        before_request=reject_nul_characters,
         lifespan=[lifespan],
         debug=settings.app.debug,
     )
