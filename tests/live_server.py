@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 
 def free_port() -> int:
@@ -24,11 +25,25 @@ def free_port() -> int:
 def live_server(env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
     port = free_port()
     # A file, not a pipe: a chatty server must never block on a full pipe buffer.
-    log = tempfile.TemporaryFile()
+    with tempfile.TemporaryFile() as log:
+        yield from _serve(port, log, env or {}, workers)
+
+
+def _serve(port: int, log: Any, env: dict[str, str], workers: int) -> Iterator[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "marketplace.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers)],
-        env={**os.environ, **(env or {})},
+        [
+            sys.executable,
+            "-m",
+            "marketplace.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
@@ -53,4 +68,3 @@ def live_server(env: dict[str, str] | None = None, workers: int = 1) -> Iterator
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        log.close()
