@@ -27,4 +27,6 @@ async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
         body = await request.body()
         marker = b"\\u0000" if content_type.startswith("application/json") else b"%00"
         if marker in body or b"\x00" in body:
-            raise Invalid("The request contains a NUL character in a text field.", code="nul_character")
+            raise Invalid(
+                "The request contains a NUL character in a text field.", code="nul_character"
+            )

@@ -10,15 +10,22 @@ from marketplace.core import clock
 from tests.factories import PASSWORD, World
 
 
-async def register(client: httpx.AsyncClient, email: str, password: str = "a long enough passphrase") -> httpx.Response:
-    return await client.post("/api/v1/auth/register", json={"email": email, "password": password, "name": "Pat"})
+async def register(
+    client: httpx.AsyncClient, email: str, password: str = "a long enough passphrase"
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password, "name": "Pat"}
+    )
 
 
 async def test_register_then_token_then_me(client: httpx.AsyncClient, database: None) -> None:
     r = await register(client, "Pat@Example.test")
     assert r.status_code == 201
     assert r.json()["email"] == "pat@example.test"  # addresses are compared lower-cased
-    r = await client.post("/api/v1/auth/token", json={"email": "pat@example.test", "password": "a long enough passphrase"})
+    r = await client.post(
+        "/api/v1/auth/token",
+        json={"email": "pat@example.test", "password": "a long enough passphrase"},
+    )
     assert r.status_code == 200
     token = r.json()["token"]
     assert dt.datetime.fromisoformat(r.json()["expires_at"]) > clock.now()
@@ -43,15 +50,21 @@ async def test_password_policy(client: httpx.AsyncClient, database: None) -> Non
     assert common.status_code == 422
     assert "common" in common.json()["detail"]
     # No composition rules: a long lower-case passphrase is fine, and 64+ characters are accepted.
-    assert (await register(client, "c@example.test", "x" * 5 + " correct staple horse" * 3)).status_code == 201
+    assert (
+        await register(client, "c@example.test", "x" * 5 + " correct staple horse" * 3)
+    ).status_code == 201
     assert (await register(client, "d@example.test", "q" * 64)).status_code == 201
     assert (await register(client, "e@example.test", "q" * 129)).status_code == 422
 
 
-async def test_wrong_password_is_401_and_throttled_with_growing_delay(client: httpx.AsyncClient, world: World) -> None:
+async def test_wrong_password_is_401_and_throttled_with_growing_delay(
+    client: httpx.AsyncClient, world: World
+) -> None:
     email = world.actor("a", "org:owner").email
     for _ in range(5):
-        r = await client.post("/api/v1/auth/token", json={"email": email, "password": "wrong password!"})
+        r = await client.post(
+            "/api/v1/auth/token", json={"email": email, "password": "wrong password!"}
+        )
         assert r.status_code == 401
     r = await client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
     assert r.status_code == 429, "even the right password waits while throttled"
@@ -71,7 +84,9 @@ async def test_wrong_password_is_401_and_throttled_with_growing_delay(client: ht
 
 
 async def test_unknown_email_is_401_not_404(client: httpx.AsyncClient, database: None) -> None:
-    r = await client.post("/api/v1/auth/token", json={"email": "nobody@example.test", "password": "whatever123"})
+    r = await client.post(
+        "/api/v1/auth/token", json={"email": "nobody@example.test", "password": "whatever123"}
+    )
     assert r.status_code == 401
     assert r.json()["detail"] == "Wrong e-mail address or password."
 
@@ -90,7 +105,9 @@ async def test_no_or_bad_token_is_401(client: httpx.AsyncClient, database: None)
     assert r.json()["detail"]
 
 
-async def test_session_cookie_does_not_authorise_the_api(client: httpx.AsyncClient, world: World) -> None:
+async def test_session_cookie_does_not_authorise_the_api(
+    client: httpx.AsyncClient, world: World
+) -> None:
     from marketplace.accounts.services import start_session
 
     session = await start_session(world.actor("a", "org:owner").user_id, 1)

@@ -39,14 +39,20 @@ def _checker(operation: Any, headers: dict[str, str], failures: list[str]) -> Ca
 def test_no_input_causes_a_server_error(world: World) -> None:
     # Callers are members of tenant a, so the fuzzer reaches past authentication into the handlers.
     owner = world.actor("a", "org:owner").headers
-    spare = world.actor("a", "org:member").headers  # DELETE /auth/token revokes this one, not the owner's
+    spare = world.actor(
+        "a", "org:member"
+    ).headers  # DELETE /auth/token revokes this one, not the owner's
     failures: list[str] = []
     operations = 0
     with live_server() as url:
-        schema = schemathesis.openapi.from_url(f"{url}/schema/openapi.json").include(path_regex=r"^/api/v1/")
+        schema = schemathesis.openapi.from_url(f"{url}/schema/openapi.json").include(
+            path_regex=r"^/api/v1/"
+        )
         for result in schema.get_all_operations():
             operation = result.ok()
             operations += 1
-            _checker(operation, spare if operation.method.upper() == "DELETE" else owner, failures)()
+            _checker(
+                operation, spare if operation.method.upper() == "DELETE" else owner, failures
+            )()
     assert operations >= 10
     assert failures == []

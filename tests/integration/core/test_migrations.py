@@ -17,9 +17,13 @@ async def test_every_migration_has_run_from_empty(database: None) -> None:
 
 
 async def test_tables_match_migrations(database: None) -> None:
-    statements = await AutoMigrationManager(auto_input="y").get_alter_statements(app_config=APP_CONFIG)
+    statements = await AutoMigrationManager(auto_input="y").get_alter_statements(
+        app_config=APP_CONFIG
+    )
     pending = [s for group in statements for s in group.statements]
-    assert pending == [], "a table changed without a migration: run `piccolo migrations new marketplace --auto`"
+    assert pending == [], (
+        "a table changed without a migration: run `piccolo migrations new marketplace --auto`"
+    )
 
 
 async def test_migrate_is_idempotent(database: None) -> None:
