@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The repository root when running from a checkout (src/marketplace/settings.py -> ../../).
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# MARKETPLACE_ROOT: where templates/, migrations/ and seed/ live; the checkout itself by default
+# (src/marketplace/settings.py -> ../../), set by the container image, which installs the package.
+PROJECT_ROOT = Path(os.environ.get("MARKETPLACE_ROOT") or Path(__file__).resolve().parents[2])
 
 
 def _var_dir() -> Path:
