@@ -1,4 +1,4 @@
-"""HTML pages for registering and managing a certification body, and its public profile."""
+"""HTML pages of the directory: search, compare, registering and managing a body, the admin queue."""
 
 from __future__ import annotations
 
@@ -10,13 +10,20 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
 from marketplace.accounts import services as accounts
-from marketplace.accounts.guards import Principal, require_role, requires_login
+from marketplace.accounts.guards import (
+    Principal,
+    current_principal,
+    require_role,
+    requires_login,
+    requires_platform_admin,
+)
 from marketplace.accounts.pages import me
 from marketplace.accounts.roles import BODY_MANAGERS, ROLES, TenantKind
 from marketplace.core.activity import Tenant, entries_for_tenant
 from marketplace.core.errors import DomainError
-from marketplace.directory import services
-from marketplace.directory.schemas import BodyIn
+from marketplace.core.pagination import PageParams
+from marketplace.directory import search, services
+from marketplace.directory.schemas import SORTS, AccreditationIn, BodyIn
 from marketplace.reference import services as reference
 from marketplace.web.forms import as_list, convert, errors_by_field, form_data
 
@@ -83,11 +90,6 @@ class BodyAdminPages(Controller):
             )
         return Redirect(f"/manage/bodies/{body_id}")
 
-    @get("/bodies/{slug:str}")
-    async def public(self, slug: str) -> Template:
-        body = await services.get_body(slug)
-        return Template("directory/body_public.html", context={"body": body})
-
     async def _render(
         self,
         principal: Principal,
@@ -98,11 +100,14 @@ class BodyAdminPages(Controller):
         values: dict[str, Any] | None = None,
         status_code: int = 200,
     ) -> Template:
-        body = await services.get_body(body_id)
+        body = await services.get_body_detail(body_id)
         return Template(
             "directory/body_manage.html",
             context={
                 "body": body,
+                "can_declare": role in services.PROFILE_EDITORS,
+                "standards": await reference.list_standards(),
+                "accreditation_bodies": await reference.list_accreditation_bodies(),
                 "role": role,
                 "can_manage": role in BODY_MANAGERS,
                 "members": await accounts.list_members(TenantKind.body, body_id),
@@ -142,6 +147,43 @@ class BodyAdminPages(Controller):
                 status_code=exc.status_code,
             )
         return await self._render(principal, body_id, role, notice="Profile saved.")
+
+    @post("/manage/bodies/{body_id:uuid}/accreditations", guards=[requires_login])
+    async def declare_accreditation(
+        self, request: Request[Any, Any, Any], body_id: uuid.UUID
+    ) -> Template:
+        principal = me(request)
+        role = require_role(
+            principal,
+            TenantKind.body,
+            body_id,
+            services.PROFILE_EDITORS,
+            what="No such certification body.",
+        )
+        data = await form_data(request)
+        sectors = [s.strip() for s in str(data.get("iaf_sectors", "")).split(",") if s.strip()]
+        try:
+            payload = convert(
+                {
+                    "accreditation_body": data.get("accreditation_body", ""),
+                    "number": data.get("number", ""),
+                    "standard": data.get("standard", ""),
+                    "iaf_sectors": sectors,
+                    "valid_until": data.get("valid_until", ""),
+                    "evidence_url": data.get("evidence_url", ""),
+                },
+                AccreditationIn,
+            )
+            await services.declare_accreditation(
+                principal.user_id, body_id, msgspec.structs.asdict(payload)
+            )
+        except DomainError as exc:
+            return await self._render(
+                principal, body_id, role, errors_by_field(exc), status_code=exc.status_code
+            )
+        return await self._render(
+            principal, body_id, role, notice="Accreditation declared; it counts once verified."
+        )
 
     @post("/manage/bodies/{body_id:uuid}/members", guards=[requires_login])
     async def add_member(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
@@ -184,3 +226,110 @@ class BodyAdminPages(Controller):
                 "back": f"/manage/bodies/{body_id}",
             },
         )
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(int(value or 1), 1)
+    except ValueError:
+        return 1
+
+
+class DirectoryPages(Controller):
+    """Public search and compare pages; plain GET forms, so they work without JavaScript."""
+
+    include_in_schema = False
+
+    @get("/bodies")
+    async def search_page(self, request: Request[Any, Any, Any]) -> Template:
+        raw = {k: request.query_params.get(k) for k in (*search.FILTER_NAMES, "page")}
+        context: dict[str, Any] = {
+            "values": {k: v or "" for k, v in raw.items()},
+            "standards": await reference.list_standards(),
+            "sectors": await reference.list_iaf_sectors(),
+            "services": await reference.list_support_services(),
+            "accreditation_bodies": await reference.list_accreditation_bodies(),
+            "sorts": SORTS,
+            "errors": {},
+            "result": None,
+        }
+        status = 200
+        try:
+            filters = await search.parse_filters({k: raw[k] for k in search.FILTER_NAMES})
+            context["result"] = await search.search(
+                filters, PageParams.of(_page_number(raw["page"]), 20)
+            )
+        except DomainError as exc:
+            context["errors"] = errors_by_field(exc)
+            status = exc.status_code
+        context["query"] = {k: v for k, v in raw.items() if v and k != "page"}
+        return Template("directory/search.html", context=context, status_code=status)
+
+    @get("/bodies/compare")
+    async def compare_page(self, request: Request[Any, Any, Any]) -> Template:
+        principal = current_principal(request)
+        ids_raw = ",".join(request.query_params.getall("ids", []))
+        organisation = request.query_params.get("organisation")
+        standard = request.query_params.get("standard")
+        organisations = (
+            [m for m in principal.memberships if m.kind == TenantKind.organisation]
+            if principal
+            else []
+        )
+        if not organisation and organisations:
+            organisation = str(organisations[0].tenant_id)
+        org_id: uuid.UUID | None = None
+        if organisation and principal is not None:
+            try:
+                org_id = uuid.UUID(organisation)
+            except ValueError:
+                org_id = None
+            if org_id is not None:
+                require_role(principal, TenantKind.organisation, org_id)
+        result = await search.compare(search.parse_ids(ids_raw), standard, org_id)
+        return Template(
+            "directory/compare.html",
+            context={
+                "result": result,
+                "organisations": organisations,
+                "standards": await reference.list_standards(),
+                "service_names": {
+                    s["code"]: s["name"] for s in await reference.list_support_services()
+                },
+                "ids": ids_raw,
+            },
+        )
+
+
+class AccreditationAdminPages(Controller):
+    """The platform administrators' queue of declared accreditations waiting to be verified."""
+
+    include_in_schema = False
+    guards = [requires_platform_admin]
+
+    async def _render(self, notice: str = "", status_code: int = 200) -> Template:
+        queue = await services.list_accreditations_by_status("pending", PageParams.of(1, 100))
+        return Template(
+            "admin/accreditations.html",
+            context={"queue": queue, "notice": notice},
+            status_code=status_code,
+        )
+
+    @get("/admin/accreditations")
+    async def queue(self) -> Template:
+        return await self._render()
+
+    @post("/admin/accreditations/{accreditation_id:uuid}/{decision:str}")
+    async def decide(
+        self, request: Request[Any, Any, Any], accreditation_id: uuid.UUID, decision: str
+    ) -> Template:
+        if decision not in services.ACCREDITATION_DECISIONS:
+            return await self._render("Unknown decision.", status_code=404)
+        data = await form_data(request)
+        try:
+            await services.decide_accreditation(
+                me(request).user_id, accreditation_id, decision, str(data.get("reason", ""))
+            )
+        except DomainError as exc:
+            return await self._render(exc.detail, status_code=exc.status_code)
+        return await self._render(f"Accreditation {decision} recorded.")
