@@ -1,0 +1,238 @@
+"""HTML pages of certificates: public search and verification, the document with its QR code, decisions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import segno
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect, Template
+
+from marketplace.accounts.guards import Principal, current_principal, require_role, requires_login
+from marketplace.accounts.pages import me
+from marketplace.accounts.roles import TenantKind
+from marketplace.certificates import services
+from marketplace.certificates.api import DECIDERS
+from marketplace.certificates.schemas import DecisionIn
+from marketplace.core.errors import DomainError, Invalid
+from marketplace.scheduling.services import BODY_ALL, CLIENT_ALL, NO_ROLES, check_access
+from marketplace.settings import settings_of
+from marketplace.web.forms import convert, errors_by_field, form_data
+
+
+def _back(path: str) -> Redirect:
+    return Redirect(path, status_code=303)
+
+
+def verification_url(request: Request[Any, Any, Any], number: str) -> str:
+    return f"{settings_of(request).app.base_url}/certificates/{number}"
+
+
+def qr_svg(url: str) -> str:
+    """The verification page's address as an inline SVG QR code (no script, no external image)."""
+    return str(
+        segno.make(url, error="m").svg_inline(
+            scale=3, title="QR code: verify this certificate online"
+        )
+    )
+
+
+def _is_party(principal: Principal | None, row: dict[str, Any]) -> bool:
+    return principal is not None and bool(
+        principal.roles_in(TenantKind.organisation, row["organisation"])
+        or principal.roles_in(TenantKind.body, row["body"])
+    )
+
+
+class PublicCertificatePages(Controller):
+    include_in_schema = False
+    path = "/certificates"
+
+    @get("")
+    async def search(self, q: str | None = None) -> Template:
+        errors: dict[str, str] = {}
+        results: list[dict[str, Any]] = []
+        try:
+            results = await services.search(q or "")
+        except DomainError as exc:
+            errors = errors_by_field(exc)
+        return Template(
+            "certificates/search.html",
+            context={"q": q or "", "results": results, "errors": errors},
+            status_code=422 if errors else 200,
+        )
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        number: str,
+        errors: dict[str, str] | None = None,
+        status_code: int = 200,
+        template: str = "certificates/certificate.html",
+    ) -> Template:
+        row = await services.certificate_row(number)
+        principal = current_principal(request)
+        party = _is_party(principal, row)
+        can_decide = principal is not None and bool(
+            principal.roles_in(TenantKind.body, row["body"]) & DECIDERS
+        )
+        url = verification_url(request, row["number"])
+        return Template(
+            template,
+            context={
+                "cert": services.registry_fields(row),
+                "row": row,
+                "standard_title": row["standard_title"],
+                "party": party,
+                "can_decide": can_decide,
+                "at_risk": await services.at_risk(row) if party else False,
+                "events": await services.history(row["id"]) if party else [],
+                "errors": errors or {},
+                "url": url,
+                "qr": qr_svg(url),
+            },
+            status_code=status_code,
+        )
+
+    @get("/{number:str}")
+    async def view(self, request: Request[Any, Any, Any], number: str) -> Template:
+        return await self._page(request, number)
+
+    @get("/{number:str}/document")
+    async def document(self, request: Request[Any, Any, Any], number: str) -> Template:
+        return await self._page(request, number, template="certificates/document.html")
+
+    @post("/{number:str}/{action:str}", guards=[requires_login])
+    async def change(
+        self, request: Request[Any, Any, Any], number: str, action: str
+    ) -> Response[Any]:
+        principal = me(request)
+        row = await services.certificate_row(number)
+        require_role(
+            principal,
+            TenantKind.body,
+            row["body"],
+            DECIDERS,
+            what="No certificate with this number.",
+        )
+        handlers = {
+            "suspend": services.suspend,
+            "withdraw": services.withdraw,
+            "restore": services.restore,
+        }
+        handler = handlers.get(action)
+        if handler is None:
+            raise Invalid.field("action", "Choose suspend, withdraw or restore.")
+        data = await form_data(request)
+        try:
+            await handler(principal.user_id, number, str(data.get("reason", "")))
+        except DomainError as exc:
+            return await self._page(request, number, errors_by_field(exc), exc.status_code)
+        return _back(f"/certificates/{row['number']}")
+
+
+class DecisionPages(Controller):
+    include_in_schema = False
+    path = "/cycles/{cycle_id:uuid}/decision"
+    guards = [requires_login]
+
+    async def _page(
+        self,
+        principal: Principal,
+        cycle_id: uuid.UUID,
+        errors: dict[str, str] | None = None,
+        status_code: int = 200,
+        values: dict[str, Any] | None = None,
+    ) -> Template:
+        state = await services.decision_status(cycle_id)
+        cycle = state["cycle"]
+        side = check_access(
+            principal,
+            cycle["organisation_id"],
+            cycle["body_id"],
+            client=CLIENT_ALL,
+            body=BODY_ALL,
+            what="No such certification cycle.",
+        )
+        can_decide = bool(principal.roles_in(TenantKind.body, cycle["body_id"]) & DECIDERS)
+        certificate = None
+        if state["decision"] is not None:
+            issued = await services.certificates_for(body_id=cycle["body_id"])
+            certificate = next((c for c in issued if c["cycle"] == cycle_id), None)
+        return Template(
+            "certificates/decision.html",
+            context={
+                "state": state,
+                "cycle": cycle,
+                "side": side,
+                "can_decide": can_decide,
+                "certificate": certificate,
+                "errors": errors or {},
+                "values": values or {},
+            },
+            status_code=status_code,
+        )
+
+    @get("")
+    async def form(self, request: Request[Any, Any, Any], cycle_id: uuid.UUID) -> Template:
+        return await self._page(me(request), cycle_id)
+
+    @post("")
+    async def decide(self, request: Request[Any, Any, Any], cycle_id: uuid.UUID) -> Response[Any]:
+        principal = me(request)
+        cycle = await services.cycle_context(cycle_id)
+        check_access(
+            principal,
+            cycle["organisation_id"],
+            cycle["body_id"],
+            client=NO_ROLES,
+            body=DECIDERS,
+            what="No such certification cycle.",
+        )
+        data = await form_data(request)
+        if data.get("decided_on") == "":
+            data.pop("decided_on")
+        try:
+            decision = convert(data, DecisionIn)
+            result = await services.decide(
+                principal.user_id,
+                cycle_id,
+                decision=decision.decision,
+                decided_on=decision.decided_on,
+                scope=decision.scope,
+                comment=decision.comment,
+                stage2_override_reason=decision.stage2_override_reason,
+            )
+        except DomainError as exc:
+            return await self._page(
+                principal, cycle_id, errors_by_field(exc), exc.status_code, data
+            )
+        if result["certificate"]:
+            return _back(f"/certificates/{result['certificate']}")
+        return _back(f"/cycles/{cycle_id}/decision")
+
+
+class BodyCertificatePages(Controller):
+    include_in_schema = False
+    path = "/manage/bodies/{body_id:uuid}/certificates"
+    guards = [requires_login]
+
+    @get("")
+    async def list(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
+        principal = me(request)
+        require_role(
+            principal, TenantKind.body, body_id, BODY_ALL, what="No such certification body."
+        )
+        rows = await services.with_risk(await services.certificates_for(body_id=body_id))
+        return Template(
+            "certificates/body_list.html",
+            context={
+                "body_id": body_id,
+                "rows": rows,
+                "at_risk": sum(1 for r in rows if r["at_risk"]),
+            },
+        )
+
+
+PAGE_CONTROLLERS = [PublicCertificatePages, DecisionPages, BodyCertificatePages]

@@ -1,0 +1,58 @@
+"""Input and output shapes of the certificates API: decisions, registry entries, status changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+Text = Annotated[str, msgspec.Meta(max_length=4000)]
+
+
+class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    decision: Literal["grant", "refuse"]
+    scope: Text = ""
+    decided_on: dt.date | None = None
+    comment: Text = ""
+    stage2_override_reason: Text = ""
+
+
+class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class CertificateOut(msgspec.Struct):
+    """The public registry entry (reference README's certificate fields)."""
+
+    number: str
+    status: str
+    organisation: str
+    organisation_address: str
+    body: str
+    accreditation_body: str | None
+    accreditation_body_name: str | None
+    standard: str
+    scope: str
+    iaf_sectors: list[int]
+    sites: list[dict[str, Any]]
+    original_issued_on: dt.date
+    issued_on: dt.date
+    expires_on: dt.date
+
+
+class ManagedCertificateOut(CertificateOut):
+    """The registry entry plus what the two parties need: risk flag, reason, history."""
+
+    id: uuid.UUID | None = None
+    at_risk: bool = False
+    status_reason: str = ""
+    suspended_on: dt.date | None = None
+    history: list[dict[str, Any]] = []
+
+
+class DecisionOut(msgspec.Struct):
+    decision: str
+    decision_id: uuid.UUID
+    certificate: CertificateOut | None

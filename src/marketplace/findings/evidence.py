@@ -1,0 +1,188 @@
+"""Evidence uploads: the content-type allow-list by magic bytes, safe file names and private storage."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from marketplace.core.errors import PayloadTooLarge, UnsupportedMediaType
+from marketplace.settings import PROJECT_ROOT
+
+# MARKETPLACE_EVIDENCE_MAX_BYTES: largest evidence file accepted (below the request body limit)
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+MAX_NAME_LENGTH = 120
+
+OOXML = {
+    "word/": ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xl/": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "ppt/": ("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+}
+# Which sniffed kind each known extension must carry: a mismatch is a disguise and refused.
+EXTENSIONS = {
+    "pdf": "pdf",
+    "png": "png",
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "gif": "gif",
+    "webp": "webp",
+    "docx": "docx",
+    "xlsx": "xlsx",
+    "pptx": "pptx",
+    "txt": "text",
+    "csv": "text",
+    "md": "text",
+    "log": "text",
+}
+ALLOWED_DESCRIPTION = (
+    "PDF, PNG, JPEG, GIF, WebP, Word/Excel/PowerPoint (.docx/.xlsx/.pptx) or plain UTF-8 text"
+)
+
+
+def max_bytes() -> int:
+    return int(os.environ.get("MARKETPLACE_EVIDENCE_MAX_BYTES", str(DEFAULT_MAX_BYTES)))
+
+
+def storage_dir() -> Path:
+    """var/evidence under the same MARKETPLACE_VAR_DIR the settings use: never under static files."""
+    base = Path(os.environ.get("MARKETPLACE_VAR_DIR", PROJECT_ROOT / "var"))
+    return base / "evidence"
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    kind: str
+    content_type: str
+
+
+def _ooxml(data: bytes) -> Sniffed | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return None
+    if "[Content_Types].xml" not in names:
+        return None
+    for prefix, (kind, content_type) in OOXML.items():
+        if any(n.startswith(prefix) for n in names):
+            return Sniffed(kind, content_type)
+    return None
+
+
+def _text(data: bytes) -> Sniffed | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\x00" in text or any(unicodedata.category(c) == "Cc" and c not in "\t\n\r\f" for c in text):
+        return None
+    # Markup is not plain text: a browser that ignored our headers could run it as HTML or SVG.
+    if text.lstrip("\ufeff \t\r\n").startswith("<"):
+        return None
+    return Sniffed("text", "text/plain; charset=utf-8")
+
+
+def sniff(data: bytes) -> Sniffed | None:
+    """The allowed type the bytes really are, from their signature; None when not allowed."""
+    if data.startswith(b"%PDF-"):
+        return Sniffed("pdf", "application/pdf")
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return Sniffed("png", "image/png")
+    if data.startswith(b"\xff\xd8\xff"):
+        return Sniffed("jpeg", "image/jpeg")
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return Sniffed("gif", "image/gif")
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return Sniffed("webp", "image/webp")
+    if data.startswith(b"PK\x03\x04"):
+        return _ooxml(data)
+    if data:
+        return _text(data)
+    return None
+
+
+_UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
+
+
+def safe_filename(name: str | None) -> str:
+    """A display name with no directories, control or shell-special characters, never hidden."""
+    base = unicodedata.normalize("NFKC", name or "")
+    base = re.split(r"[\\/]", base)[-1]
+    base = _UNSAFE.sub("_", base).strip(" ._")
+    base = re.sub(r"_+", "_", base)
+    if len(base) > MAX_NAME_LENGTH:
+        stem, dot, ext = base.rpartition(".")
+        base = (
+            (stem[: MAX_NAME_LENGTH - len(ext) - 1] + "." + ext) if dot else base[:MAX_NAME_LENGTH]
+        )
+    return base or "evidence"
+
+
+def extension(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return ext.lower() if dot and stem else ""
+
+
+def check_upload(data: bytes, filename: str) -> Sniffed:
+    """Refuse (413/415) what is too large, not on the allow-list, or disguised by its extension."""
+    limit = max_bytes()
+    if len(data) > limit:
+        raise PayloadTooLarge(
+            f"Evidence files may be at most {limit // 1024} KiB.", code="file_too_large"
+        )
+    sniffed = sniff(data)
+    if sniffed is None:
+        raise UnsupportedMediaType(
+            f"This file type is not accepted; upload {ALLOWED_DESCRIPTION}.",
+            code="unsupported_file_type",
+        )
+    ext = extension(filename)
+    if ext and EXTENSIONS.get(ext) != sniffed.kind:
+        raise UnsupportedMediaType(
+            f"The file's content ({sniffed.kind}) does not match its name (.{ext}).",
+            code="file_type_mismatch",
+        )
+    return sniffed
+
+
+def new_stored_name() -> str:
+    return secrets.token_hex(24)
+
+
+def write_file(stored_name: str, data: bytes) -> Path:
+    """Write under a server-made name; the directory is created private to the process owner."""
+    directory = storage_dir()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / stored_name
+    tmp = directory / (stored_name + ".part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    tmp.replace(path)
+    return path
+
+
+def remove_file(stored_name: str) -> None:
+    (storage_dir() / stored_name).unlink(missing_ok=True)
+
+
+def read_file(stored_name: str) -> bytes | None:
+    path = storage_dir() / stored_name
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def content_disposition(filename: str) -> str:
+    """attachment with an ASCII fallback name and the UTF-8 name (RFC 6266, RFC 5987)."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
