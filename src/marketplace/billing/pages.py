@@ -1,0 +1,277 @@
+"""HTML pages of billing: the body's invoices and draft form, the invoice itself (print-ready), paying."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect, Template
+
+from marketplace.accounts.guards import Principal, require_role, requires_login
+from marketplace.accounts.pages import me
+from marketplace.accounts.roles import TenantKind
+from marketplace.billing import services
+from marketplace.billing.api import CSP_BASE, gateway_of
+from marketplace.billing.gateway import GatewayError
+from marketplace.billing.schemas import InvoiceIn
+from marketplace.billing.services import BILLERS, CLIENT_ALL
+from marketplace.core.errors import Conflict, DomainError, Invalid
+from marketplace.scheduling.services import get_engagement
+from marketplace.settings import settings_of
+from marketplace.web.forms import convert, errors_by_field, form_data
+
+NO_BODY = "No such certification body."
+FORM_LINES = 5
+PAY_JS = (Path(__file__).with_name("pay.js")).read_text(encoding="utf-8")
+# ISO 4217 currencies with other than two decimals (as the money filter shows them).
+_EXPONENT = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
+
+
+def _back(path: str) -> Redirect:
+    return Redirect(path, status_code=303)
+
+
+def _minor(value: str, currency: str, field: str) -> int:
+    """A typed amount in major units ("950.00") as integer minor units for the currency."""
+    exponent = _EXPONENT.get(currency.upper(), 2)
+    try:
+        amount = Decimal(value.replace(",", "").strip())
+    except InvalidOperation:
+        raise Invalid.field(field, "Type an amount such as 950.00.") from None
+    if not amount.is_finite():
+        raise Invalid.field(field, "Type an amount such as 950.00.")
+    scaled = amount.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise Invalid.field(field, f"Use at most {exponent} decimal places.")
+    return int(scaled)
+
+
+def _form_lines(data: dict[str, Any], currency: str, rows: list[int]) -> list[dict[str, Any]]:
+    """The filled-in rows of the form as API lines; `rows` records which form row each came from."""
+    lines = []
+    for i in range(FORM_LINES):
+        description = str(data.get(f"line-{i}-description", "")).strip()
+        if not description:
+            continue
+        lines.append(
+            {
+                "description": description,
+                "quantity": str(data.get(f"line-{i}-quantity") or "1"),
+                "unit_amount_minor": _minor(
+                    str(data.get(f"line-{i}-unit_amount") or "0"), currency, f"line-{i}-unit_amount"
+                ),
+                "tax_rate": str(data.get(f"line-{i}-tax_rate") or "0"),
+            }
+        )
+        rows.append(i)
+    return lines
+
+
+def _row_errors(errors: dict[str, str], rows: list[int]) -> dict[str, str]:
+    """Point "lines[1].quantity" at the form row it came from (blank rows are skipped)."""
+    mapped = {}
+    for key, message in errors.items():
+        if key.startswith("lines[") and "]" in key:
+            index = int(key[6 : key.index("]")])
+            if index < len(rows):
+                key = f"lines[{rows[index]}]{key[key.index(']') + 1 :]}"
+        mapped[key] = message
+    return mapped
+
+
+def stripe_js_url(api_base: str) -> str:
+    """Stripe.js, or the emulator's copy of it when the API points at localstripe."""
+    if api_base:
+        return api_base.rstrip("/") + "/js.stripe.com/v3/"
+    return "https://js.stripe.com/v3/"
+
+
+def payment_csp(js_url: str, api_base: str) -> str:
+    """The app's policy plus Stripe's script, frames and API, for the one page that needs them."""
+    parts = urlsplit(js_url)
+    js_origin = f"{parts.scheme}://{parts.netloc}"
+    if api_base:
+        api = urlsplit(api_base)
+        api_origin = frames = f"{api.scheme}://{api.netloc}"
+    else:
+        api_origin, frames = "https://api.stripe.com", f"{js_origin} https://hooks.stripe.com"
+    return CSP_BASE.replace("script-src 'self'", f"script-src 'self' {js_origin}") + (
+        f"; frame-src {frames}; connect-src 'self' {api_origin}"
+    )
+
+
+class InvoicePages(Controller):
+    include_in_schema = False
+    guards = [requires_login]
+
+    @get("/invoices")
+    async def hub(self, request: Request[Any, Any, Any]) -> Template:
+        """Every invoice the caller may see: their bodies' (finance, owner) and their clients'."""
+        principal = me(request)
+        sections = []
+        for m in principal.memberships:
+            if m.kind == TenantKind.body and m.role in BILLERS:
+                rows, _ = await services.list_invoices(body_id=m.tenant_id)
+                sections.append(
+                    {"kind": "body", "id": m.tenant_id, "name": m.tenant_name, "invoices": rows}
+                )
+            elif m.kind == TenantKind.organisation:
+                rows, _ = await services.list_invoices(organisation_id=m.tenant_id)
+                sections.append(
+                    {
+                        "kind": "organisation",
+                        "id": m.tenant_id,
+                        "name": m.tenant_name,
+                        "invoices": rows,
+                    }
+                )
+        return Template("billing/hub.html", context={"sections": sections})
+
+    @get("/manage/bodies/{body_id:uuid}/invoices")
+    async def body_invoices(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
+        return await self._body_page(me(request), body_id)
+
+    async def _body_page(
+        self,
+        principal: Principal,
+        body_id: uuid.UUID,
+        errors: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        require_role(principal, TenantKind.body, body_id, BILLERS, what=NO_BODY)
+        rows, _ = await services.list_invoices(body_id=body_id)
+        return Template(
+            "billing/body_invoices.html",
+            context={
+                "body_id": body_id,
+                "invoices": rows,
+                "engagements": await services.body_engagements(body_id),
+                "errors": errors or {},
+                "values": values or {},
+                "form_lines": range(FORM_LINES),
+            },
+            status_code=status_code,
+        )
+
+    @post("/manage/bodies/{body_id:uuid}/invoices")
+    async def create(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Response[Any]:
+        principal = me(request)
+        require_role(principal, TenantKind.body, body_id, BILLERS, what=NO_BODY)
+        data = await form_data(request)
+        rows: list[int] = []
+        try:
+            try:
+                engagement_id = uuid.UUID(str(data.get("engagement_id", "")))
+            except ValueError:
+                raise Invalid.field("engagement_id", "Choose an engagement.") from None
+            engagement = await get_engagement(engagement_id)
+            if engagement["body"] != body_id:
+                raise Invalid.field("engagement_id", "Choose an engagement.")
+            currency = str(data.get("currency") or "").strip().upper()
+            lines = None if data.get("prefill") else _form_lines(data, currency or "EUR", rows)
+            payload = convert(
+                {
+                    "engagement_id": str(engagement_id),
+                    "currency": currency or None,
+                    "due_on": data.get("due_on") or None,
+                    "lines": lines,
+                    "notes": str(data.get("notes", "")),
+                },
+                InvoiceIn,
+            )
+            invoice_id = await services.create_draft(principal.user_id, engagement, payload)
+        except DomainError as exc:
+            errors = _row_errors(errors_by_field(exc), rows)
+            return await self._body_page(principal, body_id, errors, dict(data), exc.status_code)
+        return _back(f"/invoices/{invoice_id}")
+
+    @get("/organisations/{organisation_id:uuid}/invoices")
+    async def organisation_invoices(
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
+    ) -> Template:
+        require_role(
+            me(request), TenantKind.organisation, organisation_id, what="No such organisation."
+        )
+        rows, _ = await services.list_invoices(organisation_id=organisation_id)
+        return Template(
+            "billing/organisation_invoices.html",
+            context={"organisation_id": organisation_id, "invoices": rows},
+        )
+
+    @get("/invoices/{invoice_id:uuid}")
+    async def invoice(self, request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> Template:
+        principal = me(request)
+        ref = await services.invoice_ref(invoice_id)
+        side = services.check_invoice_access(principal, ref, client=CLIENT_ALL, body=BILLERS)
+        return Template(
+            "billing/invoice.html",
+            context={
+                "invoice": await services.invoice_detail(invoice_id),
+                "side": side,
+                "payment_configured": settings_of(request).stripe.configured,
+                "paid_notice": request.query_params.get("redirect_status") == "succeeded",
+            },
+        )
+
+    @post("/invoices/{invoice_id:uuid}/issue")
+    async def issue(self, request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> Redirect:
+        principal = me(request)
+        ref = await services.invoice_ref(invoice_id)
+        services.check_invoice_access(principal, ref, body=BILLERS)
+        await services.issue_invoice(principal.user_id, invoice_id)
+        return _back(f"/invoices/{invoice_id}")
+
+    @post("/invoices/{invoice_id:uuid}/void")
+    async def void(self, request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> Redirect:
+        principal = me(request)
+        ref = await services.invoice_ref(invoice_id)
+        services.check_invoice_access(principal, ref, body=BILLERS)
+        data = await form_data(request)
+        reason = str(data.get("reason", ""))[:1000]
+        credit_id = await services.void_invoice(principal.user_id, invoice_id, reason)
+        return _back(f"/invoices/{credit_id}")
+
+    @post("/invoices/{invoice_id:uuid}/pay")
+    async def pay(self, request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> Template:
+        """The Payment Element for the invoice's intent (created once, then reused)."""
+        ref = await services.invoice_ref(invoice_id)
+        services.check_invoice_access(me(request), ref, client=CLIENT_ALL)
+        settings = settings_of(request)
+        invoice = await services.invoice_detail(invoice_id)
+        gateway = gateway_of(request)
+        if gateway is None:
+            return Template(
+                "billing/pay.html",
+                context={"invoice": invoice, "configured": False},
+                status_code=503,
+            )
+        try:
+            started = await services.start_payment(gateway, invoice_id)
+        except GatewayError as exc:
+            raise Conflict(str(exc), code="provider_unavailable") from exc
+        js_url = stripe_js_url(settings.stripe.api_base)
+        return Template(
+            "billing/pay.html",
+            context={
+                "invoice": invoice,
+                "configured": True,
+                "client_secret": started.client_secret,
+                "publishable_key": gateway.publishable_key,
+                "stripe_js": js_url,
+                "return_url": f"{settings.app.base_url}/invoices/{invoice_id}",
+            },
+            headers={"Content-Security-Policy": payment_csp(js_url, settings.stripe.api_base)},
+        )
+
+    @get("/billing/pay.js", cache=3600, media_type="application/javascript")
+    async def pay_js(self) -> str:
+        """Our few lines that mount the Payment Element, served from our own origin."""
+        return PAY_JS
+
+
+PAGE_CONTROLLERS: list[Any] = [InvoicePages]
