@@ -14,6 +14,7 @@ _ANONYMOUS_PREFIXES = (
     "/static/",
     "/healthz",
     "/readyz",
+    "/metrics",
     "/schema",
     "/webhooks/",
     "/calendar/",

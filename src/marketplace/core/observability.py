@@ -1,0 +1,162 @@
+"""Structured JSON logs with a request id, and Prometheus-style metrics of the HTTP traffic."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from litestar import MediaType, Response, get
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+access_log = logging.getLogger("marketplace.access")
+
+# Latency buckets in seconds (Prometheus histogram upper bounds).
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_ID = re.compile(r"/[0-9a-fA-F-]{32,36}(?=/|$)")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: what log shippers (Loki, CloudWatch, ELK) parse without rules."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        extra = getattr(record, "fields", None)
+        if isinstance(extra, dict):
+            entry.update(extra)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+class Metrics:
+    """Counters and a latency histogram per route template (ids folded), kept per process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
+        self.buckets: dict[tuple[str, str], list[int]] = defaultdict(
+            lambda: [0] * (len(BUCKETS) + 1)
+        )
+        self.sums: dict[tuple[str, str], float] = defaultdict(float)
+
+    def observe(self, method: str, path: str, status: int, seconds: float) -> None:
+        route = _ID.sub("/{id}", path)
+        if route.startswith("/calendar/"):
+            route = "/calendar/{token}.ics"  # never export secrets as label values
+        with self._lock:
+            self.requests[(method, route, status)] += 1
+            counts = self.buckets[(method, route)]
+            for i, bound in enumerate(BUCKETS):
+                if seconds <= bound:
+                    counts[i] += 1
+            counts[-1] += 1
+            self.sums[(method, route)] += seconds
+
+    def render(self) -> str:
+        lines = [
+            "# HELP marketplace_http_requests_total HTTP requests by method, route and status.",
+            "# TYPE marketplace_http_requests_total counter",
+        ]
+        with self._lock:
+            for (method, route, status), n in sorted(self.requests.items()):
+                lines.append(
+                    f'marketplace_http_requests_total{{method="{method}",route="{route}",status="{status}"}} {n}'
+                )
+            lines += [
+                "# HELP marketplace_http_request_duration_seconds Server time per request.",
+                "# TYPE marketplace_http_request_duration_seconds histogram",
+            ]
+            for (method, route), counts in sorted(self.buckets.items()):
+                labels = f'method="{method}",route="{route}"'
+                for bound, n in zip((*map(str, BUCKETS), "+Inf"), counts, strict=True):
+                    lines.append(
+                        f'marketplace_http_request_duration_seconds_bucket{{{labels},le="{bound}"}} {n}'
+                    )
+                lines.append(
+                    f"marketplace_http_request_duration_seconds_count{{{labels}}} {counts[-1]}"
+                )
+                lines.append(
+                    f"marketplace_http_request_duration_seconds_sum{{{labels}}} {self.sums[(method, route)]:.6f}"
+                )
+        return "\n".join(lines) + "\n"
+
+
+METRICS = Metrics()
+
+
+class RequestContextMiddleware(ASGIMiddleware):
+    """Gives every request an id (kept from X-Request-ID when sane), echoes it, logs and measures it."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        incoming = ""
+        for key, value in scope.get("headers", []):
+            if key == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope["request_id"] = request_id  # type: ignore[typeddict-unknown-key]
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await next_app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            path = str(scope.get("path", ""))
+            method = str(scope.get("method", ""))
+            METRICS.observe(method, path, status, elapsed)
+            if path not in ("/healthz", "/metrics"):
+                access_log.info(
+                    "%s %s %s",
+                    method,
+                    path,
+                    status,
+                    extra={
+                        "fields": {
+                            "request_id": request_id,
+                            "method": method,
+                            "path": path,
+                            "status": status,
+                            "duration_ms": round(elapsed * 1000, 2),
+                        }
+                    },
+                )
+
+
+@get("/metrics", include_in_schema=False, media_type=MediaType.TEXT, cache=False)
+async def metrics_endpoint() -> Response[str]:
+    """Prometheus text exposition of this process's counters (scrape each pod)."""
+    return Response(METRICS.render(), media_type="text/plain; version=0.0.4")

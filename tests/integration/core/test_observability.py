@@ -1,0 +1,40 @@
+"""Every response carries a request id, the access log is JSON, and /metrics counts the traffic."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pytest
+
+from marketplace.core.observability import JsonFormatter
+
+
+async def test_request_id_is_generated_or_kept(client: httpx.AsyncClient) -> None:
+    generated = await client.get("/readyz")
+    assert len(generated.headers["x-request-id"]) == 32
+    kept = await client.get("/readyz", headers={"X-Request-ID": "trace-123"})
+    assert kept.headers["x-request-id"] == "trace-123"
+    unsafe = await client.get("/readyz", headers={"X-Request-ID": "bad id\nwith newline"})
+    assert unsafe.headers["x-request-id"] != "bad id\nwith newline"
+
+
+async def test_access_log_is_one_json_object_per_request(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="marketplace.access"):
+        await client.get("/api/v1/standards", headers={"X-Request-ID": "abc"})
+    record = next(r for r in caplog.records if r.name == "marketplace.access")
+    line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "abc"
+    assert line["status"] == 200
+    assert line["path"] == "/api/v1/standards"
+    assert line["duration_ms"] >= 0
+
+
+async def test_metrics_fold_ids_and_count_requests(client: httpx.AsyncClient) -> None:
+    await client.get("/api/v1/organisations/6f1d2c3e-1111-4222-8333-944455556666")
+    text = (await client.get("/metrics")).text
+    assert 'route="/api/v1/organisations/{id}",status="401"' in text
+    assert "marketplace_http_request_duration_seconds_bucket" in text
