@@ -20,14 +20,29 @@ from litestar.template.config import TemplateConfig
 from marketplace.accounts.api import AuthController, MeController, OrganisationController
 from marketplace.accounts.auth import AuthenticationMiddleware
 from marketplace.accounts.pages import AccountPages, OrganisationPages
+from marketplace.billing.api import API_CONTROLLERS as BILLING_API
+from marketplace.billing.pages import PAGE_CONTROLLERS as BILLING_PAGES
+from marketplace.calendars.api import AuditIcsController, CalendarFeedController, FeedController
+from marketplace.calendars.pages import CalendarPages
+from marketplace.certificates.api import API_CONTROLLERS as CERTIFICATES_API
+from marketplace.certificates.pages import PAGE_CONTROLLERS as CERTIFICATES_PAGES
 from marketplace.core import db
 from marketplace.core.api import HealthController
 from marketplace.core.errors import EXCEPTION_HANDLERS
 from marketplace.core.guards import reject_nul_characters
-from marketplace.directory.api import BodyController
-from marketplace.directory.pages import BodyAdminPages
+from marketplace.core.observability import RequestContextMiddleware, metrics_endpoint
+from marketplace.directory.api import AdminAccreditationController, BodyController
+from marketplace.directory.pages import AccreditationAdminPages, BodyAdminPages, DirectoryPages
+from marketplace.findings.api import API_CONTROLLERS as FINDINGS_API
+from marketplace.findings.pages import PAGE_CONTROLLERS as FINDINGS_PAGES
+from marketplace.quotes.api import AuditTimeController, QuoteRequestController
+from marketplace.quotes.pages import AuditTimePages, QuotePages
 from marketplace.reference.api import ReferenceController
 from marketplace.reference.pages import ReferencePages
+from marketplace.reviews.api import ReviewController
+from marketplace.reviews.pages import ReviewPages
+from marketplace.scheduling.api import API_CONTROLLERS as SCHEDULING_API
+from marketplace.scheduling.pages import PAGE_CONTROLLERS as SCHEDULING_PAGES
 from marketplace.settings import PROJECT_ROOT, Settings
 from marketplace.web.pages import HomePages
 from marketplace.web.templating import configure_environment
@@ -67,18 +82,40 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         MeController,
         OrganisationController,
         BodyController,
+        AdminAccreditationController,
+        ReviewController,
+        AuditTimeController,
+        QuoteRequestController,
+        *SCHEDULING_API,
+        CalendarFeedController,
+        AuditIcsController,
+        *FINDINGS_API,
+        *CERTIFICATES_API,
+        *BILLING_API,
     ]
     page_handlers: list[Any] = [
         HomePages,
         AccountPages,
         OrganisationPages,
         BodyAdminPages,
+        DirectoryPages,
+        AccreditationAdminPages,
+        ReviewPages,
         ReferencePages,
+        AuditTimePages,
+        QuotePages,
+        *SCHEDULING_PAGES,
+        *FINDINGS_PAGES,
+        *CERTIFICATES_PAGES,
+        *BILLING_PAGES,
+        CalendarPages,
     ]
 
     return Litestar(
         route_handlers=[
             HealthController,
+            metrics_endpoint,
+            FeedController,
             Router(path="/", route_handlers=api_handlers),
             *page_handlers,
             create_static_files_router(
@@ -86,7 +123,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             ),
         ],
         state=State({"settings": settings}),
-        middleware=[AuthenticationMiddleware()],
+        middleware=[RequestContextMiddleware(), AuthenticationMiddleware()],
         csrf_config=CSRFConfig(
             secret=settings.app.secret_key,
             cookie_name="mp_csrf",

@@ -82,6 +82,9 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from marketplace.core.observability import configure_logging
+
+    configure_logging()
     uvicorn.run(
         "marketplace.asgi:app",
         host=args.host,
@@ -90,6 +93,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="info",
         proxy_headers=True,
         lifespan="on",
+        log_config=None,  # keep the JSON logging configured above
+        access_log=False,  # the app writes its own access log with the request id
     )
     return 0
 
@@ -114,6 +119,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
     seed.print_logins(logins or seed.DEMO_LOGINS)
     print(f"\nServing on http://{args.host}:{args.port}  (Ctrl+C to stop)\n", flush=True)
     return cmd_serve(args)
+
+
+NOT_CONFIGURED = "online payment is not configured (set STRIPE_SECRET_KEY)"
+
+
+async def reconcile_payments(settings: Any = None, *, progress: bool = True) -> tuple[int, int]:
+    """Ask Stripe about the unfinished payments of open invoices; record missed successes once."""
+    from marketplace.billing.services import reconcile_payments as reconcile
+    from marketplace.billing.stripe_gateway import gateway_for
+    from marketplace.settings import Settings
+    from marketplace.web.progress import Progress
+
+    settings = settings or Settings.from_env()
+    gateway = gateway_for(settings.stripe)
+    if gateway is None:
+        raise RuntimeError(NOT_CONFIGURED)
+    bar: Progress | None = None
+
+    def advance(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = Progress("Reconciling payments", total, enabled=progress)
+        bar.advance()
+
+    try:
+        result = await reconcile(gateway, advance)
+    finally:
+        await gateway.aclose()
+    if bar is not None:
+        bar.close()
+    print(
+        f"Checked {result.checked} open payment(s); recorded {result.recorded} missed success(es)."
+    )
+    return result.checked, result.recorded
+
+
+def cmd_reconcile_payments(args: argparse.Namespace) -> int:
+    from marketplace.settings import Settings
+
+    settings = Settings.from_env()
+    if not settings.stripe.configured:  # say so before touching the database
+        raise RuntimeError(NOT_CONFIGURED)
+    _run(lambda: reconcile_payments(settings, progress=not args.quiet))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--organisations", type=int, default=40)
     p.add_argument("--random-seed", type=int, default=2026)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "reconcile-payments", help="record payments Stripe confirmed but no webhook delivered"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_reconcile_payments)
     return parser
 
 

@@ -13,6 +13,12 @@ TABLE_MODULES = [
     "marketplace.accounts.tables",
     "marketplace.directory.tables",
     "marketplace.scheduling.tables",
+    "marketplace.reviews.tables",
+    "marketplace.quotes.tables",
+    "marketplace.findings.tables",
+    "marketplace.certificates.tables",
+    "marketplace.calendars.tables",
+    "marketplace.billing.tables",
 ]
 
 APP_CONFIG = AppConfig(

@@ -250,6 +250,20 @@ async def seed_demo(
         await _insert_many(Membership, memberships)
     bar.advance()
     bar.close()
+    from marketplace.directory import demo as directory_demo
+    from marketplace.reviews import demo as reviews_demo
+
+    await directory_demo.generate(rng, progress)
+    await reviews_demo.generate(rng, progress)
+    from marketplace.quotes import demo as quotes_demo
+
+    await quotes_demo.generate(rng, progress)
+    from marketplace.scheduling import demo as scheduling_demo
+
+    await scheduling_demo.generate(rng, progress)
+    from marketplace.certificates import demo as certificates_demo
+
+    await certificates_demo.generate(rng, progress)
     return dict(DEMO_LOGINS)
 
 
