@@ -74,8 +74,15 @@ async def reset_database() -> None:
     tables = _tables_to_clean()
     engine: Any = get_engine()
     if is_postgres():
-        names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
-        await engine._run_in_new_connection(f"TRUNCATE {names} CASCADE")
+        # DELETE with foreign-key triggers off (one round trip) costs ~3 ms where TRUNCATE of ~50
+        # tables costs ~250 ms: across thousands of tests that is the whole run's time.
+        sql = (
+            "SET session_replication_role = replica;"
+            + "".join(f'DELETE FROM "{t._meta.tablename}";' for t in tables)
+            + "SET session_replication_role = DEFAULT;"
+        )
+        async with engine.pool.acquire() as connection:
+            await connection.execute(sql)
     else:
         # Foreign-key checks are deferred to commit, so the order of deletes does not matter.
         async with engine.transaction():
