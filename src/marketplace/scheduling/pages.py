@@ -73,7 +73,11 @@ class PlanningPages(Controller):
                 auditor_id = uuid.UUID(auditor)
             except ValueError:
                 raise Invalid.field("auditor", "Choose an auditor from the list.") from None
-        audits = await services.planning_board(body_id, auditor_id, status or None)
+        # The board opens on what still needs planning; "any" shows history too.
+        status = status or "open"
+        audits = await services.planning_board(
+            body_id, auditor_id, None if status == "any" else status
+        )
         return Template(
             "scheduling/planning.html",
             context={
@@ -82,7 +86,7 @@ class PlanningPages(Controller):
                 "audits": audits,
                 "auditors": await services.list_auditors(body_id),
                 "auditor_id": auditor_id,
-                "status": status or "",
+                "status": status,
                 "statuses": services.AUDIT_STATUSES,
                 "today": clock.today(),
             },

@@ -1434,9 +1434,15 @@ async def _with_states_and_leads(rows: list[dict[str, Any]]) -> list[dict[str, A
 async def planning_board(
     body_id: uuid.UUID, auditor_id: uuid.UUID | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
-    """The body's audits by due window (two queries), optionally one auditor's or one status."""
+    """The body's audits by due window (two queries), optionally one auditor's or one status.
+
+    `status="open"` keeps what still needs planning (neither completed nor cancelled): the view a
+    scheduler starts from, and the one that stays within the row limit as history grows.
+    """
     where: Any = Audit.cycle._.engagement._.body == body_id
-    if status:
+    if status == "open":
+        where = where & Audit.status.not_in(["completed", "cancelled"])
+    elif status:
         where = where & (Audit.status == status)
     if auditor_id is not None:
         audit_ids = [

@@ -114,3 +114,19 @@ async def test_body_adds_an_auditor_proposes_and_the_client_confirms(
 
     await _sign_in(client, world.actor("b", "org:quality_manager"))
     assert (await client.get(f"/audits/{audit_id}")).status_code == 404
+
+
+async def test_planning_board_opens_on_what_still_needs_planning(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    from marketplace.scheduling.tables import Audit
+
+    started = await engagement(world.a.org_id, world.a.body_id)
+    stage1 = started.audit_ids["stage1"]
+    await Audit.update({Audit.status: "completed"}).where(Audit.id == stage1).run()
+    await _sign_in(client, world.actor("a", "body:scheduler"))
+    board = (await client.get(f"/manage/bodies/{world.a.body_id}/planning")).text
+    assert f"/audits/{stage1}" not in board, "completed audits leave the default board"
+    assert f"/audits/{started.audit_ids['stage2']}" in board
+    history = (await client.get(f"/manage/bodies/{world.a.body_id}/planning?status=any")).text
+    assert f"/audits/{stage1}" in history
