@@ -382,6 +382,20 @@ class CorrectiveActionController(Controller):
         return await ca_out(ca_id)
 
 
+async def evidence_download(principal: Principal, evidence_id: uuid.UUID) -> Response[bytes]:
+    """The file, for members of the client or the body it belongs to (404 for anyone else)."""
+    row = await services.evidence_row(evidence_id)
+    check_access(
+        principal,
+        row["organisation_id"],
+        row["body_id"],
+        client=CLIENT_ALL,
+        body=BODY_ALL,
+        what="No such evidence file.",
+    )
+    return evidence_response(row)
+
+
 def evidence_response(row: dict[str, Any]) -> Response[bytes]:
     """The file as an attachment under its sanitised name; never rendered by the browser."""
     return Response(
@@ -404,16 +418,7 @@ class EvidenceController(Controller):
     async def download(
         self, request: Request[Any, Any, Any], evidence_id: uuid.UUID
     ) -> Response[bytes]:
-        row = await services.evidence_row(evidence_id)
-        check_access(
-            principal_of(request),
-            row["organisation_id"],
-            row["body_id"],
-            client=CLIENT_ALL,
-            body=BODY_ALL,
-            what="No such evidence file.",
-        )
-        return evidence_response(row)
+        return await evidence_download(principal_of(request), evidence_id)
 
 
 API_CONTROLLERS = [

@@ -22,7 +22,7 @@ from marketplace.findings.api import (
     CLIENT_ANSWERERS,
     REPORT_WRITERS,
     action_side,
-    evidence_response,
+    evidence_download,
     report_side,
 )
 from marketplace.findings.charts import trend_svg
@@ -519,16 +519,7 @@ class EvidencePages(Controller):
     async def download(
         self, request: Request[Any, Any, Any], evidence_id: uuid.UUID
     ) -> Response[bytes]:
-        row = await services.evidence_row(evidence_id)
-        check_access(
-            me(request),
-            row["organisation_id"],
-            row["body_id"],
-            client=CLIENT_ALL,
-            body=BODY_ALL,
-            what="No such evidence file.",
-        )
-        return evidence_response(row)
+        return await evidence_download(me(request), evidence_id)
 
 
 PAGE_CONTROLLERS = [ReportPages, TrackerPages, CorrectiveActionPages, EvidencePages]
