@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.table import Table
 
 from marketplace.accounts.passwords import hash_password
+from marketplace.accounts.services import start_session
 from marketplace.accounts.tables import (
     ApiToken,
     CertificationBody,
@@ -89,6 +92,20 @@ async def reset_database() -> None:
             await tables[0].raw("PRAGMA defer_foreign_keys = ON").run()
             for t in tables:
                 await t.raw(f'DELETE FROM "{t._meta.tablename}"').run()
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form on a page (every form carries one)."""
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "every form carries the CSRF token"
+    return match.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, user_id: uuid.UUID) -> None:
+    """Sign a browser-like client in as the user (a fresh session cookie, nothing else)."""
+    session = await start_session(user_id, 1)
+    client.cookies.clear()
+    client.cookies.set("mp_session", session.secret)
 
 
 @dataclass

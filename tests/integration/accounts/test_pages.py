@@ -6,13 +6,7 @@ import re
 
 import httpx
 
-from tests.factories import PASSWORD, World
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert match, "every form carries the CSRF token"
-    return match.group(1)
+from tests.factories import PASSWORD, World, csrf_from
 
 
 async def form_post(

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 import httpx
 
-from marketplace.accounts.services import start_session
-from tests.factories import World
+from tests.factories import World, sign_in
 from tests.integration.certificates.support import granted, ready_cycle
-
-
-async def _sign_in(client: httpx.AsyncClient, user_id: uuid.UUID) -> None:
-    session = await start_session(user_id, 1)
-    client.cookies.clear()
-    client.cookies.set("mp_session", session.secret)
 
 
 async def _token(client: httpx.AsyncClient, path: str) -> str:
@@ -51,7 +43,7 @@ async def test_public_search_and_verification(client: httpx.AsyncClient, world: 
 
 async def test_decision_form_and_status_changes(client: httpx.AsyncClient, world: World) -> None:
     made = await ready_cycle(world.a.org_id, world.a.body_id)
-    await _sign_in(client, world.actor("a", "body:decision_maker").user_id)
+    await sign_in(client, world.actor("a", "body:decision_maker").user_id)
     path = f"/cycles/{made.cycle_id}/decision"
     token = await _token(client, path)
     r = await client.post(path, data={"_csrf_token": token, "decision": "grant", "scope": ""})
@@ -73,10 +65,10 @@ async def test_decision_form_and_status_changes(client: httpx.AsyncClient, world
     assert r.status_code == 409
     r = await client.post(f"{cert_path}/explode", data={"_csrf_token": token, "reason": "x"})
     assert r.status_code == 422
-    await _sign_in(client, world.actor("a", "body:scheduler").user_id)
+    await sign_in(client, world.actor("a", "body:scheduler").user_id)
     token = await _token(client, cert_path)
     assert (
         await client.post(f"{cert_path}/restore", data={"_csrf_token": token, "reason": "x"})
     ).status_code == 403
-    await _sign_in(client, world.actor("b", "body:owner").user_id)
+    await sign_in(client, world.actor("b", "body:owner").user_id)
     assert (await client.get(path)).status_code == 404

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 import httpx
 
-from marketplace.accounts.services import start_session
 from marketplace.findings.tables import AuditReport, CorrectiveAction, EvidenceFile
-from tests.factories import World
+from tests.factories import World, sign_in
 from tests.integration.findings.support import answered, engagement, issued_report
-
-
-async def _sign_in(client: httpx.AsyncClient, user_id: uuid.UUID) -> None:
-    session = await start_session(user_id, 1)
-    client.cookies.clear()
-    client.cookies.set("mp_session", session.secret)
 
 
 async def _token(client: httpx.AsyncClient, path: str) -> str:
@@ -31,7 +23,7 @@ async def test_body_drafts_adds_findings_and_issues(
     client: httpx.AsyncClient, world: World
 ) -> None:
     made = await engagement(world.a.org_id, world.a.body_id)
-    await _sign_in(client, world.actor("a", "body:auditor").user_id)
+    await sign_in(client, world.actor("a", "body:auditor").user_id)
     audit_path = f"/audits/{made.audit_ids['stage2']}/report"
     token = await _token(client, audit_path)
     r = await client.post(audit_path, data={"_csrf_token": token, "summary": "Good system"})
@@ -72,7 +64,7 @@ async def test_client_answers_uploads_and_submits(client: httpx.AsyncClient, wor
         world.a.org_id, world.a.body_id, ("major", "minor")
     )
     ca = actions["major"]
-    await _sign_in(client, world.actor("a", "org:quality_manager").user_id)
+    await sign_in(client, world.actor("a", "org:quality_manager").user_id)
     tracker = await client.get(f"/organisations/{world.a.org_id}/corrective-actions")
     assert tracker.status_code == 200
     assert "<svg" in tracker.text
@@ -123,7 +115,7 @@ async def test_client_answers_uploads_and_submits(client: httpx.AsyncClient, wor
     assert "submitted" in page.text
     assert "History" in page.text
     # Another client's pages are not found.
-    await _sign_in(client, world.actor("b", "org:owner").user_id)
+    await sign_in(client, world.actor("b", "org:owner").user_id)
     assert (await client.get(path)).status_code == 404
     assert (await client.get(f"/reports/{report_id}")).status_code == 404
     assert (await client.get(f"/evidence/{evidence}")).status_code == 404
@@ -133,7 +125,7 @@ async def test_body_reviews_and_verifies(client: httpx.AsyncClient, world: World
     _made, _report, actions = await issued_report(world.a.org_id, world.a.body_id, ("major",))
     ca = actions["major"]
     await answered(ca, "submitted")
-    await _sign_in(client, world.actor("a", "body:auditor").user_id)
+    await sign_in(client, world.actor("a", "body:auditor").user_id)
     path = f"/corrective-actions/{ca}"
     token = await _token(client, path)
     r = await client.post(

@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import httpx
 
-from marketplace.accounts.services import start_session
 from marketplace.core import clock
 from marketplace.quotes.tables import Quote, QuoteRequest
-from tests.factories import Actor, World
+from tests.factories import World, csrf_from, sign_in
 from tests.integration.quotes.support import make_quote, make_request
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert match, "every form carries the CSRF token"
-    return match.group(1)
-
-
-async def _sign_in(client: httpx.AsyncClient, actor: Actor) -> None:
-    session = await start_session(actor.user_id, 1)
-    client.cookies.clear()
-    client.cookies.set("mp_session", session.secret)
 
 
 async def _post(
     client: httpx.AsyncClient, page: str, action: str, data: dict[str, Any]
 ) -> httpx.Response:
     html = (await client.get(page)).text
-    return await client.post(action, data={**data, "_csrf_token": _csrf(html)})
+    return await client.post(action, data={**data, "_csrf_token": csrf_from(html)})
 
 
 def _answer_form(days: dict[str, str] | None = None, **kw: str) -> dict[str, str]:
@@ -54,7 +40,7 @@ def _answer_form(days: dict[str, str] | None = None, **kw: str) -> dict[str, str
 
 
 async def test_request_form_is_prefilled_and_sends(client: httpx.AsyncClient, world: World) -> None:
-    await _sign_in(client, world.actor("a", "org:owner"))
+    await sign_in(client, world.actor("a", "org:owner").user_id)
     page = (
         f"/quote-requests/new?organisation={world.a.org_id}&body={world.a.body_id}&body=not-an-id"
     )
@@ -64,7 +50,7 @@ async def test_request_form_is_prefilled_and_sends(client: httpx.AsyncClient, wo
     r = await client.post(
         "/quote-requests/new",
         data={
-            "_csrf_token": _csrf(html),
+            "_csrf_token": csrf_from(html),
             "organisation_id": str(world.a.org_id),
             "standard": "ISO 9001:2015",
             "iaf_sector": "28",
@@ -82,7 +68,7 @@ async def test_request_form_is_prefilled_and_sends(client: httpx.AsyncClient, wo
 
 
 async def test_request_form_shows_field_errors(client: httpx.AsyncClient, world: World) -> None:
-    await _sign_in(client, world.actor("a", "org:owner"))
+    await sign_in(client, world.actor("a", "org:owner").user_id)
     r = await _post(
         client,
         f"/quote-requests/new?organisation={world.a.org_id}",
@@ -102,7 +88,7 @@ async def test_request_form_shows_field_errors(client: httpx.AsyncClient, world:
 
 async def test_body_answers_in_its_inbox(client: httpx.AsyncClient, world: World) -> None:
     request_id = await make_request(world)
-    await _sign_in(client, world.actor("a", "body:scheduler"))
+    await sign_in(client, world.actor("a", "body:scheduler").user_id)
     inbox = await client.get(f"/manage/bodies/{world.a.body_id}/quote-requests")
     assert inbox.status_code == 200
     assert "Client A Ltd" in inbox.text
@@ -124,7 +110,7 @@ async def test_body_answers_in_its_inbox(client: httpx.AsyncClient, world: World
 
 async def test_body_declines_in_its_inbox(client: httpx.AsyncClient, world: World) -> None:
     request_id = await make_request(world)
-    await _sign_in(client, world.actor("a", "body:owner"))
+    await sign_in(client, world.actor("a", "body:owner").user_id)
     page = f"/manage/bodies/{world.a.body_id}/quote-requests/{request_id}"
     empty = await _post(client, page, f"{page}/decline", {"reason": ""})
     assert empty.status_code == 422
@@ -137,7 +123,7 @@ async def test_client_compares_and_accepts(client: httpx.AsyncClient, world: Wor
     request_id = await make_request(world, [world.a.body_id, world.b.body_id])
     good = await make_quote(world, request_id, world.a.body_id)
     await make_quote(world, request_id, world.b.body_id, days={"stage1": 0.5, "stage2": 1.5})
-    await _sign_in(client, world.actor("a", "org:quality_manager"))
+    await sign_in(client, world.actor("a", "org:quality_manager").user_id)
     page = f"/quote-requests/{request_id}"
     html = (await client.get(page)).text
     assert "below IAF MD 5 minimum" in html
@@ -155,7 +141,7 @@ async def test_expired_quote_has_no_accept_button(client: httpx.AsyncClient, wor
     request_id = await make_request(world)
     quote_id = await make_quote(world, request_id, valid_until=clock.today())
     clock.travel_to(clock.now() + dt.timedelta(days=2))
-    await _sign_in(client, world.actor("a", "org:owner"))
+    await sign_in(client, world.actor("a", "org:owner").user_id)
     html = (await client.get(f"/quote-requests/{request_id}")).text
     assert "expired" in html
     assert f"/quotes/{quote_id}/accept" not in html
@@ -163,15 +149,15 @@ async def test_expired_quote_has_no_accept_button(client: httpx.AsyncClient, wor
 
 async def test_index_lists_requests_and_inboxes(client: httpx.AsyncClient, world: World) -> None:
     await make_request(world)
-    await _sign_in(client, world.actor("a", "org:owner"))
+    await sign_in(client, world.actor("a", "org:owner").user_id)
     assert "ISO 9001:2015" in (await client.get("/quote-requests")).text
-    await _sign_in(client, world.actor("a", "body:owner"))
+    await sign_in(client, world.actor("a", "body:owner").user_id)
     assert "requests received" in (await client.get("/quote-requests")).text
 
 
 async def test_client_withdraws_from_the_page(client: httpx.AsyncClient, world: World) -> None:
     request_id = await make_request(world)
-    await _sign_in(client, world.actor("a", "org:owner"))
+    await sign_in(client, world.actor("a", "org:owner").user_id)
     page = f"/quote-requests/{request_id}"
     r = await _post(client, page, f"{page}/withdraw", {})
     assert r.status_code == 302

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
 import pytest
 
-from marketplace.accounts.services import start_session
 from marketplace.scheduling import services
-from tests.factories import Actor, World
+from tests.factories import World, csrf_from, sign_in
 from tests.integration.scheduling.helpers import engagement
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert match, "every form carries the CSRF token"
-    return match.group(1)
-
-
-async def _sign_in(client: httpx.AsyncClient, actor: Actor) -> None:
-    session = await start_session(actor.user_id, 1)
-    client.cookies.clear()
-    client.cookies.set("mp_session", session.secret)
 
 
 async def _post(
     client: httpx.AsyncClient, page: str, action: str, data: dict[str, Any]
 ) -> httpx.Response:
     html = (await client.get(page)).text
-    return await client.post(action, data={**data, "_csrf_token": _csrf(html)})
+    return await client.post(action, data={**data, "_csrf_token": csrf_from(html)})
 
 
 async def test_body_adds_an_auditor_proposes_and_the_client_confirms(
@@ -40,7 +26,7 @@ async def test_body_adds_an_auditor_proposes_and_the_client_confirms(
 ) -> None:
     started = await engagement(world.a.org_id, world.a.body_id)
     audit_id = started.audit_ids["stage1"]
-    await _sign_in(client, world.actor("a", "body:scheduler"))
+    await sign_in(client, world.actor("a", "body:scheduler").user_id)
     page = f"/manage/bodies/{world.a.body_id}/auditors"
     r = await _post(
         client,
@@ -104,7 +90,7 @@ async def test_body_adds_an_auditor_proposes_and_the_client_confirms(
         assert r.status_code == 200, path
         assert "stage1" in r.text
 
-    await _sign_in(client, world.actor("a", "org:quality_manager"))
+    await sign_in(client, world.actor("a", "org:quality_manager").user_id)
     r = await _post(client, f"/audits/{audit_id}", f"/audits/{audit_id}/confirm", {})
     assert r.status_code == 303
     r = await client.get(f"/organisations/{world.a.org_id}/audit-programme")
@@ -112,7 +98,7 @@ async def test_body_adds_an_auditor_proposes_and_the_client_confirms(
     assert "<svg" in r.text
     assert "confirmed" in r.text
 
-    await _sign_in(client, world.actor("b", "org:quality_manager"))
+    await sign_in(client, world.actor("b", "org:quality_manager").user_id)
     assert (await client.get(f"/audits/{audit_id}")).status_code == 404
 
 
@@ -124,7 +110,7 @@ async def test_planning_board_opens_on_what_still_needs_planning(
     started = await engagement(world.a.org_id, world.a.body_id)
     stage1 = started.audit_ids["stage1"]
     await Audit.update({Audit.status: "completed"}).where(Audit.id == stage1).run()
-    await _sign_in(client, world.actor("a", "body:scheduler"))
+    await sign_in(client, world.actor("a", "body:scheduler").user_id)
     board = (await client.get(f"/manage/bodies/{world.a.body_id}/planning")).text
     assert f"/audits/{stage1}" not in board, "completed audits leave the default board"
     assert f"/audits/{started.audit_ids['stage2']}" in board
