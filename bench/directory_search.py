@@ -144,7 +144,9 @@ def generate(
                 )
             )
             for sector in rng.sample(range(1, 40), rng.randint(2, 10)):
-                scopes.append((uuid.uuid4(), a, b, standard, sector))
+                scopes.append(
+                    (uuid.uuid4(), a, b, standard, sector, valid if status == "verified" else None)
+                )
     out["body_region"] = (["id", "body", "region"], regions)
     out["body_language"] = (["id", "body", "language"], langs)
     out["body_service"] = (["id", "body", "service"], services)
@@ -166,7 +168,10 @@ def generate(
         ],
         accs,
     )
-    out["accreditation_scope"] = (["id", "accreditation", "body", "standard", "iaf_sector"], scopes)
+    out["accreditation_scope"] = (
+        ["id", "accreditation", "body", "standard", "iaf_sector", "verified_until"],
+        scopes,
+    )
     orgs = [uuid.uuid4() for _ in range(1000)]
     out["organisation"] = (
         ["id", "name", "country", "iaf_sector", "effective_personnel", "created_at"],

@@ -11,6 +11,9 @@ os.environ["PICCOLO_CONF"] = "marketplace.piccolo_conf"
 os.environ["MARKETPLACE_VAR_DIR"] = _TMP
 os.environ["MARKETPLACE_SECRET_KEY"] = "test-secret-key-that-is-long-enough-0123456789"
 os.environ["MARKETPLACE_BASE_URL"] = "http://testserver"
+# Tests write rows straight into tables (bypassing the services that tell the directory's caches),
+# so every search reads live; test_search_cache turns the cache on to test it.
+os.environ["MARKETPLACE_DIRECTORY_CACHE_SECONDS"] = "0"
 os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.sqlite3"
 for _name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "SMTP_URL"):
     os.environ.pop(_name, None)

@@ -31,6 +31,7 @@ from marketplace.core.api import HealthController
 from marketplace.core.errors import EXCEPTION_HANDLERS
 from marketplace.core.guards import reject_nul_characters
 from marketplace.core.observability import RequestContextMiddleware, metrics_endpoint
+from marketplace.directory import search as directory_search
 from marketplace.directory.api import AdminAccreditationController, BodyController
 from marketplace.directory.pages import AccreditationAdminPages, BodyAdminPages, DirectoryPages
 from marketplace.findings.api import API_CONTROLLERS as FINDINGS_API
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
 
     template_engine = JinjaTemplateEngine(directory=TEMPLATE_DIR)
     configure_environment(template_engine.engine, settings)
+    directory_search.configure(settings.app.directory_cache_seconds)
 
     api_handlers: list[Any] = [
         ReferenceController,

@@ -83,6 +83,10 @@ class AppSettings:
     session_days: int = field(
         default_factory=lambda: int(os.environ.get("MARKETPLACE_SESSION_DAYS", "14"))
     )
+    # How long a process may reuse directory facet counts and the ranking prior (0: never).
+    directory_cache_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("MARKETPLACE_DIRECTORY_CACHE_SECONDS", "30"))
+    )
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,13 @@ def _accreditation(
         verified_at=clock.now() - dt.timedelta(days=rng.randint(5, 300)) if verified else None,
     )
     scopes = [
-        AccreditationScope(accreditation=acc.id, body=body_id, standard=standard, iaf_sector=s)
+        AccreditationScope(
+            accreditation=acc.id,
+            body=body_id,
+            standard=standard,
+            iaf_sector=s,
+            verified_until=valid_until if status == "verified" else None,
+        )
         for s in sorted(set(sectors))
     ]
     return acc, scopes

@@ -6,8 +6,9 @@ appear (case-insensitive LIKE) in the name or the description, and name matches 
 The LIKE fallback needs nothing kept in sync, which an FTS5 table over another domain's table
 would; it scans, which is fine at the embedded database's scale.
 
-A search is three SQL statements whatever the data size: one for the total and every facet
-(over a CTE of the matching bodies), one for the page, one for the page's standards and services.
+A search is at most three SQL statements whatever the data size: one for every facet (over a CTE
+of the matching bodies; cached briefly, see `configure`), one for the page and its live total,
+one for the page's standards and services.
 """
 
 # ruff: noqa: S608  -- SQL here is assembled from fixed fragments; every value is a bound {} argument.
@@ -195,28 +196,33 @@ _TSV_WEIGHTED = (
 
 def _where(f: Filters, pg: bool) -> _Sql:
     w = _Sql()
-    if f.standard or f.iaf_sector is not None or f.accreditation_body:
+    if f.iaf_sector is not None:
         # One verified, unexpired accreditation must cover the standard AND the sector (AND be
         # granted by the accreditation body): matching them on different accreditations is wrong.
-        # Written as `b.id IN (...)` so the database drives from the (standard, sector) index
-        # instead of probing every body.
-        if f.iaf_sector is not None:
-            sql = (
-                "b.id IN (SELECT s.body FROM accreditation_scope s"
-                " JOIN accreditation a ON a.id = s.accreditation WHERE s.iaf_sector = {}"
+        # The scope row carries its accreditation's verified validity, so standard + sector +
+        # "verified and unexpired" is one covering-index range (accreditation_scope_live_idx).
+        sql = (
+            "b.id IN (SELECT s.body FROM accreditation_scope s"
+            " WHERE s.iaf_sector = {} AND s.verified_until >= {}"
+        )
+        args: list[Any] = [f.iaf_sector, _today()]
+        if f.standard:
+            sql += " AND s.standard = {}"
+            args.append(f.standard)
+        if f.accreditation_body:
+            sql += (
+                " AND EXISTS (SELECT 1 FROM accreditation a WHERE a.id = s.accreditation"
+                " AND a.accreditation_body = {})"
             )
-            args: list[Any] = [f.iaf_sector]
-            if f.standard:
-                sql += " AND s.standard = {}"
-                args.append(f.standard)
-        else:
-            sql = "b.id IN (SELECT a.body FROM accreditation a WHERE 1 = 1"
-            args = []
-            if f.standard:
-                sql += " AND a.standard = {}"
-                args.append(f.standard)
-        sql += " AND a.status = 'verified' AND a.valid_until >= {}"
-        args.append(_today())
+            args.append(f.accreditation_body)
+        w.add(sql + ")", *args)
+    elif f.standard or f.accreditation_body:
+        sql = "b.id IN (SELECT a.body FROM accreditation a WHERE a.status = 'verified'"
+        sql += " AND a.valid_until >= {}"
+        args = [_today()]
+        if f.standard:
+            sql += " AND a.standard = {}"
+            args.append(f.standard)
         if f.accreditation_body:
             sql += " AND a.accreditation_body = {}"
             args.append(f.accreditation_body)
@@ -264,6 +270,7 @@ _PRIOR_CTE = (
     "p AS (SELECT COALESCE(CAST(SUM(rating_sum) AS DOUBLE PRECISION)"
     f" / NULLIF(SUM(review_count), 0), {services.DEFAULT_PRIOR_MEAN}) AS prior FROM body_rating)"
 )
+_PRIOR_GIVEN = "p AS (SELECT CAST({} AS DOUBLE PRECISION) AS prior)"
 
 
 def _order(f: Filters, pg: bool) -> tuple[str, list[Any]]:
@@ -314,16 +321,50 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-async def search(f: Filters, params: PageParams) -> dict[str, Any]:
-    """Bodies matching every filter, one page in the chosen order, and facet counts.
+# Facet counts and the platform prior are the expensive, slow-moving parts of a search: each
+# process keeps them for `configure(cache_seconds=...)` (MARKETPLACE_DIRECTORY_CACHE_SECONDS,
+# default 30; 0 turns it off) and forgets them on every directory or review write it makes. The
+# list itself and its total are always read live, so a verified, expired or suspended
+# accreditation shows in the results at once; only the facet counts may lag by that many seconds
+# on another process. The key holds today's date, so expiry at midnight is never served stale.
+_FACET_CACHE_SIZE = 512
+_cache_seconds = 0.0
+# Entries carry (monotonic time, services.search_generation()) and count only while both hold.
+_facet_cache: dict[tuple[Any, ...], tuple[float, int, int, dict[str, list[dict[str, Any]]]]] = {}
+_prior_cache: tuple[float, int, float] | None = None
 
-    A standard, sector or accreditation-body filter matches only verified accreditations whose
-    `valid_until` is today or later, and all three must hold on the same accreditation. Facet
-    counts are over the bodies matching the current filters.
-    """
-    pg = is_postgres()
-    where = _where(f, pg)
+
+def configure(cache_seconds: float) -> None:
+    global _cache_seconds, _prior_cache
+    _cache_seconds = max(0.0, cache_seconds)
+    _facet_cache.clear()
+    _prior_cache = None
+
+
+def _fresh(stamp: float, generation: int) -> bool:
+    return generation == services.search_generation() and time.monotonic() - stamp < _cache_seconds
+
+
+def _cached_prior() -> float | None:
+    if _prior_cache is not None and _fresh(_prior_cache[0], _prior_cache[1]):
+        return _prior_cache[2]
+    return None
+
+
+def _keep_prior(prior: float, generation: int) -> None:
+    global _prior_cache
+    if _cache_seconds:
+        _prior_cache = (time.monotonic(), generation, prior)
+
+
+async def _facets(f: Filters, where: _Sql, pg: bool) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """The number of matches and the facet counts over them: one statement."""
     today = _today()
+    key = (f, today)
+    generation = services.search_generation()
+    hit = _facet_cache.get(key)
+    if hit is not None and _fresh(hit[0], hit[1]):
+        return hit[2], hit[3]
     facet_sql = (
         # MATERIALIZED: compute the matches once, then join each facet to that small set;
         # otherwise SQLite inlines it and re-checks every filter for every facet row.
@@ -338,9 +379,8 @@ async def search(f: Filters, params: PageParams) -> dict[str, Any]:
         f" FROM {_in_m('accreditation a', 'a.body', pg)}"
         " AND a.status = 'verified' AND a.valid_until >= {} GROUP BY a.accreditation_body "
         "UNION ALL SELECT 'iaf_sector', CAST(s.iaf_sector AS VARCHAR(4)), COUNT(DISTINCT s.body)"
-        f" FROM {_in_m('accreditation_scope s', 's.body', pg)} AND EXISTS (SELECT 1 FROM"
-        " accreditation a WHERE a.id = s.accreditation AND a.status = 'verified'"
-        " AND a.valid_until >= {}) GROUP BY s.iaf_sector "
+        f" FROM {_in_m('accreditation_scope s', 's.body', pg)} AND s.verified_until >= {{}}"
+        " GROUP BY s.iaf_sector "
         "UNION ALL SELECT 'country', r.region, COUNT(DISTINCT r.body)"
         f" FROM {_in_m('body_region r', 'r.body', pg)} GROUP BY r.region "
         "UNION ALL SELECT 'language', l.language, COUNT(*)"
@@ -360,18 +400,44 @@ async def search(f: Filters, params: PageParams) -> dict[str, Any]:
             facets[r["facet"]].append({"value": str(r["value"]), "count": int(r["n"])})
     for values in facets.values():
         values.sort(key=lambda v: (-v["count"], v["value"]))
+    if _cache_seconds:
+        if len(_facet_cache) >= _FACET_CACHE_SIZE:
+            _facet_cache.pop(next(iter(_facet_cache)))
+        _facet_cache[key] = (time.monotonic(), generation, total, facets)
+    return total, facets
+
+
+async def search(f: Filters, params: PageParams) -> dict[str, Any]:
+    """Bodies matching every filter, one page in the chosen order, and facet counts.
+
+    A standard, sector or accreditation-body filter matches only verified accreditations whose
+    `valid_until` is today or later, and all three must hold on the same accreditation. Facet
+    counts are over the bodies matching the current filters.
+    """
+    pg = is_postgres()
+    where = _where(f, pg)
+    today = _today()
+    facet_total, facets = await _facets(f, where, pg)
 
     order, order_args = _order(f, pg)
+    generation = services.search_generation()
+    prior = _cached_prior()
+    prior_cte, prior_args = (_PRIOR_CTE, []) if prior is None else (_PRIOR_GIVEN, [prior])
     page_sql = (
-        f"WITH {_PRIOR_CTE} SELECT b.id, b.slug, b.name, b.country, b.day_rate_min_minor,"
+        f"WITH {prior_cte} SELECT b.id, b.slug, b.name, b.country, b.day_rate_min_minor,"
         " b.day_rate_max_minor, b.currency, b.response_time_hours, b.remote_audits,"
         " COALESCE(br.review_count, 0) AS review_count, COALESCE(br.rating_sum, 0) AS rating_sum,"
-        f" p.prior AS prior, {_SCORE} AS score"
+        # The live total rides on the page's rows (window functions run before LIMIT).
+        f" p.prior AS prior, {_SCORE} AS score, COUNT(*) OVER () AS total_count"
         f" FROM {_FROM} CROSS JOIN p WHERE {where.sql} ORDER BY {order} LIMIT {{}} OFFSET {{}}"
     )
     rows = await CertificationBody.raw(
-        page_sql, *where.args, *order_args, params.per_page, params.offset
+        page_sql, *prior_args, *where.args, *order_args, params.per_page, params.offset
     ).run()
+    if prior is None and rows:
+        _keep_prior(float(rows[0]["prior"]), generation)
+    # Past the last page there is no row to carry the total; the facet count is then the answer.
+    total = int(rows[0]["total_count"]) if rows else facet_total
     items = []
     ids = [_uuid(r["id"]) for r in rows]
     extras: dict[uuid.UUID, dict[str, set[str]]] = {

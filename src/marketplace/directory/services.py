@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from marketplace.accounts.services import create_body_tenant
@@ -72,10 +73,32 @@ async def _replace_children(body_id: uuid.UUID, data: dict[str, Any]) -> None:
             await BodyService.insert(BodyService(body=body_id, service=code)).run()
 
 
+# Bumped by every write that can change a search's facets or ranking; directory.search drops its
+# cached facet counts and prior when this moves (other processes see the change within the TTL).
+_search_generation = 0
+
+
+def search_changed() -> None:
+    global _search_generation
+    _search_generation += 1
+
+
+def search_generation() -> int:
+    return _search_generation
+
+
+@asynccontextmanager
+async def _directory_write() -> AsyncIterator[None]:
+    """A write transaction that tells the search caches once it has committed."""
+    async with write_transaction():
+        yield
+    search_changed()
+
+
 async def create_body(actor_id: uuid.UUID, data: dict[str, Any]) -> uuid.UUID:
     """Register a certification body on the platform; the caller becomes its owner."""
     await _check_profile(data)
-    async with write_transaction():
+    async with _directory_write():
         body_id = await create_body_tenant(
             actor_id, {k: data[k] for k in _PROFILE_FIELDS if k in data}
         )
@@ -86,7 +109,7 @@ async def create_body(actor_id: uuid.UUID, data: dict[str, Any]) -> uuid.UUID:
 async def update_body(actor_id: uuid.UUID, body_id: uuid.UUID, data: dict[str, Any]) -> None:
     current = await get_body(body_id)
     await _check_profile(data, current)
-    async with write_transaction():
+    async with _directory_write():
         values: dict[Any, Any] = {
             CertificationBody._meta.get_column_by_name(k): data[k]
             for k in _PROFILE_FIELDS
@@ -211,7 +234,7 @@ async def declare_accreditation(
     evidence = str(data.get("evidence_url") or "")
     if evidence and not evidence.startswith(("https://", "http://")):
         raise Invalid.field("evidence_url", "Give an http(s) link to the accreditation evidence.")
-    async with write_transaction():
+    async with _directory_write():
         accreditation = Accreditation(
             body=body_id,
             accreditation_body=data["accreditation_body"],
@@ -255,9 +278,11 @@ async def decide_accreditation(
     accreditations count in the directory.
     """
     allowed_from, target = ACCREDITATION_DECISIONS[decision]
-    async with write_transaction():
+    async with _directory_write():
         rows = (
-            await Accreditation.select(Accreditation.status, Accreditation.body)
+            await Accreditation.select(
+                Accreditation.status, Accreditation.body, Accreditation.valid_until
+            )
             .where(Accreditation.id == accreditation_id)
             .run()
         )
@@ -273,6 +298,18 @@ async def decide_accreditation(
             values[Accreditation.verified_by] = actor_id
             values[Accreditation.verified_at] = clock.now()
         await Accreditation.update(values).where(Accreditation.id == accreditation_id).run()
+        # The search reads validity from the scope rows (one index range); keep them in step.
+        await (
+            AccreditationScope.update(
+                {
+                    AccreditationScope.verified_until: rows[0]["valid_until"]
+                    if target == "verified"
+                    else None
+                }
+            )
+            .where(AccreditationScope.accreditation == accreditation_id)
+            .run()
+        )
         await log_action(
             f"marketplace.accreditation.{target}",
             actor_id=actor_id,
@@ -359,7 +396,7 @@ async def set_sector_experience(
     unknown = set(sectors) - await _known(IafSector, IafSector.code, sectors)
     if unknown:
         raise Invalid.field("iaf_sector", f"Unknown IAF sector(s): {sorted(unknown)}; use 1 to 39.")
-    async with write_transaction():
+    async with _directory_write():
         await SectorExperience.delete().where(SectorExperience.body == body_id).run()
         if rows:
             await SectorExperience.insert(

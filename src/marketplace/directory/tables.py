@@ -70,6 +70,9 @@ class AccreditationScope(Table):
 
     `body` and `standard` repeat the accreditation's (they never change after declaration) so a
     search filter on standard + sector is one indexed lookup instead of a join per body.
+    `verified_until` is the accreditation's `valid_until` while it is verified and NULL otherwise
+    (kept by `directory.services.decide_accreditation`), so "verified and unexpired" is the index
+    range `verified_until >= today` with no join to `accreditation`.
     """
 
     id = UUID(primary_key=True)
@@ -77,6 +80,7 @@ class AccreditationScope(Table):
     body = ForeignKey(CertificationBody, null=False, on_delete=OnDelete.cascade)
     standard = ForeignKey(Standard, null=False, on_delete=OnDelete.restrict)
     iaf_sector = ForeignKey(IafSector, null=False, on_delete=OnDelete.restrict)
+    verified_until = Date(null=True, default=None)
 
 
 class SectorExperience(Table):

@@ -13,6 +13,7 @@ from marketplace.core.activity import Tenant, log_action
 from marketplace.core.db import write_transaction
 from marketplace.core.errors import Conflict, Forbidden, NotFound
 from marketplace.core.pagination import Page, PageParams
+from marketplace.directory import services as directory_services
 from marketplace.directory.tables import BodyRating
 from marketplace.reviews.tables import Review
 from marketplace.scheduling.services import has_completed_audit
@@ -131,6 +132,7 @@ async def write_review(principal: Principal, body_id: uuid.UUID, data: dict[str,
             tenant=Tenant("body", body_id),
             data={"rating": data["rating"], "organisation_id": str(organisation_id)},
         )
+    directory_services.search_changed()
     return review.id
 
 
@@ -194,6 +196,7 @@ async def moderate(actor_id: uuid.UUID, review_id: uuid.UUID, hide: bool, reason
             tenant=Tenant("body", review["body"]),
             data={"reason": reason},
         )
+    directory_services.search_changed()
 
 
 def _out(r: dict[str, Any]) -> dict[str, Any]:

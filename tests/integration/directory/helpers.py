@@ -30,18 +30,25 @@ async def accredit(
     ab: str = "UKAS",
 ) -> uuid.UUID:
     """An accreditation valid for `days` more days (negative: expired that long ago)."""
+    valid_until = clock.today() + dt.timedelta(days=days)
     acc = Accreditation(
         body=body_id,
         accreditation_body=ab,
         number="0001",
         standard=standard,
-        valid_until=clock.today() + dt.timedelta(days=days),
+        valid_until=valid_until,
         status=status,
     )
     await acc.save().run()
     await AccreditationScope.insert(
         *[
-            AccreditationScope(accreditation=acc.id, body=body_id, standard=standard, iaf_sector=s)
+            AccreditationScope(
+                accreditation=acc.id,
+                body=body_id,
+                standard=standard,
+                iaf_sector=s,
+                verified_until=valid_until if status == "verified" else None,
+            )
             for s in sectors
         ]
     ).run()
