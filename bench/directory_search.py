@@ -29,6 +29,9 @@ from urllib.parse import urlparse
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import loadgen
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "directory_search.md"
 SEARCH = "/api/v1/bodies?standard=ISO%209001:2015&iaf_sector=28&country=GB"
@@ -363,7 +366,14 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run(
-    kind: str, url: str, bodies: int, reviews: int, requests: int, concurrency: int
+    kind: str,
+    url: str,
+    bodies: int,
+    reviews: int,
+    requests: int,
+    concurrency: int,
+    workers: int = 1,
+    seconds: float = 15.0,
 ) -> list[str]:
     env = env_for(url)
     exe = [sys.executable, "-m", "marketplace.cli"]
@@ -379,7 +389,10 @@ def run(
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="mp-bench-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(
-        [*exe, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=log
+        [*exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -394,10 +407,23 @@ def run(
         asyncio.run(measure(base, SEARCH, 100, concurrency))  # warm-up
         rows = []
         for label, path in (("search", SEARCH), ("/healthz", "/healthz")):
+            if loadgen.available():
+                r = loadgen.run(base + path, seconds, concurrency)
+                if r.errors:
+                    raise RuntimeError(f"{path}: {r.errors} errors")
+                rows.append(
+                    f"| {kind} | {label} | wrk | {workers} | {r.requests} | {concurrency} | "
+                    f"{r.rps:.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
+                    f"{r.max_ms:.1f} |"
+                )
+                continue
+            started_at = time.perf_counter()
             lat = asyncio.run(measure(base, path, requests, concurrency))
+            rps = len(lat) / (time.perf_counter() - started_at)
             rows.append(
-                f"| {kind} | {label} | {requests} | {concurrency} | {statistics.median(lat):.1f} | "
-                f"{pct(lat, 95):.1f} | {max(lat):.1f} |"
+                f"| {kind} | {label} | httpx | {workers} | {requests} | {concurrency} | {rps:.0f} | "
+                f"{statistics.median(lat):.1f} | {pct(lat, 95):.1f} | {pct(lat, 99):.1f} | "
+                f"{max(lat):.1f} |"
             )
         print(f"{kind}: search matches {matches} bodies", flush=True)
         return rows
@@ -414,10 +440,13 @@ def main() -> int:
     parser.add_argument("--reviews", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--seconds", type=float, default=15.0, help="wrk run per endpoint")
     args = parser.parse_args()
     header = [
-        "| database | endpoint | requests | clients | p50 ms | p95 ms | max ms |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| database | endpoint | client | server processes | requests | clients | req/s"
+        " | p50 ms | p95 ms | p99 ms | max ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     rows: list[str] = []
     if args.sqlite or not args.postgres:
@@ -429,18 +458,27 @@ def main() -> int:
             args.reviews,
             args.requests,
             args.concurrency,
+            args.workers,
+            args.seconds,
         )
     if args.postgres:
         fresh_postgres(args.postgres)
         rows += run(
-            "PostgreSQL", args.postgres, args.bodies, args.reviews, args.requests, args.concurrency
+            "PostgreSQL",
+            args.postgres,
+            args.bodies,
+            args.reviews,
+            args.requests,
+            args.concurrency,
+            args.workers,
+            args.seconds,
         )
     table = "\n".join(header + rows)
     print(table)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         "# Directory search benchmark\n\n"
-        f"`GET {SEARCH}` and `/healthz` on the same `marketplace serve` process (one worker), "
+        f"`GET {SEARCH}` and `/healthz` on the same `marketplace serve --workers {args.workers}`, "
         f"{args.bodies:,} bodies, {args.reviews:,} reviews, run {dt.date.today().isoformat()}.\n\n"
         f"{table}\n"
     )
