@@ -7,6 +7,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from marketplace.core.errors import Invalid
 
@@ -87,16 +88,20 @@ def slot_span(
     return start, end, last_day
 
 
+# Datetimes, or POSIX seconds where a caller loads many intervals (cheaper to fetch and compare).
+Instant = TypeVar("Instant", dt.datetime, float)
+
+
 @dataclass
-class BusyCalendar:
+class BusyCalendar(Generic[Instant]):
     """One auditor's busy time as merged, sorted, disjoint half-open intervals."""
 
-    starts: list[dt.datetime] = field(default_factory=list)
-    ends: list[dt.datetime] = field(default_factory=list)
+    starts: list[Instant] = field(default_factory=list)
+    ends: list[Instant] = field(default_factory=list)
 
     @classmethod
-    def of(cls, intervals: Iterable[tuple[dt.datetime, dt.datetime]]) -> BusyCalendar:
-        cal = cls()
+    def of(cls, intervals: Iterable[tuple[Instant, Instant]]) -> BusyCalendar[Instant]:
+        cal: BusyCalendar[Instant] = cls()
         for s, e in sorted(intervals):
             if cal.ends and s <= cal.ends[-1]:
                 cal.ends[-1] = max(cal.ends[-1], e)
@@ -105,7 +110,7 @@ class BusyCalendar:
                 cal.ends.append(e)
         return cal
 
-    def is_free(self, start: dt.datetime, end: dt.datetime) -> bool:
+    def is_free(self, start: Instant, end: Instant) -> bool:
         # The last interval starting before `end` is the only one that can reach into the span.
         i = bisect.bisect_left(self.starts, end) - 1
         return i < 0 or self.ends[i] <= start

@@ -15,7 +15,7 @@ from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import Membership, Organisation, Site
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
-from marketplace.core.db import get_engine, write_transaction
+from marketplace.core.db import get_engine, is_postgres, write_transaction
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.reference.tables import Standard
 from marketplace.rules.cycle import (
@@ -1170,36 +1170,74 @@ class LeadCalendar:
     """The body's qualified leads for one audit and their busy time around the window."""
 
     leads: list[uuid.UUID]
-    busy: dict[uuid.UUID, BusyCalendar]
+    # Busy time in POSIX seconds: a large body's weeks of bookings load as numbers, not datetimes.
+    busy: dict[uuid.UUID, BusyCalendar[float]]
     consulted_until: dict[uuid.UUID, list[dt.date]]
 
     def free_leads(
         self, start: dt.datetime, end: dt.datetime, first_day: dt.date
     ) -> list[uuid.UUID]:
+        lo, hi = start.timestamp(), end.timestamp()
         free = []
         for auditor in self.leads:
-            if any(consultancy_blocks(d, first_day) for d in self.consulted_until.get(auditor, ())):
+            if auditor in self.consulted_until and any(
+                consultancy_blocks(d, first_day) for d in self.consulted_until[auditor]
+            ):
                 continue
             cal = self.busy.get(auditor)
-            if cal is None or cal.is_free(start, end):
+            if cal is None or cal.is_free(lo, hi):
                 free.append(auditor)
         return free
 
 
-async def _lead_calendar(ctx: AuditContext, lo: dt.datetime, hi: dt.datetime) -> LeadCalendar:
-    """Four queries whatever the body's size: leads, consultancy, time off, live assignments."""
-    qualified = (
-        await Qualification.select(Qualification.auditor)
-        .where(
-            (Qualification.auditor._.body == ctx.body_id)
-            & Qualification.auditor._.lead.eq(True)
-            & Qualification.auditor._.active.eq(True)
-            & (Qualification.standard == ctx.standard)
-            & (Qualification.iaf_sector == ctx.iaf_sector)
-        )
-        .run()
+# The body's active leads qualified for the audit's standard and sector (ISO/IEC 17021-1 7.2).
+_LEADS_SQL = (
+    "SELECT q.auditor AS auditor FROM qualification q JOIN auditor a ON a.id = q.auditor"
+    " WHERE a.body = {} AND a.lead = {} AND a.active = {} AND q.standard = {}"
+    " AND q.iaf_sector = {}"
+)
+
+
+def _busy_sql(pg: bool) -> str:
+    """Live assignments and time off of those leads overlapping [lo, hi), one row per lead.
+
+    Both bounds on starts_at keep each lookup a short range scan of the (auditor, starts_at)
+    index: nothing that started before `lo - longest span` can still be running at `lo`.
+    """
+    if pg:
+        epoch = "date_part('epoch', {})"  # double precision; EXTRACT answers numeric
+        agg = "array_agg({})"
+    else:
+        epoch = "((julianday({}) - 2440587.5) * 86400.0)"
+        agg = "group_concat({})"
+    starts, ends = agg.format(epoch.format("x.starts_at")), agg.format(epoch.format("x.ends_at"))
+    # Fixed fragments only; every value is a bound {} argument.
+    return (
+        f"SELECT x.auditor AS auditor, {starts} AS starts, {ends} AS ends FROM ("  # noqa: S608
+        "SELECT auditor, starts_at, ends_at FROM audit_assignment"
+        f" WHERE auditor IN ({_LEADS_SQL}) AND starts_at >= {{}} AND starts_at < {{}}"
+        " AND ends_at > {} AND live = {} AND audit <> {}"
+        " UNION ALL SELECT auditor, starts_at, ends_at FROM unavailability"
+        f" WHERE auditor IN ({_LEADS_SQL}) AND starts_at >= {{}} AND starts_at < {{}}"
+        " AND ends_at > {}"
+        ") x GROUP BY x.auditor"
     )
-    leads = sorted({r["auditor"] for r in qualified}, key=str)
+
+
+def _seconds(value: Any) -> list[float]:
+    # PostgreSQL answers an array, SQLite a comma-separated text.
+    if isinstance(value, str):
+        return [float(v) for v in value.split(",")]
+    return [float(v) for v in value]
+
+
+async def _lead_calendar(ctx: AuditContext, lo: dt.datetime, hi: dt.datetime) -> LeadCalendar:
+    """Three queries whatever the body's size: leads, consultancy, busy time grouped per lead."""
+    leads_args = [ctx.body_id, True, True, ctx.standard, ctx.iaf_sector]
+    leads = sorted(
+        {_as_uuid(r["auditor"]) for r in await Auditor.raw(_LEADS_SQL, *leads_args).run()},
+        key=str,
+    )
     if not leads:
         return LeadCalendar([], {}, {})
     consulted: dict[uuid.UUID, list[dt.date]] = {}
@@ -1214,36 +1252,30 @@ async def _lead_calendar(ctx: AuditContext, lo: dt.datetime, hi: dt.datetime) ->
         .run()
     ):
         consulted.setdefault(r["auditor"], []).append(r["ended_on"])
-    intervals: dict[uuid.UUID, list[tuple[dt.datetime, dt.datetime]]] = {}
-    # Both bounds on starts_at keep each lookup a short range scan of the (auditor, starts_at)
-    # index: nothing that started before `lo - longest span` can still be running at `lo`.
-    for r in (
-        await Unavailability.select(
-            Unavailability.auditor, Unavailability.starts_at, Unavailability.ends_at
+    rows = await Auditor.raw(
+        _busy_sql(is_postgres()),
+        *leads_args,
+        lo - dt.timedelta(days=MAX_AUDIT_DAYS),
+        hi,
+        lo,
+        True,
+        ctx.id,
+        *leads_args,
+        lo - dt.timedelta(days=MAX_TIME_OFF_DAYS),
+        hi,
+        lo,
+    ).run()
+    busy = {
+        _as_uuid(r["auditor"]): BusyCalendar.of(
+            zip(_seconds(r["starts"]), _seconds(r["ends"]), strict=True)
         )
-        .where(
-            Unavailability.auditor.is_in(leads)
-            & (Unavailability.starts_at >= lo - dt.timedelta(days=MAX_TIME_OFF_DAYS))
-            & _overlaps(Unavailability.starts_at, Unavailability.ends_at, lo, hi)
-        )
-        .run()
-    ):
-        intervals.setdefault(r["auditor"], []).append((r["starts_at"], r["ends_at"]))
-    for r in (
-        await AuditAssignment.select(
-            AuditAssignment.auditor, AuditAssignment.starts_at, AuditAssignment.ends_at
-        )
-        .where(
-            AuditAssignment.auditor.is_in(leads)
-            & (AuditAssignment.starts_at >= lo - dt.timedelta(days=MAX_AUDIT_DAYS))
-            & _overlaps(AuditAssignment.starts_at, AuditAssignment.ends_at, lo, hi)
-            & AuditAssignment.live.eq(True)
-            & (AuditAssignment.audit != ctx.id)
-        )
-        .run()
-    ):
-        intervals.setdefault(r["auditor"], []).append((r["starts_at"], r["ends_at"]))
-    return LeadCalendar(leads, {a: BusyCalendar.of(iv) for a, iv in intervals.items()}, consulted)
+        for r in rows
+    }
+    return LeadCalendar(leads, busy, consulted)
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 MAX_SLOT_DAYS = 20
