@@ -458,7 +458,7 @@ def main() -> int:
             args.reviews,
             args.requests,
             args.concurrency,
-            args.workers,
+            1,  # SQLite serves from one process (`serve --workers` is for PostgreSQL)
             args.seconds,
         )
     if args.postgres:

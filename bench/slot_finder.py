@@ -25,6 +25,9 @@ from urllib.parse import urlparse
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import loadgen
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "slot_finder.md"
 TOKEN = "mpt_bench-slot-finder-token-0123456789"
@@ -215,7 +218,9 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def run(kind: str, url: str, requests: int, concurrency: int) -> list[str]:
+def run(
+    kind: str, url: str, requests: int, concurrency: int, workers: int, seconds: float
+) -> list[str]:
     env = env_for(url)
     exe = [sys.executable, "-m", "marketplace.cli"]
     subprocess.run([*exe, "migrate"], env=env, check=True, capture_output=True)
@@ -229,7 +234,10 @@ def run(kind: str, url: str, requests: int, concurrency: int) -> list[str]:
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="mp-bench-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(
-        [*exe, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=log
+        [*exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -252,10 +260,28 @@ def run(kind: str, url: str, requests: int, concurrency: int) -> list[str]:
             ("slots?days=3", slots_3),
             ("/healthz", "/healthz"),
         ):
+            if loadgen.available():
+                r = loadgen.run(
+                    base + path,
+                    seconds,
+                    concurrency,
+                    headers={"Authorization": f"Bearer {TOKEN}"},
+                )
+                if r.errors:
+                    raise RuntimeError(f"{path}: {r.errors} errors")
+                rows.append(
+                    f"| {kind} | {label} | wrk | {workers} | {r.requests} | {concurrency} | "
+                    f"{r.rps:.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
+                    f"{r.max_ms:.1f} |"
+                )
+                continue
+            started_at = time.perf_counter()
             lat = asyncio.run(measure(base, path, requests, concurrency))
+            rps = len(lat) / (time.perf_counter() - started_at)
             rows.append(
-                f"| {kind} | {label} | {requests} | {concurrency} | {statistics.median(lat):.1f} | "
-                f"{pct(lat, 95):.1f} | {max(lat):.1f} |"
+                f"| {kind} | {label} | httpx | {workers} | {requests} | {concurrency} | {rps:.0f} | "
+                f"{statistics.median(lat):.1f} | {pct(lat, 95):.1f} | {pct(lat, 99):.1f} | "
+                f"{max(lat):.1f} |"
             )
         print(
             f"{kind}: {len(first)} slots, first {first[0]['starts_at']} with "
@@ -274,6 +300,8 @@ def main() -> int:
     parser.add_argument("--postgres", nargs="?", const=DEFAULT_PG, default=None)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--seconds", type=float, default=15.0, help="wrk run per endpoint")
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
@@ -284,14 +312,16 @@ def main() -> int:
     rows: list[str] = []
     if args.sqlite or both:
         path = Path(tempfile.mkdtemp(prefix="mp-bench-slots-")) / "bench.sqlite3"
-        rows += run("SQLite", f"sqlite:///{path}", args.requests, args.concurrency)
+        # SQLite serves from one process (a second would only queue on its write lock).
+        rows += run("SQLite", f"sqlite:///{path}", args.requests, args.concurrency, 1, args.seconds)
     if args.postgres or both:
         url = args.postgres or DEFAULT_PG
         fresh_postgres(url)
-        rows += run("PostgreSQL", url, args.requests, args.concurrency)
+        rows += run("PostgreSQL", url, args.requests, args.concurrency, args.workers, args.seconds)
     table = [
-        "| database | endpoint | requests | concurrency | p50 ms | p95 ms | max ms |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| database | endpoint | client | server processes | requests | clients | req/s"
+        " | p50 ms | p95 ms | p99 ms | max ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *rows,
     ]
     text = (
@@ -299,7 +329,8 @@ def main() -> int:
         f"A body with {AUDITORS} auditors (three in four leads, 70% competent in the client's "
         f"sector), each booked on {BUSY_SHARE:.0%} of the working days from a month ago to a year "
         "ahead, plus two periods of time off each; the audit's window is 90 days from today. "
-        "Served by `marketplace serve` (one worker) on this machine; `/healthz` measured in the "
+        "Served by `marketplace serve` (processes as in the table) on this machine, driven by wrk; "
+        "`/healthz` measured in the "
         "same run. Target: slot finder p95 under 100 ms.\n\n"
         f"Machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before and "
         f"{os.getloadavg()[0]:.1f} after the run (other work shares this machine; compare the "
