@@ -58,9 +58,7 @@ def run(
     headers: dict[str, str] | None = None,
 ) -> Result:
     """`connections` concurrent clients for `seconds`; non-2xx/3xx answers count as errors."""
-    lines = "\n".join(
-        f'headers["{k}"] = "{v}"' for k, v in (headers or {}).items()
-    )
+    lines = "\n".join(f'headers["{k}"] = "{v}"' for k, v in (headers or {}).items())
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "report.lua"
         script.write_text(_REPORT.replace("{headers}", lines))
@@ -69,7 +67,7 @@ def run(
                 "wrk",
                 f"-t{threads}",
                 f"-c{connections}",
-                f"-d{seconds}s",
+                f"-d{int(seconds)}s",
                 "--timeout",
                 "30s",
                 "-s",
