@@ -31,6 +31,8 @@ from marketplace.core.api import HealthController
 from marketplace.core.errors import EXCEPTION_HANDLERS
 from marketplace.core.guards import reject_nul_characters
 from marketplace.core.observability import RequestContextMiddleware, metrics_endpoint
+from marketplace.dashboards.api import API_CONTROLLERS as DASHBOARDS_API
+from marketplace.dashboards.pages import PAGE_CONTROLLERS as DASHBOARDS_PAGES
 from marketplace.directory import search as directory_search
 from marketplace.directory.api import AdminAccreditationController, BodyController
 from marketplace.directory.pages import AccreditationAdminPages, BodyAdminPages, DirectoryPages
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         *FINDINGS_API,
         *CERTIFICATES_API,
         *BILLING_API,
+        *DASHBOARDS_API,
     ]
     page_handlers: list[Any] = [
         HomePages,
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         *FINDINGS_PAGES,
         *CERTIFICATES_PAGES,
         *BILLING_PAGES,
+        *DASHBOARDS_PAGES,
         CalendarPages,
     ]
 

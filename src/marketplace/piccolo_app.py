@@ -19,6 +19,7 @@ TABLE_MODULES = [
     "marketplace.certificates.tables",
     "marketplace.calendars.tables",
     "marketplace.billing.tables",
+    "marketplace.dashboards.tables",
 ]
 
 APP_CONFIG = AppConfig(

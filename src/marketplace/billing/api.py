@@ -156,11 +156,19 @@ class TenantInvoiceController(Controller):
         body_id: uuid.UUID,
         page: int = Parameter(default=1),
         per_page: int = Parameter(default=20),
+        status: str | None = Parameter(default=None, max_length=10),
+        overdue: bool | None = None,
+        organisation_id: uuid.UUID | None = None,
     ) -> Page[InvoiceSummaryOut]:
         require_role(principal_of(request), TenantKind.body, body_id, BILLERS, what="No such body.")
         params = PageParams.of(page, per_page)
         rows, total = await services.list_invoices(
-            body_id=body_id, limit=params.per_page, offset=params.offset
+            body_id=body_id,
+            organisation_id=organisation_id,
+            status=status,
+            overdue=overdue,
+            limit=params.per_page,
+            offset=params.offset,
         )
         return _page(rows, total, params)
 
@@ -174,6 +182,8 @@ class TenantInvoiceController(Controller):
         organisation_id: uuid.UUID,
         page: int = Parameter(default=1),
         per_page: int = Parameter(default=20),
+        status: str | None = Parameter(default=None, max_length=10),
+        overdue: bool | None = None,
     ) -> Page[InvoiceSummaryOut]:
         require_role(
             principal_of(request),
@@ -183,7 +193,11 @@ class TenantInvoiceController(Controller):
         )
         params = PageParams.of(page, per_page)
         rows, total = await services.list_invoices(
-            organisation_id=organisation_id, limit=params.per_page, offset=params.offset
+            organisation_id=organisation_id,
+            status=status,
+            overdue=overdue,
+            limit=params.per_page,
+            offset=params.offset,
         )
         return _page(rows, total, params)
 

@@ -132,8 +132,17 @@ class InvoicePages(Controller):
         return Template("billing/hub.html", context={"sections": sections})
 
     @get("/manage/bodies/{body_id:uuid}/invoices")
-    async def body_invoices(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
-        return await self._body_page(me(request), body_id)
+    async def body_invoices(
+        self,
+        request: Request[Any, Any, Any],
+        body_id: uuid.UUID,
+        status: str | None = None,
+        overdue: bool | None = None,
+        organisation: uuid.UUID | None = None,
+    ) -> Template:
+        # The filters arrive from the dashboards' links (one client's, open or overdue invoices).
+        filters = {"status": status or None, "overdue": overdue, "organisation_id": organisation}
+        return await self._body_page(me(request), body_id, filters=filters)
 
     async def _body_page(
         self,
@@ -142,14 +151,17 @@ class InvoicePages(Controller):
         errors: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
         status_code: int = 200,
+        filters: dict[str, Any] | None = None,
     ) -> Template:
         require_role(principal, TenantKind.body, body_id, BILLERS, what=NO_BODY)
-        rows, _ = await services.list_invoices(body_id=body_id)
+        rows, total = await services.list_invoices(body_id=body_id, **(filters or {}))
         return Template(
             "billing/body_invoices.html",
             context={
                 "body_id": body_id,
                 "invoices": rows,
+                "total": total,
+                "filtered": any((filters or {}).values()),
                 "engagements": await services.body_engagements(body_id),
                 "errors": errors or {},
                 "values": values or {},
@@ -192,15 +204,26 @@ class InvoicePages(Controller):
 
     @get("/organisations/{organisation_id:uuid}/invoices")
     async def organisation_invoices(
-        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
+        self,
+        request: Request[Any, Any, Any],
+        organisation_id: uuid.UUID,
+        status: str | None = None,
+        overdue: bool | None = None,
     ) -> Template:
         require_role(
             me(request), TenantKind.organisation, organisation_id, what="No such organisation."
         )
-        rows, _ = await services.list_invoices(organisation_id=organisation_id)
+        rows, total = await services.list_invoices(
+            organisation_id=organisation_id, status=status or None, overdue=overdue
+        )
         return Template(
             "billing/organisation_invoices.html",
-            context={"organisation_id": organisation_id, "invoices": rows},
+            context={
+                "organisation_id": organisation_id,
+                "invoices": rows,
+                "total": total,
+                "filtered": bool(status or overdue),
+            },
         )
 
     @get("/invoices/{invoice_id:uuid}")

@@ -485,21 +485,52 @@ async def invoice_detail(invoice_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
-async def list_invoices(
+INVOICE_STATUSES = ("draft", "open", "paid", "void", "issued")
+
+
+def invoice_where(
     *,
     body_id: uuid.UUID | None = None,
     organisation_id: uuid.UUID | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> tuple[list[dict[str, Any]], int]:
-    """A body's invoices (drafts included) or a client's (issued only), newest first."""
+    status: str | None = None,
+    overdue: bool | None = None,
+) -> Any:
+    """The invoice lists' filter, shared with the dashboards so a count equals its list.
+
+    With both ids it is one client's invoices at one body (the body's view, drafts included).
+    """
     where: Any
     if body_id is not None:
         where = Invoice.body == body_id
+        if organisation_id is not None:
+            where &= Invoice.organisation == organisation_id
     elif organisation_id is not None:
         where = (Invoice.organisation == organisation_id) & (Invoice.status != "draft")
     else:
         raise ValueError("name a body or an organisation")
+    if status:
+        if status not in INVOICE_STATUSES:
+            raise Invalid.field("status", f"Choose one of {', '.join(INVOICE_STATUSES)}.")
+        where &= Invoice.status == status
+    if overdue:
+        # The same rule as is_overdue, in SQL: open and past its due date.
+        where &= (Invoice.status == "open") & (Invoice.due_on < clock.today())
+    return where
+
+
+async def list_invoices(
+    *,
+    body_id: uuid.UUID | None = None,
+    organisation_id: uuid.UUID | None = None,
+    status: str | None = None,
+    overdue: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """A body's invoices (drafts included) or a client's (issued only), newest first."""
+    where = invoice_where(
+        body_id=body_id, organisation_id=organisation_id, status=status, overdue=overdue
+    )
     rows = (
         await Invoice.select(
             *Invoice.all_columns(exclude=[Invoice.seller, Invoice.buyer]),

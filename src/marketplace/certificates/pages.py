@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -219,18 +220,36 @@ class BodyCertificatePages(Controller):
     guards = [requires_login]
 
     @get("")
-    async def list(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
+    async def list(
+        self,
+        request: Request[Any, Any, Any],
+        body_id: uuid.UUID,
+        at_risk: bool | None = None,
+        expiring_by: dt.date | None = None,
+    ) -> Template:
         principal = me(request)
         require_role(
             principal, TenantKind.body, body_id, BODY_ALL, what="No such certification body."
         )
         rows = await services.with_risk(await services.certificates_for(body_id=body_id))
+        risky = sum(1 for r in rows if r["at_risk"])
+        # Filters the dashboards link to: at risk, or still valid and expiring by a date.
+        if at_risk:
+            rows = [r for r in rows if r["at_risk"]]
+        if expiring_by is not None:
+            rows = [
+                r
+                for r in rows
+                if r["effective_status"] in ("active", "suspended")
+                and r["expires_on"] <= expiring_by
+            ]
         return Template(
             "certificates/body_list.html",
             context={
                 "body_id": body_id,
                 "rows": rows,
-                "at_risk": sum(1 for r in rows if r["at_risk"]),
+                "at_risk": risky,
+                "filtered": bool(at_risk or expiring_by),
             },
         )
 

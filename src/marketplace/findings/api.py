@@ -196,6 +196,7 @@ class OrganisationActionsController(Controller):
         owner_id: uuid.UUID | None = None,
         page: int | None = None,
         per_page: int | None = None,
+        clause: str | None = Parameter(default=None, max_length=40),
     ) -> Page[CorrectiveActionOut]:
         require_role(
             principal_of(request),
@@ -211,6 +212,7 @@ class OrganisationActionsController(Controller):
             grade=grade,
             overdue_only=overdue,
             owner_id=owner_id,
+            clause=clause,
             limit=params.per_page,
             offset=params.offset,
         )

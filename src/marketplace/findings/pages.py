@@ -265,6 +265,7 @@ class TrackerPages(Controller):
         grade: str | None,
         overdue: str | None,
         owner: str | None,
+        clause: str | None = None,
     ) -> dict[str, Any]:
         owner_id: uuid.UUID | None = None
         if owner:
@@ -277,6 +278,7 @@ class TrackerPages(Controller):
             "grade": grade or None,
             "overdue_only": True if overdue in ("1", "true", "on") else None,
             "owner_id": owner_id,
+            "clause": (clause or "").strip()[:40] or None,
         }
 
     @get("")
@@ -289,10 +291,11 @@ class TrackerPages(Controller):
         overdue: str | None = None,
         owner: str | None = None,
         page: int = 1,
+        clause: str | None = None,
     ) -> Template:
         principal = me(request)
         require_role(principal, TenantKind.organisation, organisation_id, CLIENT_ALL, what=NO_ORG)
-        filters = self._filters(status, grade, overdue, owner)
+        filters = self._filters(status, grade, overdue, owner, clause)
         page = max(1, page)
         rows, total = await services.list_corrective_actions(
             organisation_id=organisation_id, limit=50, offset=(page - 1) * 50, **filters
@@ -314,6 +317,7 @@ class TrackerPages(Controller):
                     "grade": grade or "",
                     "overdue": overdue or "",
                     "owner": owner or "",
+                    "clause": clause or "",
                 },
                 "statuses": services.STATUSES,
             },
@@ -328,13 +332,14 @@ class TrackerPages(Controller):
         grade: str | None = None,
         overdue: str | None = None,
         owner: str | None = None,
+        clause: str | None = None,
     ) -> Response[str]:
         principal = me(request)
         require_role(principal, TenantKind.organisation, organisation_id, CLIENT_ALL, what=NO_ORG)
         rows, _total = await services.list_corrective_actions(
             organisation_id=organisation_id,
             limit=None,
-            **self._filters(status, grade, overdue, owner),
+            **self._filters(status, grade, overdue, owner, clause),
         )
         out = io.StringIO()
         writer = csv.writer(out)

@@ -587,8 +587,11 @@ def _filters(
     grade: str | None,
     overdue_only: bool | None,
     owner_id: uuid.UUID | None,
+    clause: str | None = None,
 ) -> Any:
     where: Any = CorrectiveAction.id.is_not_null()
+    if clause:
+        where &= CorrectiveAction.finding._.clause == clause
     if organisation_id is not None:
         where &= CorrectiveAction.organisation == organisation_id
     if body_id is not None:
@@ -616,6 +619,7 @@ async def list_corrective_actions(
     grade: str | None = None,
     overdue_only: bool | None = None,
     owner_id: uuid.UUID | None = None,
+    clause: str | None = None,
     limit: int | None = 20,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
@@ -630,6 +634,7 @@ async def list_corrective_actions(
         grade=grade,
         overdue_only=overdue_only,
         owner_id=owner_id,
+        clause=clause,
     )
     query = (
         CorrectiveAction.select(*CorrectiveAction.all_columns(), *_LIST_COLUMNS)

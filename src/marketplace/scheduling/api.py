@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -101,9 +102,23 @@ class BodySchedulingController(Controller):
         body_id: uuid.UUID,
         auditor_id: uuid.UUID | None = None,
         status: str | None = Parameter(default=None, max_length=20),
+        kind: str | None = Parameter(default=None, max_length=20),
+        opens_by: dt.date | None = None,
+        due_by: dt.date | None = None,
+        completed_from: dt.date | None = None,
+        completed_to: dt.date | None = None,
     ) -> list[dict[str, Any]]:
         require_role(principal_of(request), TenantKind.body, body_id, BODY_ALL, what=NO_BODY)
-        rows = await services.planning_board(body_id, auditor_id, status)
+        rows = await services.planning_board(
+            body_id,
+            auditor_id,
+            status,
+            kind=kind,
+            opens_by=opens_by,
+            due_by=due_by,
+            completed_from=completed_from,
+            completed_to=completed_to,
+        )
         return [msgspec.to_builtins(r) for r in rows]
 
     @get("/scheduling-settings", summary="Whether clients may book offered slots (body members)")

@@ -65,6 +65,11 @@ class PlanningPages(Controller):
         body_id: uuid.UUID,
         auditor: str | None = None,
         status: str | None = None,
+        kind: str | None = None,
+        opens_by: dt.date | None = None,
+        due_by: dt.date | None = None,
+        completed_from: dt.date | None = None,
+        completed_to: dt.date | None = None,
     ) -> Template:
         role = require_role(me(request), TenantKind.body, body_id, BODY_ALL, what=NO_BODY)
         auditor_id = None
@@ -75,8 +80,16 @@ class PlanningPages(Controller):
                 raise Invalid.field("auditor", "Choose an auditor from the list.") from None
         # The board opens on what still needs planning; "any" shows history too.
         status = status or "open"
+        # Date and kind filters arrive from the dashboards' links (no form field of their own).
+        extra = {
+            "kind": kind or None,
+            "opens_by": opens_by,
+            "due_by": due_by,
+            "completed_from": completed_from,
+            "completed_to": completed_to,
+        }
         audits = await services.planning_board(
-            body_id, auditor_id, None if status == "any" else status
+            body_id, auditor_id, None if status == "any" else status, **extra
         )
         return Template(
             "scheduling/planning.html",
@@ -89,6 +102,7 @@ class PlanningPages(Controller):
                 "status": status,
                 "statuses": services.AUDIT_STATUSES,
                 "today": clock.today(),
+                "extra": {k: v for k, v in extra.items() if v},
             },
         )
 

@@ -1463,19 +1463,54 @@ async def _with_states_and_leads(rows: list[dict[str, Any]]) -> list[dict[str, A
     return rows
 
 
-async def planning_board(
-    body_id: uuid.UUID, auditor_id: uuid.UUID | None = None, status: str | None = None
-) -> list[dict[str, Any]]:
-    """The body's audits by due window (two queries), optionally one auditor's or one status.
+# `kind="surveillance"` names both surveillance audits (the dashboards count them together).
+SURVEILLANCE_KINDS = ("surveillance1", "surveillance2")
 
-    `status="open"` keeps what still needs planning (neither completed nor cancelled): the view a
-    scheduler starts from, and the one that stays within the row limit as history grows.
-    """
+
+def board_where(
+    body_id: uuid.UUID,
+    status: str | None = None,
+    *,
+    kind: str | None = None,
+    opens_by: dt.date | None = None,
+    due_by: dt.date | None = None,
+    completed_from: dt.date | None = None,
+    completed_to: dt.date | None = None,
+) -> Any:
+    """The planning board's filter, shared with the dashboards so a count equals its list."""
     where: Any = Audit.cycle._.engagement._.body == body_id
     if status == "open":
         where = where & Audit.status.not_in(["completed", "cancelled"])
     elif status:
         where = where & (Audit.status == status)
+    if kind == "surveillance":
+        where = where & Audit.kind.is_in(list(SURVEILLANCE_KINDS))
+    elif kind:
+        where = where & (Audit.kind == kind)
+    if opens_by is not None:
+        where = where & (Audit.window_start <= opens_by)
+    if due_by is not None:
+        where = where & (Audit.window_end <= due_by)
+    if completed_from is not None:
+        where = where & (Audit.completed_on >= completed_from)
+    if completed_to is not None:
+        where = where & (Audit.completed_on <= completed_to)
+    return where
+
+
+async def planning_board(
+    body_id: uuid.UUID,
+    auditor_id: uuid.UUID | None = None,
+    status: str | None = None,
+    **filters: Any,
+) -> list[dict[str, Any]]:
+    """The body's audits by due window (two queries), optionally one auditor's or one status.
+
+    `status="open"` keeps what still needs planning (neither completed nor cancelled): the view a
+    scheduler starts from, and the one that stays within the row limit as history grows.
+    `filters` are board_where's keyword filters (kind, opens_by, due_by, completed_from/_to).
+    """
+    where: Any = board_where(body_id, status, **filters)
     if auditor_id is not None:
         audit_ids = [
             r["audit"]

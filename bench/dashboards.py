@@ -1,0 +1,195 @@
+"""Home page latency (body, client, auditor, admin) on the demo at 2,000 bodies, beside /healthz.
+
+Usage:
+  .venv/bin/python bench/dashboards.py [--sqlite] [--postgres postgresql://postgres@127.0.0.1:5432/mp_bench_dashboards]
+Each run starts from a fresh database (a new SQLite file under /tmp; the PostgreSQL database is
+dropped and created), migrates, seeds the demo with `--bodies` bodies, starts `marketplace serve`
+on a free port, signs in as the demo users through the login form and sends a bounded number of
+requests to each home page from 16 concurrent clients, then to /healthz in the same run.
+Target: p95 under 150 ms on PostgreSQL. Writes bench/results/dashboards.md. Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "dashboards.md"
+PASSWORD = "demo-password-2026"
+# Demo logins (src/marketplace/seed.py) and which home each one opens.
+USERS = (
+    ("body home", "body@demo.certmarket.test", "/manage/bodies/{body}/home"),
+    ("body clients", "body@demo.certmarket.test", "/manage/bodies/{body}/clients"),
+    ("client home", "client@demo.certmarket.test", "/organisations/{org}/home"),
+    ("auditor home", "auditor@demo.certmarket.test", "/me/auditor"),
+    ("admin home", "admin@demo.certmarket.test", "/admin/home"),
+)
+
+
+def env_for(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PICCOLO_CONF": "marketplace.piccolo_conf",
+        "MARKETPLACE_SECRET_KEY": "bench-secret-key-0123456789abcdef",
+        "DATABASE_POOL_SIZE": "20",
+    }
+
+
+def fresh_postgres(url: str) -> None:
+    name = urlparse(url).path.lstrip("/")
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
+        subprocess.run(["psql", admin, "-qc", sql], check=True, capture_output=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def sign_in(base: str, email: str) -> dict[str, str]:
+    """A session through the real login form (CSRF cookie and token included); its cookies."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        form = client.get("/login")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+        if token is None:
+            raise RuntimeError("the login form carries no CSRF token")
+        answer = client.post(
+            "/login",
+            data={"email": email, "password": PASSWORD, "_csrf_token": token.group(1)},
+        )
+        if answer.status_code not in (302, 303):
+            raise RuntimeError(f"login as {email}: {answer.status_code}")
+        return dict(client.cookies)
+
+
+def home_of(base: str, cookies: dict[str, str], template: str) -> str:
+    """Fill a home's path with the user's body or organisation from the /dashboard chooser."""
+    if "{" not in template:
+        return template
+    with httpx.Client(base_url=base, cookies=cookies, timeout=30) as client:
+        page = client.get("/dashboard")
+        text = page.headers.get("location", "") + page.text
+    kind = "manage/bodies" if "{body}" in template else "organisations"
+    found = re.search(rf"/{kind}/([0-9a-f-]{{36}})/home", text)
+    if found is None:
+        raise RuntimeError(f"no {kind} home for this user")
+    return template.replace("{body}", found.group(1)).replace("{org}", found.group(1))
+
+
+async def measure(
+    base: str, path: str, cookies: dict[str, str], total: int, concurrency: int
+) -> list[float]:
+    latencies: list[float] = []
+    remaining = iter(range(total))
+    async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60) as client:
+
+        async def worker() -> None:
+            for _ in remaining:
+                start = time.perf_counter()
+                response = await client.get(path)
+                latencies.append((time.perf_counter() - start) * 1000)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path}: {response.status_code} {response.text[:200]}")
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def run(kind: str, url: str, bodies: int, requests: int, concurrency: int) -> list[str]:
+    env = env_for(url)
+    exe = [sys.executable, "-m", "marketplace.cli"]
+    subprocess.run([*exe, "migrate"], env=env, check=True, capture_output=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [*exe, "seed", "--demo", "--bodies", str(bodies)], env=env, check=True, capture_output=True
+    )
+    print(f"{kind}: seeded {bodies} bodies in {time.perf_counter() - started:.1f} s", flush=True)
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="mp-bench-", suffix=".log", delete=False)  # noqa: SIM115
+    server = subprocess.Popen(
+        [*exe, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        targets = []
+        for label, email, template in USERS:
+            cookies = sign_in(base, email)
+            targets.append((label, home_of(base, cookies, template), cookies))
+        targets.append(("/healthz", "/healthz", {}))
+        rows = []
+        for label, path, cookies in targets:
+            asyncio.run(measure(base, path, cookies, 50, concurrency))  # warm-up
+            lat = asyncio.run(measure(base, path, cookies, requests, concurrency))
+            rows.append(
+                f"| {kind} | {label} | {requests} | {concurrency} | {statistics.median(lat):.1f} | "
+                f"{pct(lat, 95):.1f} | {max(lat):.1f} |"
+            )
+        return rows
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sqlite", action="store_true", help="run on a fresh SQLite file")
+    parser.add_argument("--postgres", help="PostgreSQL URL of a database to (re)create")
+    parser.add_argument("--bodies", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    header = [
+        "| database | page | requests | clients | p50 ms | p95 ms | max ms |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    rows: list[str] = []
+    if args.sqlite or not args.postgres:
+        path = tempfile.mkdtemp(prefix="mp-bench-dash-") + "/bench.sqlite3"
+        rows += run("SQLite", f"sqlite:///{path}", args.bodies, args.requests, args.concurrency)
+    if args.postgres:
+        fresh_postgres(args.postgres)
+        rows += run("PostgreSQL", args.postgres, args.bodies, args.requests, args.concurrency)
+    table = "\n".join(header + rows)
+    print(table)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        "# Dashboards benchmark\n\n"
+        f"Each home page and `/healthz` on the same `marketplace serve` process (one worker), "
+        f"demo seeded with {args.bodies:,} bodies, run {dt.date.today().isoformat()}. "
+        "Target: p95 under 150 ms on PostgreSQL.\n\n"
+        f"{table}\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
