@@ -38,6 +38,10 @@ from marketplace.directory.api import AdminAccreditationController, BodyControll
 from marketplace.directory.pages import AccreditationAdminPages, BodyAdminPages, DirectoryPages
 from marketplace.findings.api import API_CONTROLLERS as FINDINGS_API
 from marketplace.findings.pages import PAGE_CONTROLLERS as FINDINGS_PAGES
+from marketplace.hooks import install as install_notification_hooks
+from marketplace.notifications.api import API_CONTROLLERS as NOTIFICATIONS_API
+from marketplace.notifications.pages import PAGE_CONTROLLERS as NOTIFICATIONS_PAGES
+from marketplace.notifications.worker import inprocess_worker
 from marketplace.quotes.api import AuditTimeController, QuoteRequestController
 from marketplace.quotes.pages import AuditTimePages, QuotePages
 from marketplace.reference.api import ReferenceController
@@ -76,6 +80,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             if manage_pool:
                 await db.close_pool()
 
+    install_notification_hooks()
     template_engine = JinjaTemplateEngine(directory=TEMPLATE_DIR)
     configure_environment(template_engine.engine, settings)
     directory_search.configure(settings.app.directory_cache_seconds)
@@ -97,6 +102,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         *CERTIFICATES_API,
         *BILLING_API,
         *DASHBOARDS_API,
+        *NOTIFICATIONS_API,
     ]
     page_handlers: list[Any] = [
         HomePages,
@@ -114,6 +120,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         *CERTIFICATES_PAGES,
         *BILLING_PAGES,
         *DASHBOARDS_PAGES,
+        *NOTIFICATIONS_PAGES,
         CalendarPages,
     ]
 
@@ -158,6 +165,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         ],
         request_max_body_size=settings.app.max_body_bytes,
         before_request=reject_nul_characters,
-        lifespan=[lifespan],
+        # The embedded default drains the outbox in-process; tests (manage_pool=False) and
+        # production (MARKETPLACE_INPROCESS_WORKER=0, `marketplace worker`) do not.
+        lifespan=[lifespan, inprocess_worker(settings, enabled=manage_pool)],
         debug=settings.app.debug,
     )

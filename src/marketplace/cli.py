@@ -1,4 +1,4 @@
-"""The `marketplace` command: serve, migrate, seed, createadmin, demo (and later worker, reconcile-payments)."""
+"""The `marketplace` command: serve, migrate, seed, createadmin, demo, worker, reconcile-payments."""
 
 from __future__ import annotations
 
@@ -165,6 +165,38 @@ def cmd_reconcile_payments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Send the outbox and run the periodic sweeps until SIGTERM/SIGINT (or once with --once)."""
+    import signal
+
+    from marketplace.core.observability import configure_logging
+    from marketplace.hooks import install
+    from marketplace.notifications.worker import Worker, with_worker_settings
+    from marketplace.settings import Settings
+
+    configure_logging()
+    install()
+    settings = Settings.from_env()
+    changes = {"lease_seconds": args.lease, "poll_seconds": args.poll}
+    settings = with_worker_settings(settings, **{k: v for k, v in changes.items() if v is not None})
+
+    async def go() -> None:
+        worker = Worker(settings)
+        if args.once:
+            await worker.run_sweeps()
+            sent = await worker.drain()
+            print(f"Processed {sent} message(s).")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.run(stop)
+
+    _run(go)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="marketplace", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -202,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--organisations", type=int, default=40)
     p.add_argument("--random-seed", type=int, default=2026)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("worker", help="send queued e-mails and run periodic sweeps")
+    p.add_argument("--once", action="store_true", help="run due sweeps, send what is due, exit")
+    p.add_argument("--lease", type=float, default=None, help="seconds a claimed message is held")
+    p.add_argument("--poll", type=float, default=None, help="seconds between polls when idle")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser(
         "reconcile-payments", help="record payments Stripe confirmed but no webhook delivered"

@@ -11,6 +11,7 @@ TABLE_MODULES = [
     "marketplace.core.tables",
     "marketplace.reference.tables",
     "marketplace.accounts.tables",
+    "marketplace.notifications.tables",
     "marketplace.directory.tables",
     "marketplace.scheduling.tables",
     "marketplace.reviews.tables",

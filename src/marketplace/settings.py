@@ -118,11 +118,40 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class WorkerSettings:
+    # MARKETPLACE_INPROCESS_WORKER: run the outbox worker inside `marketplace serve` (the embedded
+    # default); set to 0 in production, where `marketplace worker` runs as its own process
+    inprocess: bool = field(default_factory=lambda: _bool("MARKETPLACE_INPROCESS_WORKER", True))
+    # MARKETPLACE_WORKER_POLL_SECONDS: how often an idle worker looks for due messages and sweeps
+    poll_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("MARKETPLACE_WORKER_POLL_SECONDS", "5"))
+    )
+    # MARKETPLACE_WORKER_LEASE_SECONDS: how long a claimed message is reserved for one worker;
+    # longer than any send may take, after it another worker may take the message over
+    lease_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("MARKETPLACE_WORKER_LEASE_SECONDS", "300"))
+    )
+    # MARKETPLACE_WORKER_MAX_ATTEMPTS: tries before a message is marked failed
+    max_attempts: int = field(
+        default_factory=lambda: int(os.environ.get("MARKETPLACE_WORKER_MAX_ATTEMPTS", "8"))
+    )
+    # MARKETPLACE_WORKER_BACKOFF_SECONDS: wait after the first failure; doubles on each retry
+    backoff_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("MARKETPLACE_WORKER_BACKOFF_SECONDS", "60"))
+    )
+    # MARKETPLACE_SMTP_TIMEOUT_SECONDS: one SMTP conversation may take this long (keep below the lease)
+    smtp_timeout_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("MARKETPLACE_SMTP_TIMEOUT_SECONDS", "30"))
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     db: DatabaseSettings = field(default_factory=DatabaseSettings)
     app: AppSettings = field(default_factory=AppSettings)
     stripe: StripeSettings = field(default_factory=StripeSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,33 @@ _ACTION = re.compile(r"^marketplace(\.[a-z_]+){2,}$")
 class Tenant:
     kind: str  # "organisation" | "body"
     id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ActionEntry:
+    """What a listener of an action is told (the same fields log_action records)."""
+
+    action: str
+    actor_id: uuid.UUID | None
+    entity_type: str
+    entity_id: str
+    tenant: Tenant | None
+    data: dict[str, Any]
+
+
+ActionListener = Callable[[ActionEntry], Awaitable[None]]
+_listeners: dict[str, list[ActionListener]] = {}
+
+
+def on_action(action: str, listener: ActionListener) -> None:
+    """Call `listener` from log_action, in the cause's transaction (pretix: the log drives notifications).
+
+    Higher floors (notifications and the domains' notification hooks) react this way to what lower
+    ones do without the lower ones importing them. Registering the same listener twice is a no-op.
+    """
+    listeners = _listeners.setdefault(action, [])
+    if listener not in listeners:
+        listeners.append(listener)
 
 
 async def log_action(
@@ -44,6 +72,11 @@ async def log_action(
             created_at=clock.now(),
         )
     ).run()
+    listeners = _listeners.get(action)
+    if listeners:
+        entry = ActionEntry(action, actor_id, entity_type, str(entity_id), tenant, data or {})
+        for listener in listeners:
+            await listener(entry)
 
 
 async def entries_for_tenant(

@@ -1,0 +1,1 @@
+"""Notifications: the outbox written with each cause, e-mail rendering, preferences and the worker."""

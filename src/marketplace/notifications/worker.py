@@ -1,0 +1,339 @@
+"""The outbox worker: claims due messages under a lease, sends them, retries with backoff, runs the sweeps.
+
+Delivery is at-least-once with a very narrow duplicate window, and never twice by design:
+
+- A message is claimed by one atomic statement (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: an
+  IMMEDIATE transaction, which holds the database's single write lock) that flips it to
+  `sending` with `locked_by` = this worker and a lease (`locked_until`). Two workers can therefore
+  never claim the same message at the same time.
+- It is marked `sent` only by the worker that holds it (`locked_by` is checked), after the SMTP
+  server accepted it. A worker that dies mid-send leaves the message `sending`; once the lease
+  runs out, any worker claims it again and sends it. Right before each send the holder renews
+  its lease (a conditional UPDATE that fails once another worker took the message over, and then
+  it does not send). The lease (300 s) is far longer than the SMTP timeout (30 s per socket
+  operation), so a slow but living worker finishes or gives up long before a takeover.
+- The one window left: the SMTP server accepted the message (250 after DATA) and the worker died
+  before its UPDATE to `sent` committed. The message is then sent again after the lease expires.
+  No protocol closes that window without the mail server taking part (SMTP has no idempotency
+  key), which is why every message carries a Message-ID derived from its outbox id: the copy is
+  byte-for-byte the same message, and mail stores and clients that de-duplicate by Message-ID
+  (Gmail, and most threading clients) show it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from marketplace.core import clock
+from marketplace.core.db import is_postgres, write_transaction
+from marketplace.notifications.email import (
+    Attachment,
+    Mailer,
+    PermanentFailure,
+    build_message,
+    mailer_for,
+    message_id,
+    render,
+)
+from marketplace.notifications.tables import OutboxMessage, SweepRun
+from marketplace.settings import Settings
+
+log = logging.getLogger("marketplace.worker")
+
+AttachmentFn = Callable[[dict[str, Any], Settings], Awaitable[list[Attachment]]]
+SweepFn = Callable[[Settings], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    interval: dt.timedelta
+    fn: SweepFn
+
+
+_attachments: dict[str, AttachmentFn] = {}
+_sweeps: dict[str, Sweep] = {}
+
+
+def register_attachment(template: str, fn: AttachmentFn) -> None:
+    """Let a higher floor add attachments to every e-mail of a template, computed at send time
+    (calendars attach the audit's iTIP invitation) without this module importing it."""
+    _attachments[template] = fn
+
+
+def register_sweep(name: str, interval: dt.timedelta, fn: SweepFn) -> None:
+    """A periodic job the worker runs at most once per `interval` across all workers; `fn`
+    returns how many things it did (e.g. reminders written, with dedupe keys)."""
+    _sweeps[name] = Sweep(name, interval, fn)
+
+
+def registered_sweeps() -> list[Sweep]:
+    return list(_sweeps.values())
+
+
+MAX_BACKOFF = dt.timedelta(hours=6)
+
+
+def backoff(attempts: int, base_seconds: float) -> dt.timedelta:
+    """Wait after the `attempts`-th failed try: base, 2 x base, 4 x base ... at most six hours."""
+    seconds = base_seconds * (2 ** max(0, attempts - 1))
+    return min(dt.timedelta(seconds=seconds), MAX_BACKOFF)
+
+
+_CLAIM_PG = """
+UPDATE outbox_message
+SET status = 'sending', locked_by = {}, locked_until = {}, attempts = attempts + 1
+WHERE id IN (
+    SELECT id FROM outbox_message
+    WHERE (status = 'pending' AND next_attempt_at <= {})
+       OR (status = 'sending' AND locked_until < {})
+    ORDER BY next_attempt_at
+    LIMIT {}
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+"""
+
+# SQLite has no row locks: the IMMEDIATE transaction around it holds the only write lock.
+_CLAIM_SQLITE = _CLAIM_PG.replace("FOR UPDATE SKIP LOCKED", "")
+
+
+class Worker:
+    """One worker; several may run at once (processes, hosts or tasks) without sending twice."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        mailer: Mailer | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.mailer = mailer or mailer_for(
+            settings.mail.smtp_url, settings.worker.smtp_timeout_seconds
+        )
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.host = urlparse(settings.app.base_url).hostname or "localhost"
+
+    @property
+    def lease(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.settings.worker.lease_seconds)
+
+    async def claim(self, limit: int = 10) -> list[dict[str, Any]]:
+        """Take up to `limit` due messages (and ones whose lease expired) for this worker."""
+        now = clock.now()
+        args = [self.id, now + self.lease, now, now, limit]
+        if is_postgres():
+            rows = await OutboxMessage.raw(_CLAIM_PG, *args).run()
+        else:
+            async with write_transaction():
+                rows = await OutboxMessage.raw(_CLAIM_SQLITE, *args).run()
+        ids = [r["id"] if isinstance(r["id"], uuid.UUID) else uuid.UUID(str(r["id"])) for r in rows]
+        if not ids:
+            return []
+        claimed: list[dict[str, Any]] = (
+            await OutboxMessage.select()
+            .where(OutboxMessage.id.is_in(ids))
+            .order_by(OutboxMessage.next_attempt_at)
+            .output(load_json=True)
+            .run()
+        )
+        return claimed
+
+    async def compose(self, message: dict[str, Any]) -> Any:
+        data = message["data"] if isinstance(message["data"], dict) else {}
+        context = {
+            **data,
+            "base_url": self.settings.app.base_url,
+            "data": data,
+            "recipient_email": message["email"],
+        }
+        rendered = render(message["template"], context)
+        attachments: list[Attachment] = []
+        contribute = _attachments.get(message["template"])
+        if contribute is not None:
+            attachments = await contribute(message, self.settings)
+        return build_message(
+            msg_id=message_id(message["id"], self.host),
+            sender=self.settings.mail.mail_from,
+            to=message["email"],
+            to_name=str(data.get("recipient_name") or ""),
+            rendered=rendered,
+            attachments=attachments,
+        )
+
+    async def deliver(self, message: dict[str, Any]) -> str:
+        """Send one claimed message: "sent", "retry", "failed", or "lost" (lease taken over)."""
+        # A batch is sent one by one: renew the lease right before each send, so the whole lease
+        # (longer than the SMTP timeout) covers this send however long the batch took so far.
+        if not await self._renew(message):
+            log.warning(
+                "outbox %s: lease lost before sending; left to its new holder", message["id"]
+            )
+            return "lost"
+        try:
+            email = await self.compose(message)
+            await self.mailer.send(email)
+        except Exception as exc:
+            return await self._failed(message, exc)
+        done = (
+            await OutboxMessage.update(
+                {
+                    OutboxMessage.status: "sent",
+                    OutboxMessage.sent_at: clock.now(),
+                    # locked_by stays: it says which worker sent the message.
+                    OutboxMessage.locked_until: None,
+                    OutboxMessage.last_error: "",
+                }
+            )
+            .where(
+                (OutboxMessage.id == message["id"])
+                & (OutboxMessage.locked_by == self.id)
+                & (OutboxMessage.status == "sending")
+            )
+            .returning(OutboxMessage.id)
+            .run()
+        )
+        if not done:
+            log.warning("outbox %s: lease lost before it was marked sent", message["id"])
+            return "lost"
+        log.info("outbox %s sent (%s) to %s", message["id"], message["template"], message["email"])
+        return "sent"
+
+    async def _renew(self, message: dict[str, Any]) -> bool:
+        renewed = (
+            await OutboxMessage.update({OutboxMessage.locked_until: clock.now() + self.lease})
+            .where(
+                (OutboxMessage.id == message["id"])
+                & (OutboxMessage.locked_by == self.id)
+                & (OutboxMessage.status == "sending")
+            )
+            .returning(OutboxMessage.id)
+            .run()
+        )
+        return bool(renewed)
+
+    async def _failed(self, message: dict[str, Any], exc: BaseException) -> str:
+        attempts = int(message["attempts"])
+        permanent = isinstance(exc, PermanentFailure)
+        final = permanent or attempts >= self.settings.worker.max_attempts
+        status = "failed" if final else "pending"
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        await (
+            OutboxMessage.update(
+                {
+                    OutboxMessage.status: status,
+                    OutboxMessage.next_attempt_at: clock.now()
+                    + backoff(attempts, self.settings.worker.backoff_seconds),
+                    OutboxMessage.locked_by: None,
+                    OutboxMessage.locked_until: None,
+                    OutboxMessage.last_error: error,
+                }
+            )
+            .where((OutboxMessage.id == message["id"]) & (OutboxMessage.locked_by == self.id))
+            .run()
+        )
+        log.warning("outbox %s attempt %s failed (%s): %s", message["id"], attempts, status, error)
+        return "failed" if final else "retry"
+
+    async def run_once(self, limit: int = 10) -> int:
+        """Claim one batch and deliver it; returns how many messages were claimed."""
+        batch = await self.claim(limit)
+        for message in batch:
+            await self.deliver(message)
+        return len(batch)
+
+    async def drain(self, limit: int = 10) -> int:
+        """Deliver until nothing is due (tests and `marketplace worker --once`)."""
+        total = 0
+        while claimed := await self.run_once(limit):
+            total += claimed
+        return total
+
+    async def run_sweeps(self) -> dict[str, int]:
+        """Run every registered sweep that is due, each claimed by one worker per interval."""
+        results: dict[str, int] = {}
+        for sweep in registered_sweeps():
+            if not await self._claim_sweep(sweep):
+                continue
+            try:
+                results[sweep.name] = await sweep.fn(self.settings)
+                outcome = f"ok: {results[sweep.name]}"
+            except Exception as exc:  # one broken sweep must not stop the e-mails or the others
+                log.exception("sweep %s failed", sweep.name)
+                outcome = f"error: {type(exc).__name__}: {exc}"[:500]
+            await (
+                SweepRun.update(
+                    {SweepRun.last_finished_at: clock.now(), SweepRun.last_result: outcome}
+                )
+                .where(SweepRun.name == sweep.name)
+                .run()
+            )
+        return results
+
+    async def _claim_sweep(self, sweep: Sweep) -> bool:
+        now = clock.now()
+        await (
+            SweepRun.insert(SweepRun(name=sweep.name, next_run_at=now))
+            .on_conflict(target=SweepRun.name, action="DO NOTHING")
+            .run()
+        )
+        # One conditional UPDATE: of workers racing for the same due sweep exactly one matches.
+        claimed = (
+            await SweepRun.update(
+                {SweepRun.next_run_at: now + sweep.interval, SweepRun.last_started_at: now}
+            )
+            .where((SweepRun.name == sweep.name) & (SweepRun.next_run_at <= now))
+            .returning(SweepRun.id)
+            .run()
+        )
+        return bool(claimed)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set: sweeps first, then every due message."""
+        poll = self.settings.worker.poll_seconds
+        log.info("worker %s started (poll every %ss)", self.id, poll)
+        while not stop.is_set():
+            try:
+                await self.run_sweeps()
+                await self.drain()
+            except Exception:  # the database may be briefly away: wait and try again
+                log.exception("worker %s: cycle failed", self.id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll)
+        log.info("worker %s stopped", self.id)
+
+
+def with_worker_settings(settings: Settings, **changes: Any) -> Settings:
+    """A copy of the settings with some worker fields changed (CLI options, tests)."""
+    return dataclasses.replace(settings, worker=dataclasses.replace(settings.worker, **changes))
+
+
+def inprocess_worker(settings: Settings, *, enabled: bool = True) -> Any:
+    """A lifespan hook for `marketplace serve`: runs a worker task beside the app while it lives."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        if not (enabled and settings.worker.inprocess):
+            yield
+            return
+        stop = asyncio.Event()
+        task = asyncio.create_task(Worker(settings).run(stop), name="outbox-worker")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    return lifespan

@@ -1,0 +1,119 @@
+"""E-mails when an audit is proposed, confirmed, rescheduled or cancelled: client, body planners, team."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from marketplace.accounts.roles import TenantKind
+from marketplace.accounts.tables import CertificationBody, Organisation
+from marketplace.core.activity import ActionEntry, on_action
+from marketplace.notifications.services import members_with_roles, notify
+from marketplace.scheduling.services import audit_context
+from marketplace.scheduling.tables import AuditAssignment
+from marketplace.web.templating import local_time
+
+CLIENT_RECIPIENTS = ("owner", "quality_manager")
+BODY_RECIPIENTS = ("owner", "scheduler")
+ACTIONS = ("proposed", "confirmed", "rescheduled", "cancelled")
+KIND_LABELS = {
+    "stage1": "stage 1",
+    "stage2": "stage 2",
+    "surveillance1": "surveillance 1",
+    "surveillance2": "surveillance 2",
+    "recertification": "recertification",
+    "special": "special",
+}
+
+
+async def audit_team(
+    audit_id: uuid.UUID, status: str, starts_at: Any, ends_at: Any
+) -> list[dict[str, Any]]:
+    """The team the e-mail is about: the live one, or for a cancelled audit the one just released
+    (same span, assigned with the last booking)."""
+    rows = (
+        await AuditAssignment.select(
+            AuditAssignment.auditor,
+            AuditAssignment.role,
+            AuditAssignment.live,
+            AuditAssignment.starts_at,
+            AuditAssignment.ends_at,
+            AuditAssignment.created_at,
+            AuditAssignment.auditor._.name.as_alias("name"),
+            AuditAssignment.auditor._.email.as_alias("email"),
+            AuditAssignment.auditor._.user.as_alias("user"),
+        )
+        .where(AuditAssignment.audit == audit_id)
+        .order_by(AuditAssignment.created_at)
+        .run()
+    )
+    if status != "cancelled":
+        chosen = [r for r in rows if r["live"]]
+    else:
+        same_span = [r for r in rows if r["starts_at"] == starts_at and r["ends_at"] == ends_at]
+        latest = max((r["created_at"] for r in same_span), default=None)
+        chosen = [
+            r
+            for r in same_span
+            if latest is not None and latest - r["created_at"] < dt.timedelta(minutes=1)
+        ]
+    by_auditor = {r["auditor"]: r for r in chosen}
+    order = {"lead": 0, "member": 1, "expert": 2}
+    return sorted(by_auditor.values(), key=lambda r: (order.get(r["role"], 9), r["name"]))
+
+
+async def _audit_changed(entry: ActionEntry) -> None:
+    # _record logs each change for both parties; the client's entry drives the one e-mail round.
+    if entry.tenant is None or entry.tenant.kind != TenantKind.organisation:
+        return
+    action = entry.action.rsplit(".", 1)[1]
+    ctx = await audit_context(uuid.UUID(entry.entity_id))
+    org = (
+        await Organisation.select(Organisation.name)
+        .where(Organisation.id == ctx.organisation_id)
+        .first()
+        .run()
+    )
+    body = (
+        await CertificationBody.select(CertificationBody.name)
+        .where(CertificationBody.id == ctx.body_id)
+        .first()
+        .run()
+    )
+    status = "cancelled" if action == "cancelled" else ctx.row["status"]
+    team = await audit_team(ctx.id, status, ctx.row["starts_at"], ctx.row["ends_at"])
+    tz = ctx.row["time_zone"] or ctx.site_time_zone
+    users = [
+        *await members_with_roles(TenantKind.organisation, ctx.organisation_id, CLIENT_RECIPIENTS),
+        *await members_with_roles(TenantKind.body, ctx.body_id, BODY_RECIPIENTS),
+        *[m["user"] for m in team if m["user"]],
+    ]
+    # An auditor without an account still gets the invitation at the address the body recorded.
+    emails = [m["email"] for m in team if not m["user"] and m["email"]]
+    starts, ends = ctx.row["starts_at"], ctx.row["ends_at"]
+    await notify(
+        "audit_scheduling",
+        template=f"audit_{action}",
+        user_ids=users,
+        emails=emails,
+        data={
+            "audit_id": str(ctx.id),
+            "action": action,
+            "sequence": entry.data.get("sequence", ctx.sequence),
+            "audit_label": f"{ctx.standard.split(':')[0]} {KIND_LABELS.get(ctx.kind, ctx.kind)}",
+            "organisation": org["name"] if org else "",
+            "body_name": body["name"] if body else "",
+            "starts": local_time(starts, tz) if starts else "",
+            "ends": local_time(ends, tz) if ends else "",
+            "mode": "remote" if ctx.row["mode"] == "remote" else "on site",
+            "team": ", ".join(f"{m['name']} ({m['role']})" for m in team) or "to be confirmed",
+            "reason": entry.data.get("reason", ""),
+            "path": f"/audits/{ctx.id}",
+        },
+    )
+
+
+def install() -> None:
+    for action in ACTIONS:
+        on_action(f"marketplace.audit.{action}", _audit_changed)
