@@ -44,6 +44,8 @@ from marketplace.notifications.pages import PAGE_CONTROLLERS as NOTIFICATIONS_PA
 from marketplace.notifications.worker import inprocess_worker
 from marketplace.quotes.api import AuditTimeController, QuoteRequestController
 from marketplace.quotes.pages import AuditTimePages, QuotePages
+from marketplace.readiness.api import API_CONTROLLERS as READINESS_API
+from marketplace.readiness.pages import PAGE_CONTROLLERS as READINESS_PAGES
 from marketplace.reference.api import ReferenceController
 from marketplace.reference.pages import ReferencePages
 from marketplace.reviews.api import ReviewController
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         *BILLING_API,
         *DASHBOARDS_API,
         *NOTIFICATIONS_API,
+        *READINESS_API,
     ]
     page_handlers: list[Any] = [
         HomePages,
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         *BILLING_PAGES,
         *DASHBOARDS_PAGES,
         *NOTIFICATIONS_PAGES,
+        *READINESS_PAGES,
         CalendarPages,
     ]
 

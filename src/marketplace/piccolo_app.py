@@ -20,6 +20,7 @@ TABLE_MODULES = [
     "marketplace.certificates.tables",
     "marketplace.calendars.tables",
     "marketplace.billing.tables",
+    "marketplace.readiness.tables",
     "marketplace.dashboards.tables",
 ]
 

@@ -264,6 +264,9 @@ async def seed_demo(
     from marketplace.certificates import demo as certificates_demo
 
     await certificates_demo.generate(rng, progress)
+    from marketplace.readiness import demo as readiness_demo
+
+    await readiness_demo.generate(rng, progress)
     return dict(DEMO_LOGINS)
 
 
