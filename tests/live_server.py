@@ -22,19 +22,25 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server(env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
-    port = free_port()
+def live_server(
+    env: dict[str, str] | None = None,
+    workers: int = 1,
+    port: int | None = None,
+    module: str = "marketplace.cli",
+) -> Iterator[str]:
+    """`module` is run with `serve ...`; a wrapper around marketplace.cli may prepare the process."""
+    port = port or free_port()
     # A file, not a pipe: a chatty server must never block on a full pipe buffer.
     with tempfile.TemporaryFile() as log:
-        yield from _serve(port, log, env or {}, workers)
+        yield from _serve(port, log, env or {}, workers, module)
 
 
-def _serve(port: int, log: Any, env: dict[str, str], workers: int) -> Iterator[str]:
+def _serve(port: int, log: Any, env: dict[str, str], workers: int, module: str) -> Iterator[str]:
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "marketplace.cli",
+            module,
             "serve",
             "--host",
             "127.0.0.1",
