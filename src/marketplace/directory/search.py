@@ -321,12 +321,14 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-# Facet counts and the platform prior are the expensive, slow-moving parts of a search: each
-# process keeps them for `configure(cache_seconds=...)` (MARKETPLACE_DIRECTORY_CACHE_SECONDS,
-# default 30; 0 turns it off) and forgets them on every directory or review write it makes. The
-# list itself and its total are always read live, so a verified, expired or suspended
-# accreditation shows in the results at once; only the facet counts may lag by that many seconds
-# on another process. The key holds today's date, so expiry at midnight is never served stale.
+# The directory is read far more than it changes, and a search is a pure function of its
+# filters, the page and the data. Each process keeps answers (and, separately, facet counts and
+# the platform prior) for `configure(cache_seconds=...)` (MARKETPLACE_DIRECTORY_CACHE_SECONDS,
+# default 30; 0 turns it off) and forgets them as soon as it makes a directory or review write
+# itself; another process sees such a change within those seconds. The key holds today's date,
+# so an accreditation expiring at midnight never matches a day late.
+_RESULT_CACHE_SIZE = 1024
+_result_cache: dict[tuple[Any, ...], tuple[float, int, dict[str, Any]]] = {}
 _FACET_CACHE_SIZE = 512
 _cache_seconds = 0.0
 # Entries carry (monotonic time, services.search_generation()) and count only while both hold.
@@ -338,6 +340,7 @@ def configure(cache_seconds: float) -> None:
     global _cache_seconds, _prior_cache
     _cache_seconds = max(0.0, cache_seconds)
     _facet_cache.clear()
+    _result_cache.clear()
     _prior_cache = None
 
 
@@ -412,8 +415,23 @@ async def search(f: Filters, params: PageParams) -> dict[str, Any]:
 
     A standard, sector or accreditation-body filter matches only verified accreditations whose
     `valid_until` is today or later, and all three must hold on the same accreditation. Facet
-    counts are over the bodies matching the current filters.
+    counts are over the bodies matching the current filters. Callers must not change the answer:
+    it may be shared with the next caller (see `_result_cache`).
     """
+    key = (f, _today(), params.page, params.per_page)
+    generation = services.search_generation()
+    hit = _result_cache.get(key)
+    if hit is not None and _fresh(hit[0], hit[1]):
+        return hit[2]
+    result = await _search(f, params)
+    if _cache_seconds:
+        if len(_result_cache) >= _RESULT_CACHE_SIZE:
+            _result_cache.pop(next(iter(_result_cache)))
+        _result_cache[key] = (time.monotonic(), generation, result)
+    return result
+
+
+async def _search(f: Filters, params: PageParams) -> dict[str, Any]:
     pg = is_postgres()
     where = _where(f, pg)
     today = _today()

@@ -1,13 +1,15 @@
-"""The directory's facet and prior cache: lists stay live, facets refresh on writes and on expiry."""
+"""The directory's answer cache: reused until this process writes or the TTL runs out, keyed by date."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from marketplace.core import clock
 from marketplace.core.db import get_engine
 from marketplace.directory import search
 from tests.factories import World
@@ -32,21 +34,21 @@ def _sector_28(page: dict[str, object]) -> int:
 
 
 @pytest.mark.usefixtures("cache_on")
-async def test_list_and_total_are_live_while_facets_are_reused(client: httpx.AsyncClient) -> None:
+async def test_answers_are_reused_until_this_process_writes(client: httpx.AsyncClient) -> None:
     await accredit(await body("First Cert"))
     first = (await client.get(QUERY)).json()
     assert first["total"] == 1
-    assert _sector_28(first) == 1
-    # Written behind the services' back, as another process would: this process cannot know.
+    # Written behind the services' back, as another process would: this process cannot know,
+    # and answers from its cache until the TTL runs out.
     await accredit(await body("Second Cert"))
-    second = (await client.get(QUERY)).json()
-    assert sorted(i["name"] for i in second["items"]) == ["First Cert", "Second Cert"]
-    assert second["total"] == 2
-    assert _sector_28(second) == 1  # the cached count, until the TTL or a local write
+    assert (await client.get(QUERY)).json() == first
+    # Another page or other filters are other questions, answered live.
+    other = (await client.get(QUERY + "&sort=price")).json()
+    assert sorted(i["name"] for i in other["items"]) == ["First Cert", "Second Cert"]
 
 
 @pytest.mark.usefixtures("cache_on")
-async def test_a_verification_here_refreshes_the_facets(
+async def test_a_verification_here_refreshes_results_and_facets(
     client: httpx.AsyncClient, world: World
 ) -> None:
     await accredit(await body("First Cert"))
@@ -83,10 +85,11 @@ async def test_expired_cache_entries_are_recomputed(client: httpx.AsyncClient) -
 
 
 @pytest.mark.usefixtures("cache_on")
-async def test_a_warm_search_is_two_statements(
+async def test_a_repeated_search_reads_nothing_and_a_new_page_only_the_page(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await accredit(await body("First Cert"))
+    for i in range(3):
+        await accredit(await body(f"Cert {i}"))
     engine_class = type(get_engine())
     original = engine_class.run_querystring
     calls: list[str] = []
@@ -96,7 +99,26 @@ async def test_a_warm_search_is_two_statements(
         return await original(self, querystring, *args, **kwargs)
 
     monkeypatch.setattr(engine_class, "run_querystring", counting)
-    assert (await client.get(QUERY)).status_code == 200
+    assert (await client.get(QUERY + "&per_page=2")).status_code == 200
     calls.clear()
-    assert (await client.get(QUERY)).status_code == 200
-    assert len(calls) == 2, calls  # the page (with its total) and the page's standards/services
+    assert (await client.get(QUERY + "&per_page=2")).status_code == 200
+    assert calls == []
+    second = await client.get(QUERY + "&per_page=2&page=2")
+    assert [i["name"] for i in second.json()["items"]] == ["Cert 2"]
+    assert len(calls) == 2, calls  # the page (with its total) and its standards/services
+
+
+@pytest.mark.usefixtures("cache_on")
+async def test_an_accreditation_expiring_today_stops_matching_at_midnight_despite_the_cache(
+    client: httpx.AsyncClient,
+) -> None:
+    await accredit(await body("Last Day Cert"), days=0)
+    assert (await client.get(QUERY)).json()["total"] == 1
+    tomorrow = clock.now() + dt.timedelta(days=1)
+    clock.travel_to(tomorrow)
+    try:
+        page = (await client.get(QUERY)).json()
+        assert page["total"] == 0
+        assert page["items"] == []
+    finally:
+        clock.reset()
