@@ -7,6 +7,7 @@ install wrk`.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
@@ -17,7 +18,12 @@ from pathlib import Path
 _REPORT = """
 local headers = {}
 {headers}
+local paths = {}
+{paths}
 request = function()
+  if #paths > 0 then
+    return wrk.format("GET", paths[math.random(#paths)], headers)
+  end
   return wrk.format("GET", nil, headers)
 end
 done = function(summary, latency, requests)
@@ -56,12 +62,17 @@ def run(
     connections: int,
     threads: int = 1,
     headers: dict[str, str] | None = None,
+    paths: list[str] | None = None,
 ) -> Result:
-    """`connections` concurrent clients for `seconds`; non-2xx/3xx answers count as errors."""
+    """`connections` concurrent clients for `seconds`; non-2xx/3xx answers count as errors.
+
+    With `paths`, each request picks one of them at random (on `url`'s host) instead of `url`.
+    """
     lines = "\n".join(f'headers["{k}"] = "{v}"' for k, v in (headers or {}).items())
+    path_lines = "\n".join(f"table.insert(paths, {json.dumps(p)})" for p in paths or [])
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "report.lua"
-        script.write_text(_REPORT.replace("{headers}", lines))
+        script.write_text(_REPORT.replace("{headers}", lines).replace("{paths}", path_lines))
         out = subprocess.run(
             [
                 "wrk",
