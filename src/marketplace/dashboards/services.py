@@ -33,6 +33,7 @@ from marketplace.dashboards.tables import ClientNote
 from marketplace.directory.tables import Accreditation
 from marketplace.findings import services as findings
 from marketplace.findings.tables import AuditReport, CorrectiveAction, Finding
+from marketplace.readiness import services as readiness_services
 from marketplace.reviews.tables import Review
 from marketplace.scheduling import services as scheduling
 from marketplace.scheduling.tables import (
@@ -1112,9 +1113,25 @@ async def organisation_dashboard(organisation_id: uuid.UUID) -> dict[str, Any]:
         ],
         "amounts_due": amounts,
         "improvement": await improvement(organisation_id, closed_total),
-        # Readiness (gap self-assessment, internal audits) is another domain's: the page keeps a
-        # marked place for it and this service does not depend on it.
-        "readiness": None,
+        "readiness": await readiness_summary(organisation_id),
+    }
+
+
+async def readiness_summary(organisation_id: uuid.UUID) -> dict[str, Any]:
+    """Each self-assessment's score and gap count, and whether stage 1 could be booked."""
+    assessments = await readiness_services.list_assessments(organisation_id)
+    return {
+        "assessments": [
+            {
+                "id": a["id"],
+                "standard": a["standard"],
+                "percent": a["overall"]["percent"],
+                "level": a["level"],
+                "gap_count": a["gap_count"],
+            }
+            for a in assessments
+        ],
+        "stage1": await readiness_services.stage1_panel(organisation_id),
     }
 
 
