@@ -15,7 +15,7 @@ from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import Membership, Organisation, Site
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
-from marketplace.core.db import get_engine, is_postgres, write_transaction
+from marketplace.core.db import get_engine, is_postgres, lock_row, write_transaction
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.reference.tables import Standard
 from marketplace.rules.cycle import (
@@ -971,6 +971,8 @@ async def _book(
     """Check every rule and write the team's assignments in one write transaction."""
     try:
         async with write_transaction():
+            # Concurrent moves of one audit queue here: each reads the team the previous one left.
+            await lock_row(Audit, audit_id)
             # Re-read inside the transaction: the status may have moved since the caller looked.
             ctx = await audit_context(audit_id)
             _require_status(ctx, allowed, "propose dates for" if team else "reschedule")
@@ -1078,6 +1080,7 @@ async def confirm_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None) -> None
     """The client accepts the proposed dates and team (ISO/IEC 17021-1 9.2.3: the audit plan is
     communicated to and agreed with the client)."""
     async with write_transaction():
+        await lock_row(Audit, audit_id)
         ctx = await audit_context(audit_id)
         _require_status(ctx, ("proposed",), "confirm")
         await (
@@ -1099,6 +1102,7 @@ async def cancel_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None, reason: 
     if not reason.strip():
         raise Invalid.field("reason", "Give a reason for cancelling.")
     async with write_transaction():
+        await lock_row(Audit, audit_id)
         ctx = await audit_context(audit_id)
         _require_status(ctx, ("planned", "requested", "proposed", "confirmed"), "cancel")
         await _release(audit_id)
@@ -1127,6 +1131,7 @@ async def complete_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None) -> Non
     stage 1 is treated as stale). The body may record completion early, so no clock check.
     """
     async with write_transaction():
+        await lock_row(Audit, audit_id)
         ctx = await audit_context(audit_id)
         _require_status(ctx, ("confirmed",), "complete")
         # A confirmed audit always has its times.
@@ -1346,6 +1351,7 @@ async def request_booking(
     """
     try:
         async with write_transaction():
+            await lock_row(Audit, audit_id)
             ctx = await audit_context(audit_id)
             if not (await get_settings(ctx.body_id))["self_service_booking"]:
                 raise Conflict(
@@ -1397,6 +1403,7 @@ async def decline_request(audit_id: uuid.UUID, actor_id: uuid.UUID | None, reaso
     if not reason.strip():
         raise Invalid.field("reason", "Give the client a reason.")
     async with write_transaction():
+        await lock_row(Audit, audit_id)
         ctx = await audit_context(audit_id)
         _require_status(ctx, ("requested",), "decline a request for")
         await _release(audit_id)

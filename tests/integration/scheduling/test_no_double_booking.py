@@ -60,3 +60,46 @@ async def test_concurrent_proposals_on_sqlite(client: httpx.AsyncClient, world: 
     if on_postgres():
         pytest.skip("the PostgreSQL variant runs 50")
     await _race(client, world, 10)
+
+
+async def test_concurrent_reschedules_of_one_audit_leave_one_team(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Found by bench/load_mixed.py: two moves of one audit at once each released the team the
+    other had not yet committed and both inserted theirs, leaving two live leads (every later
+    move then failed with 422). The audit row is now locked for the move."""
+    lead = await auditor(world.a.body_id)
+    audit_id = (await engagement(world.a.org_id, world.a.body_id)).audit_ids["stage1"]
+    headers = world.actor("a", "body:scheduler").headers
+    proposed = await client.post(
+        f"/api/v1/audits/{audit_id}/proposal",
+        json={
+            "starts_at": at("2027-03-09", 9),
+            "ends_at": at("2027-03-09", 17),
+            "time_zone": "Europe/London",
+            "team": [{"auditor_id": str(lead), "role": "lead"}],
+        },
+        headers=headers,
+    )
+    assert proposed.status_code == 200, proposed.text
+    days = ["2027-03-10", "2027-03-11", "2027-03-12", "2027-03-15", "2027-03-16", "2027-03-17"]
+
+    async def move(day: str) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/audits/{audit_id}/reschedule",
+            json={"starts_at": at(day, 9), "ends_at": at(day, 17), "reason": "Moved"},
+            headers=headers,
+        )
+
+    responses = await asyncio.gather(*(move(d) for d in days * 2))
+    assert {r.status_code for r in responses} <= {200, 409}, [
+        r.text for r in responses if r.status_code not in (200, 409)
+    ]
+    live = (
+        await AuditAssignment.select(AuditAssignment.auditor, AuditAssignment.role)
+        .where((AuditAssignment.audit == audit_id) & AuditAssignment.live.eq(True))
+        .run()
+    )
+    assert [(r["auditor"], r["role"]) for r in live] == [(lead, "lead")]
+    again = await move("2027-03-18")
+    assert again.status_code == 200, again.text
