@@ -270,15 +270,19 @@ def tree_rss_mib(pid: int) -> dict[int, float]:
 
 
 class Sampler(threading.Thread):
-    def __init__(self, pid: int, every: float) -> None:
+    def __init__(self, pids: list[int], every: float) -> None:
         super().__init__(daemon=True)
-        self.pid, self.every, self.samples = pid, every, []  # type: ignore[var-annotated]
+        self.pids, self.every = pids, every
+        self.samples: list[tuple[float, dict[int, float]]] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
         start = time.monotonic()
         while not self.stop.is_set():
-            self.samples.append((time.monotonic() - start, tree_rss_mib(self.pid)))
+            sample: dict[int, float] = {}
+            for pid in self.pids:
+                sample.update(tree_rss_mib(pid))
+            self.samples.append((time.monotonic() - start, sample))
             self.stop.wait(self.every)
 
 
@@ -341,7 +345,7 @@ def main() -> int:
                     print(f"check: {method} {path} -> {r.status_code} {r.text[:120]}", flush=True)
         script = lua_for(rows)
         run_wrk(base, script, 10, args.connections)  # warm-up
-        sampler = Sampler(server.pid, 5)
+        sampler = Sampler([server.pid, worker.pid], 5)
         sampler.start()
         timed = run_wrk(base, script, args.seconds, args.connections)
         healthz_script = LUA.replace(
@@ -357,16 +361,19 @@ def main() -> int:
         server.wait(timeout=20)
         worker.wait(timeout=20)
     procs = sorted({p for _, s in sampler.samples for p in s})
+    roles = {server.pid: "serve (parent)", worker.pid: "marketplace worker"}
     mem_rows = []
     for p in procs:
         series = [(t, s[p]) for t, s in sampler.samples if p in s]
-        if len(series) < 2:
+        if len(series) < 5:
             continue
-        first, last = series[min(2, len(series) - 1)], series[-1]
+        # After warm-up, then at each quarter of the run, and the peak.
+        marks = [series[min(2, len(series) - 1)]] + [
+            series[min(len(series) - 1, round(q * (len(series) - 1)))] for q in (0.25, 0.5, 0.75, 1)
+        ]
+        cells = " | ".join(f"{v:.1f} ({t:.0f} s)" for t, v in marks)
         peak = max(v for _, v in series)
-        mem_rows.append(
-            f"| {p} | {first[1]:.1f} (at {first[0]:.0f} s) | {last[1]:.1f} (at {last[0]:.0f} s) | {peak:.1f} |"
-        )
+        mem_rows.append(f"| {p} {roles.get(p, 'app process')} | {cells} | {peak:.1f} |")
 
     def line(label: str, r: dict[str, float]) -> str:
         return (
@@ -396,10 +403,10 @@ def main() -> int:
         f"{facts['planned_audits']} planned audits and reschedules of {facts['movable_audits']} "
         "proposed or confirmed audits (a 409 there is the booking rules answering, not an "
         "error).\n\n" + "\n".join(table) + "\n\n"
-        "Resident memory of the server processes (MiB): after warm-up, at the end, peak.\n\n"
-        "| process | after warm-up | end | peak |\n| --- | --- | --- | --- |\n"
-        + "\n".join(mem_rows)
-        + "\n"
+        "Resident memory (MiB) of every process, sampled every 5 s through the timed run and the "
+        "soak: after warm-up, at each quarter of the whole run, and the peak.\n\n"
+        "| process | warm | 25% | 50% | 75% | end | peak |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(mem_rows) + "\n"
     )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
