@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -151,3 +152,8 @@ async def lock_row(table: type[Table], row_id: Any) -> None:
     if is_postgres():
         name = table._meta.tablename
         await table.raw(f'SELECT 1 FROM "{name}" WHERE id = {{}} FOR UPDATE', row_id).run()  # noqa: S608
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    """A UUID from a raw query's row: asyncpg answers UUIDs, SQLite answers their text."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

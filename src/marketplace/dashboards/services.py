@@ -80,10 +80,6 @@ def _as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _as_uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
 def _month(column: str) -> str:
     """`YYYY-MM` of a date or timestamp column, in each engine's dialect (UTC as stored)."""
     if db.is_postgres():
@@ -366,7 +362,7 @@ async def auditor_utilisation(body_id: uuid.UUID) -> list[dict[str, Any]]:
         "WHERE r.body = {} AND s.live = {} AND a.status NOT IN ('completed', 'cancelled') "
         "GROUP BY s.auditor"
     )
-    open_audits = {_as_uuid(r["auditor"]): int(r["n"]) for r in await _raw(sql, body_id, True)}
+    open_audits = {db.as_uuid(r["auditor"]): int(r["n"]) for r in await _raw(sql, body_id, True)}
     # Spans, not rows per day: at most one row per live assignment in the next 90 days.
     spans = (
         await AuditAssignment.select(
@@ -655,7 +651,7 @@ async def list_clients(
         f"SELECT t.* {outer} ORDER BY {_ORDER[sort]} LIMIT {{}} OFFSET {{}}", *args, limit, offset
     )
     for r in rows:
-        r["id"] = _as_uuid(r["id"])
+        r["id"] = db.as_uuid(r["id"])
         r["next_due"] = _as_date(r["next_due"])
         r["open_ncs"] = int(r["open_ncs"])
         r["overdue_invoices"] = int(r["overdue_invoices"]) if show_invoices else None
@@ -1146,7 +1142,7 @@ async def improvement(organisation_id: uuid.UUID, closed_total: int) -> dict[str
     )
     per_report = [
         {
-            "report_id": _as_uuid(r["id"]),
+            "report_id": db.as_uuid(r["id"]),
             "issued_on": _as_date(r["issued_on"]),
             "kind": r["kind"],
             "count": int(r["n"]),

@@ -23,7 +23,7 @@ from typing import Any
 
 from marketplace.accounts.tables import CertificationBody, Organisation, Site
 from marketplace.core import clock
-from marketplace.core.db import is_postgres
+from marketplace.core.db import as_uuid, is_postgres
 from marketplace.core.errors import Invalid, NotFound
 from marketplace.core.pagination import PageParams
 from marketplace.directory import services
@@ -317,10 +317,6 @@ def _in_m(table: str, body_column: str, pg: bool) -> str:
     return f"m CROSS JOIN {table} WHERE {body_column} = m.id"
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
 # The directory is read far more than it changes, and a search is a pure function of its
 # filters, the page and the data. Each process keeps answers (and, separately, facet counts and
 # the platform prior) for `configure(cache_seconds=...)` (MARKETPLACE_DIRECTORY_CACHE_SECONDS,
@@ -457,7 +453,7 @@ async def _search(f: Filters, params: PageParams) -> dict[str, Any]:
     # Past the last page there is no row to carry the total; the facet count is then the answer.
     total = int(rows[0]["total_count"]) if rows else facet_total
     items = []
-    ids = [_uuid(r["id"]) for r in rows]
+    ids = [as_uuid(r["id"]) for r in rows]
     extras: dict[uuid.UUID, dict[str, set[str]]] = {
         i: {"standard": set(), "service": set()} for i in ids
     }
@@ -473,7 +469,7 @@ async def _search(f: Filters, params: PageParams) -> dict[str, Any]:
             *ids,
         ).run()
         for e in extra_rows:
-            extras[_uuid(e["body"])][e["kind"]].add(e["value"])
+            extras[as_uuid(e["body"])][e["kind"]].add(e["value"])
     for r, bid in zip(rows, ids, strict=True):
         count = int(r["review_count"])
         mean = int(r["rating_sum"]) / count if count else 0.0
@@ -585,7 +581,7 @@ async def compare(
     matches: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in ids}
     for r in await CertificationBody.raw(sql, *args).run():
         valid = r["valid_until"]
-        matches[_uuid(r["body"])].append(
+        matches[as_uuid(r["body"])].append(
             {
                 "accreditation_body": r["ab"],
                 "number": r["number"],

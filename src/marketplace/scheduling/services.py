@@ -15,7 +15,7 @@ from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import Membership, Organisation, Site
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
-from marketplace.core.db import get_engine, is_postgres, lock_row, write_transaction
+from marketplace.core.db import as_uuid, get_engine, is_postgres, lock_row, write_transaction
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.reference.tables import Standard
 from marketplace.rules.cycle import (
@@ -1240,7 +1240,7 @@ async def _lead_calendar(ctx: AuditContext, lo: dt.datetime, hi: dt.datetime) ->
     """Three queries whatever the body's size: leads, consultancy, busy time grouped per lead."""
     leads_args = [ctx.body_id, True, True, ctx.standard, ctx.iaf_sector]
     leads = sorted(
-        {_as_uuid(r["auditor"]) for r in await Auditor.raw(_LEADS_SQL, *leads_args).run()},
+        {as_uuid(r["auditor"]) for r in await Auditor.raw(_LEADS_SQL, *leads_args).run()},
         key=str,
     )
     if not leads:
@@ -1271,16 +1271,12 @@ async def _lead_calendar(ctx: AuditContext, lo: dt.datetime, hi: dt.datetime) ->
         lo,
     ).run()
     busy = {
-        _as_uuid(r["auditor"]): BusyCalendar.of(
+        as_uuid(r["auditor"]): BusyCalendar.of(
             zip(_seconds(r["starts"]), _seconds(r["ends"]), strict=True)
         )
         for r in rows
     }
     return LeadCalendar(leads, busy, consulted)
-
-
-def _as_uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 MAX_SLOT_DAYS = 20
