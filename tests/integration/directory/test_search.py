@@ -5,10 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from marketplace.core.db import get_engine
 from marketplace.rules.ranking import pooled_mean, rank_key
 from tests.factories import World
-from tests.integration.directory.helpers import accredit, body, rate
+from tests.integration.directory.helpers import accredit, body, rate, record_statements
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -181,16 +180,7 @@ async def test_malformed_filters_are_422(client: httpx.AsyncClient, query: str) 
 async def test_query_count_is_bounded(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine_class = type(get_engine())
-    original = engine_class.run_querystring
-    calls: list[str] = []
-
-    # Every Piccolo query, raw or built, goes through the engine's run_querystring.
-    async def counting(self, querystring, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(str(querystring)[:60])
-        return await original(self, querystring, *args, **kwargs)
-
-    monkeypatch.setattr(engine_class, "run_querystring", counting)
+    calls = record_statements(monkeypatch)
     query = "/api/v1/bodies?standard=ISO%209001:2015&iaf_sector=28&country=GB&sort=rating"
 
     async def measure() -> int:

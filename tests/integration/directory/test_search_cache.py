@@ -10,10 +10,9 @@ import httpx
 import pytest
 
 from marketplace.core import clock
-from marketplace.core.db import get_engine
 from marketplace.directory import search
 from tests.factories import World
-from tests.integration.directory.helpers import accredit, body
+from tests.integration.directory.helpers import accredit, body, record_statements
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -90,15 +89,7 @@ async def test_a_repeated_search_reads_nothing_and_a_new_page_only_the_page(
 ) -> None:
     for i in range(3):
         await accredit(await body(f"Cert {i}"))
-    engine_class = type(get_engine())
-    original = engine_class.run_querystring
-    calls: list[str] = []
-
-    async def counting(self, querystring, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(str(querystring)[:60])
-        return await original(self, querystring, *args, **kwargs)
-
-    monkeypatch.setattr(engine_class, "run_querystring", counting)
+    calls = record_statements(monkeypatch)
     assert (await client.get(QUERY + "&per_page=2")).status_code == 200
     calls.clear()
     assert (await client.get(QUERY + "&per_page=2")).status_code == 200
