@@ -16,14 +16,12 @@ import asyncio
 import datetime as dt
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 
@@ -52,19 +50,6 @@ def env_for(url: str) -> dict[str, str]:
         "DATABASE_POOL_SIZE": "20",
         "MARKETPLACE_INPROCESS_WORKER": "0",
     }
-
-
-def fresh_postgres(url: str) -> None:
-    name = urlparse(url).path.lstrip("/")
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-        subprocess.run(["psql", admin, "-qc", sql], check=True, capture_output=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def sign_in(base: str, email: str) -> dict[str, str]:
@@ -116,11 +101,6 @@ async def measure(
     return latencies
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def run(
     kind: str,
     url: str,
@@ -138,7 +118,7 @@ def run(
         [*exe, "seed", "--demo", "--bodies", str(bodies)], env=env, check=True, capture_output=True
     )
     print(f"{kind}: seeded {bodies} bodies in {time.perf_counter() - started:.1f} s", flush=True)
-    port = free_port()
+    port = loadgen.free_port()
     log = tempfile.NamedTemporaryFile(prefix="mp-bench-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(
         [*exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
@@ -176,18 +156,14 @@ def run(
                     )
                     if r.errors:
                         raise RuntimeError(f"{path}: {r.errors} errors")
-                    rows.append(
-                        f"| {kind} | {label} | wrk | {workers} | {r.requests} | {clients} | "
-                        f"{r.rps:.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
-                        f"{r.max_ms:.1f} |"
-                    )
+                    rows.append(loadgen.row(kind, label, workers, clients, r))
                 continue
             started_at = time.perf_counter()
             lat = asyncio.run(measure(base, path, cookies, requests, concurrency))
             rps = len(lat) / (time.perf_counter() - started_at)
             rows.append(
                 f"| {kind} | {label} | httpx | {workers} | {requests} | {concurrency} | {rps:.0f} | "
-                f"{statistics.median(lat):.1f} | {pct(lat, 95):.1f} | {pct(lat, 99):.1f} | "
+                f"{statistics.median(lat):.1f} | {loadgen.pct(lat, 95):.1f} | {loadgen.pct(lat, 99):.1f} | "
                 f"{max(lat):.1f} |"
             )
         return rows
@@ -224,7 +200,7 @@ def main() -> int:
             args.seconds,
         )
     if args.postgres:
-        fresh_postgres(args.postgres)
+        loadgen.fresh_postgres(args.postgres)
         rows += run(
             "PostgreSQL",
             args.postgres,

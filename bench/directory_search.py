@@ -15,7 +15,6 @@ import asyncio
 import datetime as dt
 import os
 import random
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -25,7 +24,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import httpx
 
@@ -73,13 +72,6 @@ def env_for(url: str) -> dict[str, str]:
         "MARKETPLACE_SECRET_KEY": "bench-secret-key-0123456789abcdef",
         "DATABASE_POOL_SIZE": "20",
     }
-
-
-def fresh_postgres(url: str) -> None:
-    name = urlparse(url).path.lstrip("/")
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-        subprocess.run(["psql", admin, "-qc", sql], check=True, capture_output=True)
 
 
 def generate(
@@ -344,12 +336,6 @@ async def load_postgres(url: str, data: dict[str, tuple[list[str], list[tuple[An
         await con.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def measure(base: str, path: str, total: int, concurrency: int) -> list[float]:
     latencies: list[float] = []
     remaining = iter(range(total))
@@ -365,11 +351,6 @@ async def measure(base: str, path: str, total: int, concurrency: int) -> list[fl
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def run(
@@ -393,7 +374,7 @@ def run(
     else:
         asyncio.run(load_postgres(url, data))
     print(f"{kind}: loaded in {time.perf_counter() - started:.1f} s", flush=True)
-    port = free_port()
+    port = loadgen.free_port()
     log = tempfile.NamedTemporaryFile(prefix="mp-bench-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(
         [*exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
@@ -424,18 +405,14 @@ def run(
                 )
                 if r.errors:
                     raise RuntimeError(f"{path}: {r.errors} errors")
-                rows.append(
-                    f"| {kind} | {label} | wrk | {workers} | {r.requests} | {concurrency} | "
-                    f"{r.rps:.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
-                    f"{r.max_ms:.1f} |"
-                )
+                rows.append(loadgen.row(kind, label, workers, concurrency, r))
                 continue
             started_at = time.perf_counter()
             lat = asyncio.run(measure(base, path, requests, concurrency))
             rps = len(lat) / (time.perf_counter() - started_at)
             rows.append(
                 f"| {kind} | {label} | httpx | {workers} | {requests} | {concurrency} | {rps:.0f} | "
-                f"{statistics.median(lat):.1f} | {pct(lat, 95):.1f} | {pct(lat, 99):.1f} | "
+                f"{statistics.median(lat):.1f} | {loadgen.pct(lat, 95):.1f} | {loadgen.pct(lat, 99):.1f} | "
                 f"{max(lat):.1f} |"
             )
         print(f"{kind}: search matches {matches} bodies", flush=True)
@@ -475,7 +452,7 @@ def main() -> int:
             args.seconds,
         )
     if args.postgres:
-        fresh_postgres(args.postgres)
+        loadgen.fresh_postgres(args.postgres)
         rows += run(
             "PostgreSQL",
             args.postgres,

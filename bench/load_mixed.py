@@ -31,6 +31,9 @@ from urllib.parse import quote, urlparse
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import loadgen
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "load_mixed.md"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/mp_bench_load"
@@ -84,21 +87,6 @@ def env_for(url: str) -> dict[str, str]:
         "DATABASE_POOL_SIZE": "10",
         "MARKETPLACE_INPROCESS_WORKER": "0",
     }
-
-
-def fresh_postgres(url: str) -> None:
-    name = urlparse(url).path.lstrip("/")
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-        subprocess.run(["psql", admin, "-qc", sql], check=True, capture_output=True)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def sign_in(base: str, email: str) -> str:
@@ -298,7 +286,7 @@ def main() -> int:
     url = args.postgres
     env = env_for(url)
     exe = [sys.executable, "-m", "marketplace.cli"]
-    fresh_postgres(url)
+    loadgen.fresh_postgres(url)
     subprocess.run([*exe, "migrate"], env=env, check=True, capture_output=True)
     started = time.perf_counter()
     subprocess.run(
@@ -316,7 +304,7 @@ def main() -> int:
         capture_output=True,
     )
     print(f"seeded {args.bodies} bodies in {time.perf_counter() - started:.1f} s", flush=True)
-    port = free_port()
+    port = loadgen.free_port()
     base = f"http://127.0.0.1:{port}"
     env["MARKETPLACE_BASE_URL"] = base
     log = tempfile.NamedTemporaryFile(prefix="mp-load-", suffix=".log", delete=False)  # noqa: SIM115

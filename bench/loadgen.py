@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 # wrk calls done() once at the end; latencies are in microseconds.
 _REPORT = """
@@ -93,3 +95,31 @@ def run(
     requests, duration_us = int(fields[0]), int(fields[1])
     p50, p95, p99, high, mean = (float(v) / 1000 for v in fields[2:7])
     return Result(requests, duration_us / 1e6, p50, p95, p99, high, mean, int(fields[7]))
+
+
+def row(kind: str, label: str, workers: int, clients: int, r: Result) -> str:
+    """One line of the benchmarks' Markdown tables for a wrk run."""
+    return (
+        f"| {kind} | {label} | wrk | {workers} | {r.requests} | {clients} | {r.rps:.0f} | "
+        f"{r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.max_ms:.1f} |"
+    )
+
+
+def fresh_postgres(url: str) -> None:
+    """Drop and create the database `url` names (through the server's `postgres` database)."""
+    name = urlparse(url).path.lstrip("/")
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
+        subprocess.run(["psql", admin, "-qc", sql], check=True, capture_output=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile of `values` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]

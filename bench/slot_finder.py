@@ -14,14 +14,12 @@ import argparse
 import asyncio
 import hashlib
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 
@@ -44,13 +42,6 @@ def env_for(url: str) -> dict[str, str]:
         "MARKETPLACE_SECRET_KEY": "bench-secret-key-0123456789abcdef",
         "DATABASE_POOL_SIZE": "20",
     }
-
-
-def fresh_postgres(url: str) -> None:
-    name = urlparse(url).path.lstrip("/")
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-        subprocess.run(["psql", admin, "-qc", sql], check=True, capture_output=True)
 
 
 async def load() -> str:
@@ -189,12 +180,6 @@ async def load() -> str:
     return str(target.id)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def measure(base: str, path: str, total: int, concurrency: int) -> list[float]:
     latencies: list[float] = []
     remaining = iter(range(total))
@@ -213,11 +198,6 @@ async def measure(base: str, path: str, total: int, concurrency: int) -> list[fl
     return latencies
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def run(
     kind: str, url: str, requests: int, concurrency: int, workers: int, seconds: float
 ) -> list[str]:
@@ -231,7 +211,7 @@ def run(
     )
     audit_id = loaded.stdout.strip().splitlines()[-1]
     print(f"{kind}: {loaded.stderr.strip()} loaded in {time.perf_counter() - started:.1f} s")
-    port = free_port()
+    port = loadgen.free_port()
     log = tempfile.NamedTemporaryFile(prefix="mp-bench-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(
         [*exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
@@ -269,18 +249,14 @@ def run(
                 )
                 if r.errors:
                     raise RuntimeError(f"{path}: {r.errors} errors")
-                rows.append(
-                    f"| {kind} | {label} | wrk | {workers} | {r.requests} | {concurrency} | "
-                    f"{r.rps:.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
-                    f"{r.max_ms:.1f} |"
-                )
+                rows.append(loadgen.row(kind, label, workers, concurrency, r))
                 continue
             started_at = time.perf_counter()
             lat = asyncio.run(measure(base, path, requests, concurrency))
             rps = len(lat) / (time.perf_counter() - started_at)
             rows.append(
                 f"| {kind} | {label} | httpx | {workers} | {requests} | {concurrency} | {rps:.0f} | "
-                f"{statistics.median(lat):.1f} | {pct(lat, 95):.1f} | {pct(lat, 99):.1f} | "
+                f"{statistics.median(lat):.1f} | {loadgen.pct(lat, 95):.1f} | {loadgen.pct(lat, 99):.1f} | "
                 f"{max(lat):.1f} |"
             )
         print(
@@ -316,7 +292,7 @@ def main() -> int:
         rows += run("SQLite", f"sqlite:///{path}", args.requests, args.concurrency, 1, args.seconds)
     if args.postgres or both:
         url = args.postgres or DEFAULT_PG
-        fresh_postgres(url)
+        loadgen.fresh_postgres(url)
         rows += run("PostgreSQL", url, args.requests, args.concurrency, args.workers, args.seconds)
     table = [
         "| database | endpoint | client | server processes | requests | clients | req/s"
