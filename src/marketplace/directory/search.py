@@ -18,8 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from marketplace.accounts.tables import CertificationBody, Organisation, Site
 from marketplace.core import clock
@@ -323,37 +324,47 @@ def _in_m(table: str, body_column: str, pg: bool) -> str:
 # default 30; 0 turns it off) and forgets them as soon as it makes a directory or review write
 # itself; another process sees such a change within those seconds. The key holds today's date,
 # so an accreditation expiring at midnight never matches a day late.
-_RESULT_CACHE_SIZE = 1024
-_result_cache: dict[tuple[Any, ...], tuple[float, int, dict[str, Any]]] = {}
-_FACET_CACHE_SIZE = 512
 _cache_seconds = 0.0
-# Entries carry (monotonic time, services.search_generation()) and count only while both hold.
-_facet_cache: dict[tuple[Any, ...], tuple[float, int, int, dict[str, list[dict[str, Any]]]]] = {}
-_prior_cache: tuple[float, int, float] | None = None
+V = TypeVar("V")
+
+
+class _Reused(Generic[V]):
+    """Values kept per key while younger than `_cache_seconds` and no directory or review write
+    of this process (`services.search_generation()`) happened since they were computed."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: dict[Hashable, tuple[float, int, V]] = {}
+
+    def get(self, key: Hashable) -> V | None:
+        hit = self.entries.get(key)
+        if (
+            hit is not None
+            and hit[1] == services.search_generation()
+            and time.monotonic() - hit[0] < _cache_seconds
+        ):
+            return hit[2]
+        return None
+
+    def put(self, key: Hashable, value: V, generation: int) -> None:
+        """`generation` is the one read before computing `value`, so a write meanwhile voids it."""
+        if not _cache_seconds:
+            return
+        if key not in self.entries and len(self.entries) >= self.size:
+            self.entries.pop(next(iter(self.entries)))
+        self.entries[key] = (time.monotonic(), generation, value)
+
+
+_answers: _Reused[dict[str, Any]] = _Reused(1024)
+_facet_counts: _Reused[tuple[int, dict[str, list[dict[str, Any]]]]] = _Reused(512)
+_prior: _Reused[float] = _Reused(1)
 
 
 def configure(cache_seconds: float) -> None:
-    global _cache_seconds, _prior_cache
+    global _cache_seconds
     _cache_seconds = max(0.0, cache_seconds)
-    _facet_cache.clear()
-    _result_cache.clear()
-    _prior_cache = None
-
-
-def _fresh(stamp: float, generation: int) -> bool:
-    return generation == services.search_generation() and time.monotonic() - stamp < _cache_seconds
-
-
-def _cached_prior() -> float | None:
-    if _prior_cache is not None and _fresh(_prior_cache[0], _prior_cache[1]):
-        return _prior_cache[2]
-    return None
-
-
-def _keep_prior(prior: float, generation: int) -> None:
-    global _prior_cache
-    if _cache_seconds:
-        _prior_cache = (time.monotonic(), generation, prior)
+    for cache in (_answers, _facet_counts, _prior):
+        cache.entries.clear()
 
 
 async def _facets(f: Filters, where: _Sql, pg: bool) -> tuple[int, dict[str, list[dict[str, Any]]]]:
@@ -361,9 +372,9 @@ async def _facets(f: Filters, where: _Sql, pg: bool) -> tuple[int, dict[str, lis
     today = _today()
     key = (f, today)
     generation = services.search_generation()
-    hit = _facet_cache.get(key)
-    if hit is not None and _fresh(hit[0], hit[1]):
-        return hit[2], hit[3]
+    hit = _facet_counts.get(key)
+    if hit is not None:
+        return hit
     facet_sql = (
         # MATERIALIZED: compute the matches once, then join each facet to that small set;
         # otherwise SQLite inlines it and re-checks every filter for every facet row.
@@ -399,10 +410,7 @@ async def _facets(f: Filters, where: _Sql, pg: bool) -> tuple[int, dict[str, lis
             facets[r["facet"]].append({"value": str(r["value"]), "count": int(r["n"])})
     for values in facets.values():
         values.sort(key=lambda v: (-v["count"], v["value"]))
-    if _cache_seconds:
-        if len(_facet_cache) >= _FACET_CACHE_SIZE:
-            _facet_cache.pop(next(iter(_facet_cache)))
-        _facet_cache[key] = (time.monotonic(), generation, total, facets)
+    _facet_counts.put(key, (total, facets), generation)
     return total, facets
 
 
@@ -412,18 +420,15 @@ async def search(f: Filters, params: PageParams) -> dict[str, Any]:
     A standard, sector or accreditation-body filter matches only verified accreditations whose
     `valid_until` is today or later, and all three must hold on the same accreditation. Facet
     counts are over the bodies matching the current filters. Callers must not change the answer:
-    it may be shared with the next caller (see `_result_cache`).
+    it may be shared with the next caller (see `_answers`).
     """
     key = (f, _today(), params.page, params.per_page)
     generation = services.search_generation()
-    hit = _result_cache.get(key)
-    if hit is not None and _fresh(hit[0], hit[1]):
-        return hit[2]
+    hit = _answers.get(key)
+    if hit is not None:
+        return hit
     result = await _search(f, params)
-    if _cache_seconds:
-        if len(_result_cache) >= _RESULT_CACHE_SIZE:
-            _result_cache.pop(next(iter(_result_cache)))
-        _result_cache[key] = (time.monotonic(), generation, result)
+    _answers.put(key, result, generation)
     return result
 
 
@@ -435,7 +440,7 @@ async def _search(f: Filters, params: PageParams) -> dict[str, Any]:
 
     order, order_args = _order(f, pg)
     generation = services.search_generation()
-    prior = _cached_prior()
+    prior = _prior.get(())
     prior_cte, prior_args = (_PRIOR_CTE, []) if prior is None else (_PRIOR_GIVEN, [prior])
     page_sql = (
         f"WITH {prior_cte} SELECT b.id, b.slug, b.name, b.country, b.day_rate_min_minor,"
@@ -449,7 +454,7 @@ async def _search(f: Filters, params: PageParams) -> dict[str, Any]:
         page_sql, *prior_args, *where.args, *order_args, params.per_page, params.offset
     ).run()
     if prior is None and rows:
-        _keep_prior(float(rows[0]["prior"]), generation)
+        _prior.put((), float(rows[0]["prior"]), generation)
     # Past the last page there is no row to carry the total; the facet count is then the answer.
     total = int(rows[0]["total_count"]) if rows else facet_total
     items = []
