@@ -141,7 +141,7 @@ def body_action_where(
     if open_only:
         where &= CorrectiveAction.status != "closed"
     if overdue:
-        where &= findings._overdue_where(clock.today())
+        where &= findings.overdue_where(clock.today())
     if clause:
         where &= CorrectiveAction.finding._.clause == clause
     if organisation_id is not None:

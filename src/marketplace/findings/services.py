@@ -552,7 +552,7 @@ def overdue(row: dict[str, Any], today: dt.date | None = None) -> bool:
     return is_overdue(row["due_on"], today or clock.today(), resolved(row["grade"], row["status"]))
 
 
-def _overdue_where(today: dt.date) -> Any:
+def overdue_where(today: dt.date) -> Any:
     major_open = (CorrectiveAction.grade == "major") & (CorrectiveAction.status != "closed")
     minor_open = (CorrectiveAction.grade == "minor") & CorrectiveAction.status.not_in(
         sorted(RESOLVED["minor"])
@@ -607,7 +607,7 @@ def _filters(
     if owner_id is not None:
         where &= CorrectiveAction.owner == owner_id
     if overdue_only is True:
-        where &= _overdue_where(clock.today())
+        where &= overdue_where(clock.today())
     return where
 
 
