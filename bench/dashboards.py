@@ -52,22 +52,6 @@ def env_for(url: str) -> dict[str, str]:
     }
 
 
-def sign_in(base: str, email: str) -> dict[str, str]:
-    """A session through the real login form (CSRF cookie and token included); its cookies."""
-    with httpx.Client(base_url=base, timeout=30) as client:
-        form = client.get("/login")
-        token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
-        if token is None:
-            raise RuntimeError("the login form carries no CSRF token")
-        answer = client.post(
-            "/login",
-            data={"email": email, "password": PASSWORD, "_csrf_token": token.group(1)},
-        )
-        if answer.status_code not in (302, 303):
-            raise RuntimeError(f"login as {email}: {answer.status_code}")
-        return dict(client.cookies)
-
-
 def home_of(base: str, cookies: dict[str, str], template: str) -> str:
     """Fill a home's path with the user's body or organisation from the /dashboard chooser."""
     if "{" not in template:
@@ -137,14 +121,14 @@ def run(
             time.sleep(0.1)
         targets = []
         for label, email, template in USERS:
-            cookies = sign_in(base, email)
+            cookies = loadgen.sign_in(base, email, PASSWORD)
             targets.append((label, home_of(base, cookies, template), cookies))
         targets.append(("/healthz", "/healthz", {}))
         rows = []
         for label, path, cookies in targets:
             asyncio.run(measure(base, path, cookies, 50, concurrency))  # warm-up
             if loadgen.available():
-                cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+                cookie = loadgen.cookie_header(cookies)
                 # One client: the server time of a page with nothing queued before it (what
                 # the target is about); then `concurrency` clients: the same page under load.
                 for clients in sorted({1, concurrency}):

@@ -19,7 +19,6 @@ import datetime as dt
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -89,21 +88,6 @@ def env_for(url: str) -> dict[str, str]:
     }
 
 
-def sign_in(base: str, email: str) -> str:
-    """A session cookie for the pages, through the real login form."""
-    with httpx.Client(base_url=base, timeout=30) as c:
-        page = c.get("/login")
-        token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
-        assert token, "no CSRF field on /login"
-        r = c.post(
-            "/login",
-            data={"email": email, "password": PASSWORD, "_csrf_token": token.group(1)},
-            headers={"x-csrftoken": token.group(1)},
-        )
-        assert r.status_code in (200, 201, 302, 303), r.text[:300]
-        return "; ".join(f"{k}={v}" for k, v in c.cookies.items())
-
-
 def api_token(base: str, email: str) -> str:
     r = httpx.post(
         base + "/api/v1/auth/token", json={"email": email, "password": PASSWORD}, timeout=30
@@ -114,7 +98,9 @@ def api_token(base: str, email: str) -> str:
 
 def build_mix(base: str) -> tuple[list[tuple[int, str, str, dict[str, str], str]], dict[str, Any]]:
     """(weight, method, path, headers, body) rows, and facts about what the mix touches."""
-    client_cookie, body_cookie = sign_in(base, CLIENT), sign_in(base, SCHEDULER)
+    client_cookie, body_cookie = (
+        loadgen.cookie_header(loadgen.sign_in(base, who, PASSWORD)) for who in (CLIENT, SCHEDULER)
+    )
     client_token, body_token = api_token(base, CLIENT), api_token(base, SCHEDULER)
     me = httpx.get(
         base + "/api/v1/me", headers={"Authorization": f"Bearer {body_token}"}, timeout=30

@@ -8,6 +8,7 @@ install wrk`.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -123,3 +124,25 @@ def pct(values: list[float], p: float) -> float:
     """The p-th percentile of `values` (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def sign_in(base: str, email: str, password: str) -> dict[str, str]:
+    """A session through the real login form (CSRF cookie and token included); its cookies."""
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=30) as client:
+        form = client.get("/login")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+        if token is None:
+            raise RuntimeError("the login form carries no CSRF token")
+        answer = client.post(
+            "/login",
+            data={"email": email, "password": password, "_csrf_token": token.group(1)},
+        )
+        if answer.status_code not in (302, 303):
+            raise RuntimeError(f"login as {email}: {answer.status_code}")
+        return dict(client.cookies)
+
+
+def cookie_header(cookies: dict[str, str]) -> str:
+    return "; ".join(f"{k}={v}" for k, v in cookies.items())
