@@ -1,4 +1,4 @@
-"""The `marketplace` command: serve, migrate, seed, createadmin, demo, worker, reconcile-payments."""
+"""The `marketplace` command: serve, migrate, seed, demo, the worker and its liveness check, and more."""
 
 from __future__ import annotations
 
@@ -197,6 +197,29 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker_alive(args: argparse.Namespace) -> int:
+    """Exit 0 if the worker showed progress within --max-age seconds: a liveness probe."""
+    from marketplace.notifications.worker import heartbeat_age
+    from marketplace.settings import Settings
+
+    worker = Settings.from_env().worker
+    if not worker.heartbeat_path:
+        print("MARKETPLACE_WORKER_HEARTBEAT is not set: there is no heartbeat to check.")
+        return 2
+    # A cycle or one send never takes longer than the lease, so a heartbeat older than that
+    # means the loop is stuck.
+    max_age = args.max_age if args.max_age is not None else worker.lease_seconds
+    age = heartbeat_age(worker.heartbeat_path)
+    if age is None:
+        print(f"No heartbeat at {worker.heartbeat_path} yet.")
+        return 1
+    if age > max_age:
+        print(f"Last heartbeat {age:.0f} s ago (limit {max_age:.0f} s): the worker is stuck.")
+        return 1
+    print(f"Alive: last heartbeat {age:.0f} s ago.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="marketplace", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -240,6 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lease", type=float, default=None, help="seconds a claimed message is held")
     p.add_argument("--poll", type=float, default=None, help="seconds between polls when idle")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser(
+        "worker-alive", help="exit 0 if the worker's heartbeat is fresh (a liveness probe)"
+    )
+    p.add_argument(
+        "--max-age", type=float, default=None, help="seconds (default: the worker's lease)"
+    )
+    p.set_defaults(func=cmd_worker_alive)
 
     p = sub.add_parser(
         "reconcile-payments", help="record payments Stripe confirmed but no webhook delivered"

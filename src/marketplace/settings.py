@@ -143,6 +143,11 @@ class WorkerSettings:
     smtp_timeout_seconds: float = field(
         default_factory=lambda: float(os.environ.get("MARKETPLACE_SMTP_TIMEOUT_SECONDS", "30"))
     )
+    # MARKETPLACE_WORKER_HEARTBEAT: a file the worker touches on every cycle, send and sweep;
+    # `marketplace worker-alive` checks its age (a liveness probe for a process with no HTTP port)
+    heartbeat_path: str = field(
+        default_factory=lambda: os.environ.get("MARKETPLACE_WORKER_HEARTBEAT", "")
+    )
 
 
 @dataclass(frozen=True)

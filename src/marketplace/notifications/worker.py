@@ -29,6 +29,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -247,11 +248,17 @@ class Worker:
         log.warning("outbox %s attempt %s failed (%s): %s", message["id"], attempts, status, error)
         return "failed" if final else "retry"
 
+    def beat(self) -> None:
+        """Touch the heartbeat file, if one is configured: proof of progress for `worker-alive`."""
+        if path := self.settings.worker.heartbeat_path:
+            touch_heartbeat(path)
+
     async def run_once(self, limit: int = 10) -> int:
         """Claim one batch and deliver it; returns how many messages were claimed."""
         batch = await self.claim(limit)
         for message in batch:
             await self.deliver(message)
+            self.beat()
         return len(batch)
 
     async def drain(self, limit: int = 10) -> int:
@@ -273,6 +280,7 @@ class Worker:
             except Exception as exc:  # one broken sweep must not stop the e-mails or the others
                 log.exception("sweep %s failed", sweep.name)
                 outcome = f"error: {type(exc).__name__}: {exc}"[:500]
+            self.beat()
             await (
                 SweepRun.update(
                     {SweepRun.last_finished_at: clock.now(), SweepRun.last_result: outcome}
@@ -305,6 +313,7 @@ class Worker:
         poll = self.settings.worker.poll_seconds
         log.info("worker %s started (poll every %ss)", self.id, poll)
         while not stop.is_set():
+            self.beat()
             try:
                 await self.run_sweeps()
                 await self.drain()
@@ -313,6 +322,20 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=poll)
         log.info("worker %s stopped", self.id)
+
+
+def touch_heartbeat(path: str) -> None:
+    # The file's modification time is the heartbeat; its content is only for a person reading it.
+    with open(path, "w") as f:
+        f.write(clock.now().isoformat())
+
+
+def heartbeat_age(path: str) -> float | None:
+    """Seconds since the worker last showed progress, or None if it never has."""
+    try:
+        return max(0.0, time.time() - os.stat(path).st_mtime)
+    except FileNotFoundError:
+        return None
 
 
 def with_worker_settings(settings: Settings, **changes: Any) -> Settings:

@@ -50,3 +50,15 @@ def test_app_has_probes_resources_and_runs_as_non_root() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "USER marketplace" in dockerfile
     assert "HEALTHCHECK" in dockerfile
+
+
+def test_worker_liveness_checks_the_heartbeat_it_writes() -> None:
+    deployment = yaml.safe_load((DEPLOY / "kubernetes" / "worker-deployment.yaml").read_text())
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["MARKETPLACE_WORKER_HEARTBEAT"]
+    assert container["livenessProbe"]["exec"]["command"][:2] == ["marketplace", "worker-alive"]
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    worker = compose["services"]["worker"]
+    assert worker["environment"]["MARKETPLACE_WORKER_HEARTBEAT"]
+    assert worker["healthcheck"]["test"][1:3] == ["marketplace", "worker-alive"]

@@ -120,12 +120,15 @@ async def outbox(**where: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def spawn_worker(smtp: SmtpServer, *args: str) -> subprocess.Popen[bytes]:
+def spawn_worker(
+    smtp: SmtpServer, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """`marketplace worker` as a real process against the test database and SMTP server."""
     env = {
         **os.environ,
         "SMTP_URL": smtp.url,
         "MARKETPLACE_WORKER_MAX_ATTEMPTS": "3",
+        **(env or {}),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "marketplace.cli", "worker", *args],

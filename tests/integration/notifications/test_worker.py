@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import os
 import signal
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
@@ -274,6 +278,55 @@ async def test_two_worker_processes_never_send_the_same_message(
     rows = await outbox()
     assert {r["status"] for r in rows} == {"sent"}
     assert {r["attempts"] for r in rows} == {1}
+
+
+def _worker_alive(heartbeat: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MARKETPLACE_WORKER_HEARTBEAT"}
+    if heartbeat is not None:
+        env["MARKETPLACE_WORKER_HEARTBEAT"] = str(heartbeat)
+    return subprocess.run(
+        [sys.executable, "-m", "marketplace.cli", "worker-alive", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_the_liveness_check_fails_while_the_worker_is_stuck(
+    smtp: SmtpServer, tmp_path: Path
+) -> None:
+    heartbeat = tmp_path / "worker.alive"
+    before = await asyncio.to_thread(_worker_alive, heartbeat)
+    assert before.returncode == 1
+    assert "No heartbeat" in before.stdout
+    proc = spawn_worker(smtp, "--poll", "0.2", env={"MARKETPLACE_WORKER_HEARTBEAT": str(heartbeat)})
+    try:
+        await asyncio.to_thread(wait_until, heartbeat.exists, 30)
+        alive = await asyncio.to_thread(_worker_alive, heartbeat, "--max-age", "5")
+        assert alive.returncode == 0, alive.stdout
+        assert "Alive" in alive.stdout
+        # A frozen process stands for a stuck loop: its heartbeat stops moving.
+        proc.send_signal(signal.SIGSTOP)
+        await asyncio.sleep(2.5)
+        stuck = await asyncio.to_thread(_worker_alive, heartbeat, "--max-age", "2")
+        assert stuck.returncode == 1, stuck.stdout
+        assert "stuck" in stuck.stdout
+        proc.send_signal(signal.SIGCONT)
+        await asyncio.sleep(1)
+        again = await asyncio.to_thread(_worker_alive, heartbeat, "--max-age", "2")
+        assert again.returncode == 0, again.stdout
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        proc.terminate()
+        await asyncio.to_thread(proc.communicate, None, 30)
+    assert proc.returncode == 0
+
+
+def test_the_liveness_check_says_when_no_heartbeat_is_configured() -> None:
+    result = _worker_alive(None)
+    assert result.returncode == 2
+    assert "MARKETPLACE_WORKER_HEARTBEAT" in result.stdout
 
 
 async def test_sweeps_run_once_per_interval_across_workers(mail_settings: Settings) -> None:
