@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import logging
 import smtplib
@@ -16,6 +17,7 @@ from urllib.parse import unquote, urlparse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from marketplace.settings import PROJECT_ROOT
+from marketplace.web.templating import local_time
 
 log = logging.getLogger("marketplace.notifications")
 
@@ -37,9 +39,23 @@ class Rendered:
     html: str
 
 
+def reader_span(starts_at: str | None, ends_at: str | None, event_tz: str, reader_tz: str) -> str:
+    """An event's span on the reader's clock, or "" where their clock reads the same as the
+    event's (or the reader's zone is unknown): `{{ reader_span(starts_at, ends_at, ...) }}`."""
+    if not (starts_at and ends_at and reader_tz):
+        return ""
+    instants = [dt.datetime.fromisoformat(starts_at), dt.datetime.fromisoformat(ends_at)]
+    event = [local_time(i, event_tz).rsplit(" ", 1)[0] for i in instants]
+    reader = [local_time(i, reader_tz) for i in instants]
+    # Compare wall clocks, not names: "Europe/London" and "GB" read the same.
+    if event == [r.rsplit(" ", 1)[0] for r in reader]:
+        return ""
+    return f"{reader[0]} to {reader[1]}"
+
+
 @functools.cache
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         # HTML bodies are escaped like pages; the text bodies are plain text, never escaped.
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -47,6 +63,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["reader_span"] = reader_span
+    return env
 
 
 def render(template: str, context: dict[str, Any]) -> Rendered:

@@ -103,7 +103,7 @@ async def notify(
 
     if ids:
         users = (
-            await User.select(User.id, User.email, User.name)
+            await User.select(User.id, User.email, User.name, User.time_zone)
             .where(User.id.is_in(ids) & User.is_active.eq(True))
             .run()
         )
@@ -129,7 +129,12 @@ async def notify(
                     template=template,
                     user=u["id"],
                     email=u["email"],
-                    data={**payload, "recipient_name": u["name"]},
+                    # Templates may show times in the reader's zone as well as the event's.
+                    data={
+                        **payload,
+                        "recipient_name": u["name"],
+                        "recipient_time_zone": u["time_zone"],
+                    },
                     next_attempt_at=now,
                     created_at=now,
                     dedupe_key=key(str(u["id"])),

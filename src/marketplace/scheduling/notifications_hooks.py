@@ -106,6 +106,10 @@ async def _audit_changed(entry: ActionEntry) -> None:
             "body_name": body["name"] if body else "",
             "starts": local_time(starts, tz) if starts else "",
             "ends": local_time(ends, tz) if ends else "",
+            # Also as instants, so each reader's e-mail can add the times in their own zone.
+            "starts_at": starts.isoformat() if starts else "",
+            "ends_at": ends.isoformat() if ends else "",
+            "time_zone": tz,
             "mode": "remote" if ctx.row["mode"] == "remote" else "on site",
             "team": ", ".join(f"{m['name']} ({m['role']})" for m in team) or "to be confirmed",
             "reason": entry.data.get("reason", ""),

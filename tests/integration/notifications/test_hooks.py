@@ -11,6 +11,7 @@ import httpx
 import pytest
 from icalendar import Calendar  # type: ignore[import-untyped]
 
+from marketplace.accounts.tables import User
 from marketplace.billing import services as billing
 from marketplace.certificates import services as certificates
 from marketplace.core import clock
@@ -93,6 +94,9 @@ async def test_audit_lifecycle_with_calendar_invitations(
         "email"
     ]
     scheduler = world.actor("a", "body:scheduler").headers
+    # The owner reads mail in New York; the quality manager's zone (UTC) reads as London in March.
+    owner = world.actor("a", "org:owner")
+    await User.update({User.time_zone: "America/New_York"}).where(User.id == owner.user_id).run()
     expected = _addresses(
         world, "org:owner", "org:quality_manager", "body:owner", "body:scheduler"
     ) | {lead_email}
@@ -116,6 +120,12 @@ async def test_audit_lifecycle_with_calendar_invitations(
     text, html = parts(message)
     assert "Lee Lead (lead)" in text
     assert "Lee Lead (lead)" in html
+    theirs = "2027-03-10 04:00 America/New_York to 2027-03-10 12:00 America/New_York"
+    assert f"In your time zone that is {theirs}." in text
+    assert f"In your time zone that is {theirs}." in html
+    qm_text, _ = parts(_only(smtp, world.actor("a", "org:quality_manager").email))
+    assert "from 2027-03-10 09:00 Europe/London to 2027-03-10 17:00 Europe/London" in qm_text
+    assert "In your time zone" not in qm_text
     assert f"http://testserver/audits/{audit_id}" in text
     method, calendar, event = _invitation(message)
     assert method == "REQUEST"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from marketplace.notifications.email import (
     build_message,
     mailer_for,
     message_id,
+    reader_span,
     render,
 )
 from marketplace.notifications.services import KINDS
@@ -73,6 +75,54 @@ def test_template_renders_subject_and_both_bodies(template: str) -> None:
     assert 'href="https://market.example/somewhere/1"' in rendered.html
     assert "https://market.example/account/notifications" in rendered.text
     assert "&amp; Co" in rendered.html or "Certify" not in rendered.html
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+@pytest.mark.parametrize(
+    "variant",
+    [{}, {"reason": "The site is closed", "below_baseline": True, "grade": "major"}],
+    ids=["plain", "with-optional-lines"],
+)
+def test_text_body_keeps_its_lines_apart(template: str, variant: dict[str, object]) -> None:
+    # Jinja's trim_blocks eats the newline after a tag that ends a line of text; a sentence that
+    # ran into the next one ("...on site).Reason: ...") was how that showed.
+    text = render(template, {**SAMPLE, **variant}).text
+    assert text.startswith("Hello Ann Example,\n\n")
+    glued = [line for line in text.splitlines() if re.search(r"[.)][A-Z]", line)]
+    assert glued == []
+    if variant.get("reason") and "reason" in (Path(TEMPLATE_DIR) / f"{template}.txt").read_text():
+        assert "\nReason: The site is closed\n" in text
+
+
+def test_reader_span_only_where_the_readers_clock_differs() -> None:
+    starts, ends = "2027-03-10T09:00:00+00:00", "2027-03-10T17:00:00+00:00"
+    assert reader_span(starts, ends, "Europe/London", "Asia/Kolkata") == (
+        "2027-03-10 14:30 Asia/Kolkata to 2027-03-10 22:30 Asia/Kolkata"
+    )
+    # Same wall clock under another name, an unknown reader zone, or no instants: nothing.
+    assert reader_span(starts, ends, "Europe/London", "UTC") == ""
+    assert reader_span(starts, ends, "Europe/London", "") == ""
+    assert reader_span("", ends, "Europe/London", "Asia/Kolkata") == ""
+    # In July London is an hour ahead of UTC, so a UTC reader gets the line.
+    summer = reader_span(
+        "2027-07-10T08:00:00+00:00", "2027-07-10T16:00:00+00:00", "Europe/London", "UTC"
+    )
+    assert summer == "2027-07-10 08:00 UTC to 2027-07-10 16:00 UTC"
+
+
+def test_audit_mail_adds_the_readers_time() -> None:
+    sample = {
+        **SAMPLE,
+        "starts_at": "2027-03-10T09:00:00+00:00",
+        "ends_at": "2027-03-10T17:00:00+00:00",
+        "time_zone": "Europe/London",
+        "recipient_time_zone": "America/New_York",
+    }
+    rendered = render("audit_proposed", sample)
+    line = "In your time zone that is 2027-03-10 04:00 America/New_York to 2027-03-10 12:00 America/New_York."
+    assert line in rendered.text.splitlines()
+    assert f"<p>{line}</p>" in rendered.html
+    assert "In your time zone" not in render("audit_proposed", dict(SAMPLE)).text
 
 
 def test_every_kind_is_labelled() -> None:
