@@ -20,7 +20,6 @@ access_log = logging.getLogger("marketplace.access")
 
 # Latency buckets in seconds (Prometheus histogram upper bounds).
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-_ID = re.compile(r"/[0-9a-fA-F-]{32,36}(?=/|$)")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -61,10 +60,9 @@ class Metrics:
         )
         self.sums: dict[tuple[str, str], float] = defaultdict(float)
 
-    def observe(self, method: str, path: str, status: int, seconds: float) -> None:
-        route = _ID.sub("/{id}", path)
-        if route.startswith("/calendar/"):
-            route = "/calendar/{token}.ics"  # never export secrets as label values
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request under its route *template*: the label set stays as small as the
+        route table, whatever paths (slugs, tokens, scans of unknown URLs) arrive."""
         with self._lock:
             self.requests[(method, route, status)] += 1
             counts = self.buckets[(method, route)]
@@ -137,7 +135,9 @@ class RequestContextMiddleware(ASGIMiddleware):
             elapsed = time.perf_counter() - started
             path = str(scope.get("path", ""))
             method = str(scope.get("method", ""))
-            METRICS.observe(method, path, status, elapsed)
+            # The router has filled in the matched template by now (Litestar routes before the
+            # middleware stack runs); a path no route matched never reaches this middleware.
+            METRICS.observe(method, scope.get("path_template") or "(unmatched)", status, elapsed)
             if path not in ("/healthz", "/metrics"):
                 access_log.info(
                     "%s %s %s",
