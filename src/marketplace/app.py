@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,7 +27,7 @@ from marketplace.calendars.api import AuditIcsController, CalendarFeedController
 from marketplace.calendars.pages import CalendarPages
 from marketplace.certificates.api import API_CONTROLLERS as CERTIFICATES_API
 from marketplace.certificates.pages import PAGE_CONTROLLERS as CERTIFICATES_PAGES
-from marketplace.core import db
+from marketplace.core import db, memory
 from marketplace.core.api import HealthController
 from marketplace.core.errors import EXCEPTION_HANDLERS
 from marketplace.core.guards import reject_nul_characters
@@ -76,9 +77,15 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         if manage_pool:
             await db.open_pool(settings.db.pool_size)
+        stop = asyncio.Event()
+        trimmer = asyncio.create_task(
+            memory.trim_periodically(settings.app.memory_trim_seconds, stop), name="memory-trim"
+        )
         try:
             yield
         finally:
+            stop.set()
+            await trimmer
             if manage_pool:
                 await db.close_pool()
 

@@ -169,6 +169,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Send the outbox and run the periodic sweeps until SIGTERM/SIGINT (or once with --once)."""
     import signal
 
+    from marketplace.core import memory
     from marketplace.core.observability import configure_logging
     from marketplace.hooks import install
     from marketplace.notifications.worker import Worker, with_worker_settings
@@ -191,7 +192,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await worker.run(stop)
+        await asyncio.gather(
+            worker.run(stop), memory.trim_periodically(settings.app.memory_trim_seconds, stop)
+        )
 
     _run(go)
     return 0

@@ -87,6 +87,11 @@ class AppSettings:
     directory_cache_seconds: float = field(
         default_factory=lambda: float(os.environ.get("MARKETPLACE_DIRECTORY_CACHE_SECONDS", "30"))
     )
+    # MARKETPLACE_MEMORY_TRIM_SECONDS: how often a process hands heap memory it freed back to the
+    # OS (glibc malloc_trim; 0: never). Without it resident memory creeps up under steady load.
+    memory_trim_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("MARKETPLACE_MEMORY_TRIM_SECONDS", "60"))
+    )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from marketplace.core import memory
+
 access_log = logging.getLogger("marketplace.access")
 
 # Latency buckets in seconds (Prometheus histogram upper bounds).
@@ -159,4 +161,5 @@ class RequestContextMiddleware(ASGIMiddleware):
 @get("/metrics", include_in_schema=False, media_type=MediaType.TEXT, cache=False)
 async def metrics_endpoint() -> Response[str]:
     """Prometheus text exposition of this process's counters (scrape each pod)."""
-    return Response(METRICS.render(), media_type="text/plain; version=0.0.4")
+    text = METRICS.render() + "\n".join(memory.metrics_lines()) + "\n"
+    return Response(text, media_type="text/plain; version=0.0.4")

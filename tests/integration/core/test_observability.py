@@ -39,6 +39,8 @@ async def test_metrics_fold_ids_and_count_requests(client: httpx.AsyncClient) ->
     text = (await client.get("/metrics")).text
     assert re.search(r'route="/api/v1/organisations/\{[a-z_]+(:uuid)?\}",status="401"', text)
     assert "marketplace_http_request_duration_seconds_bucket" in text
+    assert re.search(r"^process_resident_memory_bytes \d+$", text, re.M)
+    assert re.search(r"^marketplace_memory_trims_total \d+$", text, re.M)
 
 
 def _series(text: str) -> set[str]:
