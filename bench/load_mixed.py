@@ -260,6 +260,74 @@ class Sampler(threading.Thread):
             self.stop.wait(self.every)
 
 
+def slope_per_10_min(series: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MiB) samples, in MiB per 10 minutes."""
+    n = len(series)
+    if n < 2:
+        return 0.0
+    mt = sum(t for t, _ in series) / n
+    mv = sum(v for _, v in series) / n
+    var = sum((t - mt) ** 2 for t, _ in series)
+    cov = sum((t - mt) * (v - mv) for t, v in series)
+    return cov / var * 600 if var else 0.0
+
+
+def memory_chart(series: list[tuple[str, list[tuple[float, float]]]]) -> str:
+    """A line per process: resident MiB over minutes, as a small standalone SVG."""
+    w, h, left, bottom, top, right = 720, 320, 56, 40, 16, 200
+    t_max = max((t for _, s in series for t, _ in s), default=1) or 1
+    v_max = max((v for _, s in series for _, v in s), default=1) * 1.1
+    colours = ["#1d4ed8", "#b91c1c", "#15803d", "#a16207", "#7e22ce", "#0f766e"]
+
+    def x(t: float) -> float:
+        return left + (w - left - right) * t / t_max
+
+    def y(v: float) -> float:
+        return top + (h - top - bottom) * (1 - v / v_max)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="11" role="img" '
+        'aria-label="Resident memory of each process over the run">',
+        f'<rect width="{w}" height="{h}" fill="#fff"/>',
+    ]
+    for i in range(6):
+        v = v_max * i / 5
+        parts.append(
+            f'<line x1="{left}" x2="{w - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#e5e7eb"/>'
+            f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>'
+        )
+    for i in range(6):
+        t = t_max * i / 5
+        parts.append(
+            f'<text x="{x(t):.1f}" y="{h - bottom + 16}" text-anchor="middle">{t / 60:.0f}</text>'
+        )
+    parts.append(
+        f'<text x="{(left + w - right) / 2}" y="{h - 6}" text-anchor="middle">minutes</text>'
+        f'<text x="14" y="{top + 8}">MiB</text>'
+    )
+    for i, (label, s) in enumerate(series):
+        c = colours[i % len(colours)]
+        points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in s)
+        parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="1.5" points="{points}"/>')
+        parts.append(f'<text x="{w - right + 8}" y="{top + 14 + 16 * i}" fill="{c}">{label}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def seed(url: str, env: dict[str, str], exe: list[str], bodies: int) -> None:
+    loadgen.fresh_postgres(url)
+    subprocess.run([*exe, "migrate"], env=env, check=True, capture_output=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [*exe, "seed", "--demo", "--bodies", str(bodies), "--organisations", str(bodies // 2)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    print(f"seeded {bodies} bodies in {time.perf_counter() - started:.1f} s", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default=DEFAULT_PG)
@@ -268,28 +336,31 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--soak", type=float, default=0, help="soak seconds after the timed run")
     parser.add_argument("--bodies", type=int, default=2000)
+    parser.add_argument(
+        "--heap",
+        metavar="DIR",
+        help="dump tracemalloc snapshots of every process into DIR (see bench/heap_diff.py)",
+    )
+    parser.add_argument("--heap-every", type=float, default=60, help="seconds between dumps")
+    parser.add_argument(
+        "--reuse-db", action="store_true", help="keep the database a previous run seeded"
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the table goes")
     args = parser.parse_args()
+    results: Path = args.results
     url = args.postgres
     env = env_for(url)
     exe = [sys.executable, "-m", "marketplace.cli"]
-    loadgen.fresh_postgres(url)
-    subprocess.run([*exe, "migrate"], env=env, check=True, capture_output=True)
-    started = time.perf_counter()
-    subprocess.run(
-        [
-            *exe,
-            "seed",
-            "--demo",
-            "--bodies",
-            str(args.bodies),
-            "--organisations",
-            str(args.bodies // 2),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    print(f"seeded {args.bodies} bodies in {time.perf_counter() - started:.1f} s", flush=True)
+    if not args.reuse_db:
+        seed(url, env, exe, args.bodies)
+    if args.heap:
+        # The probe is a sitecustomize that every process, uvicorn's spawned ones included, loads.
+        Path(args.heap).mkdir(parents=True, exist_ok=True)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(ROOT / "bench" / "heap"), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        env["MP_HEAP_DIR"] = str(Path(args.heap).resolve())
+        env["MP_HEAP_EVERY"] = str(args.heap_every)
     port = loadgen.free_port()
     base = f"http://127.0.0.1:{port}"
     env["MARKETPLACE_BASE_URL"] = base
@@ -337,6 +408,7 @@ def main() -> int:
     procs = sorted({p for _, s in sampler.samples for p in s})
     roles = {server.pid: "serve (parent)", worker.pid: "marketplace worker"}
     mem_rows = []
+    chart_series: list[tuple[str, list[tuple[float, float]]]] = []
     for p in procs:
         series = [(t, s[p]) for t, s in sampler.samples if p in s]
         if len(series) < 5:
@@ -347,7 +419,10 @@ def main() -> int:
         ]
         cells = " | ".join(f"{v:.1f} ({t:.0f} s)" for t, v in marks)
         peak = max(v for _, v in series)
-        mem_rows.append(f"| {p} {roles.get(p, 'app process')} | {cells} | {peak:.1f} |")
+        half = series[len(series) // 2 :]
+        role = roles.get(p, "app process")
+        mem_rows.append(f"| {p} {role} | {cells} | {peak:.1f} | {slope_per_10_min(half):+.1f} |")
+        chart_series.append((f"{p} {role}", series))
 
     def line(label: str, r: dict[str, float]) -> str:
         return (
@@ -378,12 +453,16 @@ def main() -> int:
         "proposed or confirmed audits (a 409 there is the booking rules answering, not an "
         "error).\n\n" + "\n".join(table) + "\n\n"
         "Resident memory (MiB) of every process, sampled every 5 s through the timed run and the "
-        "soak: after warm-up, at each quarter of the whole run, and the peak.\n\n"
-        "| process | warm | 25% | 50% | 75% | end | peak |\n"
-        "| --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(mem_rows) + "\n"
+        "soak: after warm-up, at each quarter of the whole run, the peak, and the trend over the "
+        "second half (least-squares slope, MiB per 10 minutes). Memory trim every "
+        f"{os.environ.get('MARKETPLACE_MEMORY_TRIM_SECONDS', '60')} s (0: off).\n\n"
+        "| process | warm | 25% | 50% | 75% | end | peak | trend, 2nd half |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(mem_rows) + "\n\n"
+        f"![Resident memory over the run]({results.with_suffix('.svg').name})\n"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(text)
+    results.with_suffix(".svg").write_text(memory_chart(chart_series))
     print(text)
     return 0
 
