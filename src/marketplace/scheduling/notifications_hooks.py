@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from marketplace.accounts.roles import TenantKind
@@ -27,19 +27,15 @@ KIND_LABELS = {
 }
 
 
-async def audit_team(
-    audit_id: uuid.UUID, status: str, starts_at: Any, ends_at: Any
-) -> list[dict[str, Any]]:
-    """The team the e-mail is about: the live one, or for a cancelled audit the one just released
-    (same span, assigned with the last booking)."""
+async def audit_team(audit_id: uuid.UUID, released: Sequence[str] | None) -> list[dict[str, Any]]:
+    """The team the e-mail is about: the live one, or for a cancellation the assignments the
+    cancel released (it names them in its activity entry)."""
     rows = (
         await AuditAssignment.select(
+            AuditAssignment.id,
             AuditAssignment.auditor,
             AuditAssignment.role,
             AuditAssignment.live,
-            AuditAssignment.starts_at,
-            AuditAssignment.ends_at,
-            AuditAssignment.created_at,
             AuditAssignment.auditor._.name.as_alias("name"),
             AuditAssignment.auditor._.email.as_alias("email"),
             AuditAssignment.auditor._.user.as_alias("user"),
@@ -48,16 +44,10 @@ async def audit_team(
         .order_by(AuditAssignment.created_at)
         .run()
     )
-    if status != "cancelled":
+    if released is None:
         chosen = [r for r in rows if r["live"]]
     else:
-        same_span = [r for r in rows if r["starts_at"] == starts_at and r["ends_at"] == ends_at]
-        latest = max((r["created_at"] for r in same_span), default=None)
-        chosen = [
-            r
-            for r in same_span
-            if latest is not None and latest - r["created_at"] < dt.timedelta(minutes=1)
-        ]
+        chosen = [r for r in rows if str(r["id"]) in set(released)]
     by_auditor = {r["auditor"]: r for r in chosen}
     order = {"lead": 0, "member": 1, "expert": 2}
     return sorted(by_auditor.values(), key=lambda r: (order.get(r["role"], 9), r["name"]))
@@ -81,8 +71,8 @@ async def _audit_changed(entry: ActionEntry) -> None:
         .first()
         .run()
     )
-    status = "cancelled" if action == "cancelled" else ctx.row["status"]
-    team = await audit_team(ctx.id, status, ctx.row["starts_at"], ctx.row["ends_at"])
+    released = entry.data.get("released_assignments", []) if action == "cancelled" else None
+    team = await audit_team(ctx.id, released)
     tz = ctx.row["time_zone"] or ctx.site_time_zone
     users = [
         *await members_with_roles(TenantKind.organisation, ctx.organisation_id, CLIENT_RECIPIENTS),

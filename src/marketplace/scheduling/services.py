@@ -885,6 +885,7 @@ async def _record(
     starts_at: dt.datetime | None = None,
     ends_at: dt.datetime | None = None,
     reason: str = "",
+    released: Sequence[uuid.UUID] = (),
 ) -> None:
     await (
         AuditEvent(
@@ -905,6 +906,8 @@ async def _record(
         data |= {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()}
     if reason:
         data["reason"] = reason
+    if released:
+        data["released_assignments"] = [str(i) for i in released]
     for tenant in (Tenant("organisation", ctx.organisation_id), Tenant("body", ctx.body_id)):
         await log_action(
             f"marketplace.audit.{action}",
@@ -916,12 +919,15 @@ async def _record(
         )
 
 
-async def _release(audit_id: uuid.UUID) -> None:
-    await (
+async def _release(audit_id: uuid.UUID) -> list[uuid.UUID]:
+    """Release the audit's live team; returns the released assignments' ids."""
+    rows = await (
         AuditAssignment.update({AuditAssignment.live: False, AuditAssignment.status: "released"})
         .where((AuditAssignment.audit == audit_id) & AuditAssignment.live.eq(True))
+        .returning(AuditAssignment.id)
         .run()
     )
+    return [as_uuid(r["id"]) for r in rows]
 
 
 async def _assign(
@@ -1105,7 +1111,7 @@ async def cancel_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None, reason: 
         await lock_row(Audit, audit_id)
         ctx = await audit_context(audit_id)
         _require_status(ctx, ("planned", "requested", "proposed", "confirmed"), "cancel")
-        await _release(audit_id)
+        released = await _release(audit_id)
         sequence = ctx.sequence + 1
         await (
             Audit.update(
@@ -1121,7 +1127,16 @@ async def cancel_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None, reason: 
             .where(Audit.id == audit_id)
             .run()
         )
-        await _record(ctx, actor_id, "cancelled", "cancelled", sequence, reason=reason)
+        # The e-mail of the cancellation goes to the team just released: name it exactly.
+        await _record(
+            ctx,
+            actor_id,
+            "cancelled",
+            "cancelled",
+            sequence,
+            reason=reason,
+            released=released,
+        )
 
 
 async def complete_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None) -> None:

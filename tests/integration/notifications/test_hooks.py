@@ -184,6 +184,45 @@ async def test_audit_lifecycle_with_calendar_invitations(
     assert str(event["UID"]) == f"audit-{audit_id}@testserver"
 
 
+async def test_a_cancellation_goes_to_the_team_it_released_only(
+    client: httpx.AsyncClient, world: World, smtp: SmtpServer, mail_settings: Settings
+) -> None:
+    # The same slot is booked twice in the same minute with different leads; cancelling the
+    # second booking must tell its lead, not the first booking's (released earlier).
+    clock.travel_to(TODAY)
+    started = await engagement(world.a.org_id, world.a.body_id)
+    audit_id = started.audit_ids["stage1"]
+    scheduler = world.actor("a", "body:scheduler").headers
+    emails = {}
+    for name in ("Ann First", "Bob Second"):
+        lead = await auditor(world.a.body_id, name)
+        row = await Auditor.select(Auditor.email).where(Auditor.id == lead).first().run()
+        emails[name] = row["email"]
+        r = await client.post(
+            f"/api/v1/audits/{audit_id}/proposal",
+            json={
+                "starts_at": at("2027-03-10", 9),
+                "ends_at": at("2027-03-10", 17),
+                "time_zone": "Europe/London",
+                "mode": "onsite",
+                "team": [{"auditor_id": str(lead), "role": "lead"}],
+            },
+            headers=scheduler,
+        )
+        assert r.status_code == 200, r.text
+        await deliver_all(mail_settings)
+        smtp.inbox.clear()
+        r = await client.post(
+            f"/api/v1/audits/{audit_id}/cancel", json={"reason": "Not needed"}, headers=scheduler
+        )
+        assert r.status_code == 200, r.text
+        await deliver_all(mail_settings)
+        cancelled_to = {a for a in emails.values() if smtp.inbox.to(a)}
+        assert cancelled_to == {emails[name]}
+        message = _only(smtp, emails[name])
+        assert subject(message) == "Audit cancelled: ISO 9001 stage 1"
+
+
 async def test_report_issued_and_corrective_action_reminders(
     world: World, smtp: SmtpServer, mail_settings: Settings
 ) -> None:
