@@ -11,7 +11,9 @@ def install() -> None:
     from marketplace.findings import notifications_hooks as findings
     from marketplace.notifications import services as notifications
     from marketplace.quotes import notifications_hooks as quotes
+    from marketplace.readiness import notifications_hooks as readiness
     from marketplace.scheduling import notifications_hooks as scheduling
 
-    for module in (notifications, quotes, scheduling, calendars, findings, certificates, billing):
+    modules = (notifications, quotes, scheduling, calendars, findings, certificates, billing)
+    for module in (*modules, readiness):
         module.install()

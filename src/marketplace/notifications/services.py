@@ -58,6 +58,12 @@ KINDS: dict[str, Kind] = {
             "A certificate is at risk of suspension, suspended, or about to expire.",
         ),
         Kind(
+            "document_room",
+            "Document room",
+            "A client shares documents or an internal audit with my body, or a certification "
+            "body comments on our documents.",
+        ),
+        Kind(
             "invitation",
             "Invitations",
             "Someone invites an address to join their organisation or body.",

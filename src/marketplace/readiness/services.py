@@ -1013,14 +1013,18 @@ async def share_documents(
                     for d in new
                 ]
             ).run()
-            for d in new:
+            for i, d in enumerate(new):
+                data: dict[str, Any] = {"body_id": str(body_id)}
+                if i == 0:
+                    # One e-mail per share, not per document: the first entry names them all.
+                    data["batch"] = [str(x) for x in new]
                 await log_action(
                     "marketplace.document.shared",
                     actor_id=actor_id,
                     entity_type="document",
                     entity_id=d,
                     tenant=Tenant("organisation", organisation_id),
-                    data={"body_id": str(body_id)},
+                    data=data,
                 )
     return new
 
@@ -1149,7 +1153,11 @@ async def add_comment(
             entity_type="document",
             entity_id=document_id,
             tenant=Tenant("body", body_id),
-            data={"version": version["number"], "organisation_id": str(doc["organisation"])},
+            data={
+                "version": version["number"],
+                "organisation_id": str(doc["organisation"]),
+                "comment_id": str(comment.id),
+            },
         )
     return comment.id
 

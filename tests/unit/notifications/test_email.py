@@ -54,6 +54,13 @@ SAMPLE = {
     "role": "member",
     "inviter": "Bob",
     "email": "new@example.test",
+    "count": 2,
+    "documents": ["QP-01 Quality policy", "PR-07 Control of records"],
+    "scope": "All processes at the Leeds site",
+    "held_on": "2027-02-01",
+    "document": "QP-01 Quality policy",
+    "version": 3,
+    "excerpt": "Retention period not stated.",
 }
 TEMPLATES = sorted(p.stem for p in Path(TEMPLATE_DIR).glob("[!_]*.txt"))
 

@@ -1,0 +1,124 @@
+"""Document-room e-mails: a share tells the body's planners once, a body comment tells the client."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+
+from marketplace.core import clock
+from marketplace.readiness import services as readiness
+from marketplace.readiness.tables import ControlledDocument
+from marketplace.settings import Settings
+from tests.factories import World
+from tests.integration.notifications.support import SmtpServer, deliver_all, parts, subject
+from tests.integration.readiness.support import approved_document, engage
+
+
+def _to(smtp: SmtpServer) -> set[str]:
+    return {str(m["To"]).split("<")[-1].rstrip(">") for m in smtp.inbox.messages}
+
+
+async def test_sharing_documents_sends_one_email_per_share_to_the_bodys_planners(
+    client: httpx.AsyncClient, world: World, smtp: SmtpServer, mail_settings: Settings
+) -> None:
+    await engage(world.a.org_id, world.a.body_id)
+    docs = [(await approved_document(world.a.org_id, code))[0] for code in ("QP-01", "QP-02")]
+    await deliver_all(mail_settings)
+    smtp.inbox.clear()
+    r = await client.post(
+        f"/api/v1/organisations/{world.a.org_id}/document-shares",
+        json={"body_id": str(world.a.body_id), "document_ids": [str(d) for d in docs]},
+        headers=world.actor("a", "org:quality_manager").headers,
+    )
+    assert r.status_code in (200, 201), r.text
+    await deliver_all(mail_settings)
+    planners = {world.actor("a", k).email for k in ("body:owner", "body:scheduler")}
+    assert _to(smtp) == planners
+    assert len(smtp.inbox.messages) == 2  # one each, not one per document
+    message = smtp.inbox.to(world.actor("a", "body:scheduler").email)[0]
+    assert subject(message) == "Client A Ltd shared 2 documents with you"
+    text, html = parts(message)
+    assert "- QP-01 Document QP-01\n" in text.replace("\r\n", "\n")
+    assert "<li>QP-02 Document QP-02</li>" in html
+    assert "http://testserver/shared-documents" in text
+
+    # Sharing the same documents again shares nothing new and sends nothing.
+    smtp.inbox.clear()
+    r = await client.post(
+        f"/api/v1/organisations/{world.a.org_id}/document-shares",
+        json={"body_id": str(world.a.body_id), "document_ids": [str(d) for d in docs]},
+        headers=world.actor("a", "org:quality_manager").headers,
+    )
+    assert r.status_code in (200, 201), r.text
+    await deliver_all(mail_settings)
+    assert smtp.inbox.messages == []
+
+
+async def test_a_body_comment_reaches_the_clients_managers_and_the_documents_owner(
+    client: httpx.AsyncClient, world: World, smtp: SmtpServer, mail_settings: Settings
+) -> None:
+    await engage(world.a.org_id, world.a.body_id)
+    doc, version = await approved_document(world.a.org_id)
+    member = world.actor("a", "org:member")
+    await (
+        ControlledDocument.update({ControlledDocument.owner: member.user_id})
+        .where(ControlledDocument.id == doc)
+        .run()
+    )
+    await readiness.share_documents(None, world.a.org_id, world.a.body_id, [doc])
+    await deliver_all(mail_settings)
+    smtp.inbox.clear()
+    r = await client.post(
+        f"/api/v1/bodies/{world.a.body_id}/shared-documents/{doc}/comments",
+        json={"version_id": str(version), "text": "Clause 7.5.3:   retention not stated."},
+        headers=world.actor("a", "body:auditor").headers,
+    )
+    assert r.status_code == 201, r.text
+    await deliver_all(mail_settings)
+    expected = {world.actor("a", k).email for k in ("org:owner", "org:quality_manager")}
+    assert _to(smtp) == expected | {member.email}
+    message = smtp.inbox.to(member.email)[0]
+    assert subject(message) == "Body A Certification commented on QP-01 Document QP-01"
+    text, _ = parts(message)
+    assert '"Clause 7.5.3: retention not stated."' in text
+    assert f"http://testserver/documents/{doc}" in text
+
+
+async def test_sharing_an_internal_audit_tells_the_body_and_respects_preferences(
+    client: httpx.AsyncClient, world: World, smtp: SmtpServer, mail_settings: Settings
+) -> None:
+    await engage(world.a.org_id, world.a.body_id)
+    audit = await readiness.create_internal_audit(
+        None,
+        world.a.org_id,
+        {
+            "scope": "All processes",
+            "clauses": ["4", "5"],
+            "auditor_name": "Pat",
+            "planned_on": clock.today() - dt.timedelta(days=3),
+        },
+    )
+    # The scheduler switched document-room e-mails off.
+    scheduler = world.actor("a", "body:scheduler")
+    r = await client.put(
+        "/api/v1/me/notification-preferences",
+        json={"preferences": [{"kind": "document_room", "email": False}]},
+        headers=scheduler.headers,
+    )
+    assert r.status_code == 200, r.text
+    await deliver_all(mail_settings)
+    smtp.inbox.clear()
+    r = await client.post(
+        f"/api/v1/organisations/{world.a.org_id}/internal-audits/{audit}/share",
+        json={"body_id": str(world.a.body_id)},
+        headers=world.actor("a", "org:quality_manager").headers,
+    )
+    assert r.status_code == 200, r.text
+    await deliver_all(mail_settings)
+    assert _to(smtp) == {world.actor("a", "body:owner").email}
+    message = smtp.inbox.messages[0]
+    assert subject(message) == "Client A Ltd shared an internal audit with you"
+    text, _ = parts(message)
+    assert "All processes" in text
+    assert f"http://testserver/shared-internal-audits/{audit}" in text
