@@ -13,6 +13,7 @@ from litestar.params import JSONBody, Parameter
 from marketplace.accounts.api import principal_of
 from marketplace.accounts.guards import require_role, requires_login, requires_platform_admin
 from marketplace.accounts.roles import TenantKind
+from marketplace.core import clock
 from marketplace.core.pagination import Page, PageParams
 from marketplace.dashboards import services
 from marketplace.dashboards.schemas import NoteIn
@@ -164,9 +165,42 @@ class AdminDashboardController(Controller):
         return plain(await services.admin_dashboard())
 
 
+class AdminQueuesController(Controller):
+    path = "/api/v1/admin"
+    tags = ["admin"]
+    guards = [requires_platform_admin]
+
+    @get("/reviews", summary="Reviews published since a date, newest first (moderation queue)")
+    async def reviews(
+        self, since: dt.date | None = None, page: int | None = None, per_page: int | None = None
+    ) -> Page[Any]:
+        since = since or clock.today() - dt.timedelta(days=services.NEW_REVIEW_DAYS)
+        result = await services.recent_reviews(since, PageParams.of(page, per_page))
+        return Page(
+            items=plain(result.items),
+            total=result.total,
+            page=result.page,
+            per_page=result.per_page,
+        )
+
+    @get("/users", summary="Accounts created since a date, newest first (sign-up queue)")
+    async def users(
+        self, since: dt.date | None = None, page: int | None = None, per_page: int | None = None
+    ) -> Page[Any]:
+        since = since or clock.today() - dt.timedelta(days=services.SIGNUP_DAYS)
+        result = await services.recent_users(since, PageParams.of(page, per_page))
+        return Page(
+            items=plain(result.items),
+            total=result.total,
+            page=result.page,
+            per_page=result.per_page,
+        )
+
+
 API_CONTROLLERS = [
     BodyDashboardController,
     OrganisationDashboardController,
     AuditorDashboardController,
     AdminDashboardController,
+    AdminQueuesController,
 ]

@@ -1330,12 +1330,14 @@ async def admin_dashboard() -> dict[str, Any]:
                 f"Reviews published in the last {NEW_REVIEW_DAYS} days",
                 await Review.count().where(review_where(review_since)).run(),
                 f"/admin/reviews?since={review_since}",
+                f"/api/v1/admin/reviews?since={review_since}",
             ),
             metric(
                 "signups",
                 f"Sign-ups in the last {SIGNUP_DAYS} days",
                 await User.count().where(signup_where(signup_since)).run(),
                 f"/admin/users?since={signup_since}",
+                f"/api/v1/admin/users?since={signup_since}",
             ),
         ],
         "health": {

@@ -46,6 +46,8 @@ ROUTES: list[Route] = [
     # The caller's own auditor records: nothing of a tenant to hide, everyone signed in gets 200.
     Route("GET", "/api/v1/me/auditor-dashboard", EVERYONE, other=200),
     Route("GET", "/api/v1/admin/dashboard", {}, other=403),
+    Route("GET", "/api/v1/admin/reviews", {}, other=403),
+    Route("GET", "/api/v1/admin/users", {}, other=403),
     # Pages: the same rules; anonymous browsers are sent to /login.
     Route("GET", "/manage/bodies/{body}/home", HOME, anonymous=302),
     Route("GET", "/manage/bodies/{body}/clients", HOME, anonymous=302, setup=_client),

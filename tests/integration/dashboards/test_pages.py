@@ -230,6 +230,24 @@ async def test_admin_home_numbers_equal_their_lists(
     )  # both tenants, outsider, admin
     for m in board["queues"]:
         assert await count_of(client, world.admin.user_id, m["href"]) == m["count"]
+        assert m["api"], m  # every queue is a JSON list too
+        assert (
+            await count_of(client, world.admin.user_id, m["api"], world.admin.headers) == m["count"]
+        )
+    users = (await client.get("/api/v1/admin/users?per_page=3", headers=world.admin.headers)).json()
+    assert (len(users["items"]), users["per_page"]) == (3, 3)
+    assert {"id", "name", "email", "created_at", "is_active"} <= set(users["items"][0])
+    assert world.admin.email in {
+        u["email"]
+        for u in (
+            await client.get("/api/v1/admin/users?per_page=100", headers=world.admin.headers)
+        ).json()["items"]
+    }
+    r = await client.get("/api/v1/admin/users?per_page=500", headers=world.admin.headers)
+    assert r.status_code == 422
+    r = await client.get("/api/v1/admin/reviews?since=yesterday", headers=world.admin.headers)
+    assert r.status_code == 422
+    assert "since" in r.text
     assert board["health"]["bodies"] == 2
     await sign_in(client, world.admin.user_id)
     page = await client.get("/admin/home")
