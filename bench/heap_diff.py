@@ -32,13 +32,25 @@ def main() -> int:
         dumps.sort(key=lambda d: d["n"])
         role = " ".join(dumps[0]["argv"])[-60:]
         print(f"\n## pid {pid} ({role})\n")
-        print("| dump | minutes | RSS MiB | traced MiB | gc objects | allocated blocks |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        print(
+            "| dump | minutes | RSS MiB | traced MiB | pymalloc arenas MiB | pymalloc used MiB "
+            "| glibc in use MiB | glibc free MiB | glibc mmap MiB | gc objects | allocated blocks |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         t0 = dumps[0]["at"]
         for d in dumps:
+            py, mi = d.get("pymalloc", {}), d.get("mallinfo", {})
+
+            def mib(v: int | None) -> str:
+                return "" if v is None else f"{v / 2**20:.1f}"
+
+            arenas = py.get("arenas_current")
             print(
                 f"| {d['n']} | {(d['at'] - t0) / 60:.1f} | {d['rss_kib'] / 1024:.1f} | "
-                f"{d['traced'] / 2**20:.2f} | {d['gc_objects']:,} | {d['blocks']:,} |"
+                f"{d['traced'] / 2**20:.2f} | {mib(arenas * 2**20 if arenas else None)} | "
+                f"{mib(py.get('allocated_bytes'))} | {mib(mi.get('uordblks'))} | "
+                f"{mib(mi.get('fordblks'))} | {mib(mi.get('hblkhd'))} | "
+                f"{d['gc_objects']:,} | {d['blocks']:,} |"
             )
         first = next((d for d in dumps if d["n"] >= args.first), dumps[0])
         last = dumps[-1]
@@ -52,6 +64,8 @@ def main() -> int:
         for delta, kind in grew[:15]:
             if delta > 0:
                 print(f"  {delta:+8,} {kind} ({last['kinds'][kind]:,})")
+        if not Path(first["stem"] + ".snap").exists():
+            continue  # a light run (no tracemalloc): the table is all there is
         a = tracemalloc.Snapshot.load(first["stem"] + ".snap")
         b = tracemalloc.Snapshot.load(last["stem"] + ".snap")
         keep = [tracemalloc.Filter(False, tracemalloc.__file__)]

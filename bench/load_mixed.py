@@ -260,6 +260,15 @@ class Sampler(threading.Thread):
             self.stop.wait(self.every)
 
 
+def process_role(pid: int) -> str:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "process (gone)"
+    # uvicorn's spawned children: the app processes, and multiprocessing's resource tracker.
+    return "resource tracker" if "resource_tracker" in cmdline else "app process"
+
+
 def slope_per_10_min(series: list[tuple[float, float]]) -> float:
     """Least-squares slope of (seconds, MiB) samples, in MiB per 10 minutes."""
     n = len(series)
@@ -343,6 +352,9 @@ def main() -> int:
     )
     parser.add_argument("--heap-every", type=float, default=60, help="seconds between dumps")
     parser.add_argument(
+        "--heap-trace", action="store_true", help="with --heap: tracemalloc snapshots too (slow)"
+    )
+    parser.add_argument(
         "--reuse-db", action="store_true", help="keep the database a previous run seeded"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the table goes")
@@ -361,6 +373,7 @@ def main() -> int:
         )
         env["MP_HEAP_DIR"] = str(Path(args.heap).resolve())
         env["MP_HEAP_EVERY"] = str(args.heap_every)
+        env["MP_HEAP_TRACE"] = "1" if args.heap_trace else "0"
     port = loadgen.free_port()
     base = f"http://127.0.0.1:{port}"
     env["MARKETPLACE_BASE_URL"] = base
@@ -420,7 +433,7 @@ def main() -> int:
         cells = " | ".join(f"{v:.1f} ({t:.0f} s)" for t, v in marks)
         peak = max(v for _, v in series)
         half = series[len(series) // 2 :]
-        role = roles.get(p, "app process")
+        role = roles.get(p) or process_role(p)
         mem_rows.append(f"| {p} {role} | {cells} | {peak:.1f} | {slope_per_10_min(half):+.1f} |")
         chart_series.append((f"{p} {role}", series))
 
@@ -455,7 +468,8 @@ def main() -> int:
         "Resident memory (MiB) of every process, sampled every 5 s through the timed run and the "
         "soak: after warm-up, at each quarter of the whole run, the peak, and the trend over the "
         "second half (least-squares slope, MiB per 10 minutes). Memory trim every "
-        f"{os.environ.get('MARKETPLACE_MEMORY_TRIM_SECONDS', '60')} s (0: off).\n\n"
+        f"{os.environ.get('MARKETPLACE_MEMORY_TRIM_SECONDS', '60')} s (0: off); Python's "
+        f"allocator: {os.environ.get('PYTHONMALLOC') or 'pymalloc (default)'}.\n\n"
         "| process | warm | 25% | 50% | 75% | end | peak | trend, 2nd half |\n"
         "| --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(mem_rows) + "\n\n"
         f"![Resident memory over the run]({results.with_suffix('.svg').name})\n"
