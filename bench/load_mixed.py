@@ -248,6 +248,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pids, self.every = pids, every
         self.samples: list[tuple[float, dict[int, float]]] = []
+        self.roles: dict[int, str] = {}  # named while they live: the table is written after
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -256,6 +257,8 @@ class Sampler(threading.Thread):
             sample: dict[int, float] = {}
             for pid in self.pids:
                 sample.update(tree_rss_mib(pid))
+            for pid in sample:
+                self.roles.setdefault(pid, process_role(pid))
             self.samples.append((time.monotonic() - start, sample))
             self.stop.wait(self.every)
 
@@ -433,7 +436,7 @@ def main() -> int:
         cells = " | ".join(f"{v:.1f} ({t:.0f} s)" for t, v in marks)
         peak = max(v for _, v in series)
         half = series[len(series) // 2 :]
-        role = roles.get(p) or process_role(p)
+        role = roles.get(p) or sampler.roles.get(p, "process")
         mem_rows.append(f"| {p} {role} | {cells} | {peak:.1f} | {slope_per_10_min(half):+.1f} |")
         chart_series.append((f"{p} {role}", series))
 
@@ -468,7 +471,7 @@ def main() -> int:
         "Resident memory (MiB) of every process, sampled every 5 s through the timed run and the "
         "soak: after warm-up, at each quarter of the whole run, the peak, and the trend over the "
         "second half (least-squares slope, MiB per 10 minutes). Memory trim every "
-        f"{os.environ.get('MARKETPLACE_MEMORY_TRIM_SECONDS', '60')} s (0: off); Python's "
+        f"{os.environ.get('MARKETPLACE_MEMORY_TRIM_SECONDS', '0')} s (0: off); Python's "
         f"allocator: {os.environ.get('PYTHONMALLOC') or 'pymalloc (default)'}.\n\n"
         "| process | warm | 25% | 50% | 75% | end | peak | trend, 2nd half |\n"
         "| --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(mem_rows) + "\n\n"

@@ -18,9 +18,8 @@ log = logging.getLogger("marketplace.memory")
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     # glibc keeps pages that were freed inside its heaps (one per thread that allocated) until the
-    # top of a heap is free; under steady load that shows as resident memory creeping up with no
-    # live object behind it (bench/results/load_mixed.md). malloc_trim(0) returns such pages.
-    # Other C libraries (musl) have no malloc_trim and need none of this.
+    # top of a heap is free; malloc_trim(0) returns such pages (68 MiB of one app process under
+    # tracemalloc, bench/results/heap_soak.md). Other C libraries (musl) have no malloc_trim.
     name = ctypes.util.find_library("c")
     if not name:
         return None
