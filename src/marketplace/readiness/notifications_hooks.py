@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 from marketplace.accounts.roles import TenantKind
-from marketplace.accounts.tables import CertificationBody, Organisation
 from marketplace.core.activity import ActionEntry, on_action
 from marketplace.notifications.services import members_with_roles, notify
+from marketplace.readiness.services import body_name, organisation_name
 from marketplace.readiness.tables import ControlledDocument, DocumentComment, InternalAudit
 
 CLIENT_RECIPIENTS = ("owner", "quality_manager")
@@ -16,28 +16,34 @@ CLIENT_RECIPIENTS = ("owner", "quality_manager")
 BODY_RECIPIENTS = ("owner", "scheduler")
 
 
-async def _name(table: Any, row_id: Any) -> str:
-    row = await table.select(table.name).where(table.id == row_id).first().run()
-    return str(row["name"]) if row else ""
+async def _tell_body_planners(
+    organisation_id: uuid.UUID, entry: ActionEntry, template: str, data: dict[str, Any]
+) -> None:
+    """A client's share, e-mailed to the owner and schedulers of the body it was shared with."""
+    body_id = uuid.UUID(entry.data["body_id"])
+    await notify(
+        "document_room",
+        template=template,
+        user_ids=await members_with_roles(TenantKind.body, body_id, BODY_RECIPIENTS),
+        data={"organisation": await organisation_name(organisation_id), **data},
+    )
 
 
 async def _documents_shared(entry: ActionEntry) -> None:
     batch = entry.data.get("batch")
     if not batch or entry.tenant is None:
         return
-    body_id = uuid.UUID(entry.data["body_id"])
     docs = (
         await ControlledDocument.select(ControlledDocument.code, ControlledDocument.title)
         .where(ControlledDocument.id.is_in([uuid.UUID(d) for d in batch]))
         .order_by(ControlledDocument.code)
         .run()
     )
-    await notify(
-        "document_room",
-        template="documents_shared",
-        user_ids=await members_with_roles(TenantKind.body, body_id, BODY_RECIPIENTS),
-        data={
-            "organisation": await _name(Organisation, entry.tenant.id),
+    await _tell_body_planners(
+        entry.tenant.id,
+        entry,
+        "documents_shared",
+        {
             "count": len(docs),
             "documents": [f"{d['code']} {d['title']}" for d in docs],
             "path": "/shared-documents",
@@ -58,13 +64,11 @@ async def _internal_audit_shared(entry: ActionEntry) -> None:
     )
     if audit is None:
         return
-    body_id = uuid.UUID(entry.data["body_id"])
-    await notify(
-        "document_room",
-        template="internal_audit_shared",
-        user_ids=await members_with_roles(TenantKind.body, body_id, BODY_RECIPIENTS),
-        data={
-            "organisation": await _name(Organisation, entry.tenant.id),
+    await _tell_body_planners(
+        entry.tenant.id,
+        entry,
+        "internal_audit_shared",
+        {
             "scope": " ".join(str(audit["scope"]).split())[:200],
             "held_on": audit["completed_on"] or audit["planned_on"],
             "path": f"/shared-internal-audits/{entry.entity_id}",
@@ -85,7 +89,7 @@ async def _commented(entry: ActionEntry) -> None:
     )
     comment = (
         await DocumentComment.select(DocumentComment.text)
-        .where(DocumentComment.id == uuid.UUID(entry.data.get("comment_id", str(uuid.UUID(int=0)))))
+        .where(DocumentComment.id == uuid.UUID(entry.data["comment_id"]))
         .first()
         .run()
     )
@@ -100,7 +104,7 @@ async def _commented(entry: ActionEntry) -> None:
         # The document's owner answers for it, whatever their role.
         user_ids=[*managers, *([doc["owner"]] if doc["owner"] else [])],
         data={
-            "body_name": await _name(CertificationBody, entry.tenant.id),
+            "body_name": await body_name(entry.tenant.id),
             "document": f"{doc['code']} {doc['title']}",
             "version": entry.data.get("version", ""),
             "excerpt": text if len(text) <= 300 else text[:297] + "...",
