@@ -14,6 +14,14 @@ def install() -> None:
     from marketplace.readiness import notifications_hooks as readiness
     from marketplace.scheduling import notifications_hooks as scheduling
 
-    modules = (notifications, quotes, scheduling, calendars, findings, certificates, billing)
-    for module in (*modules, readiness):
+    for module in (
+        notifications,
+        quotes,
+        scheduling,
+        calendars,
+        findings,
+        certificates,
+        billing,
+        readiness,
+    ):
         module.install()

@@ -6,13 +6,10 @@ import asyncio
 import ctypes
 import ctypes.util
 import functools
-import logging
 import os
 import threading
 import time
 from collections.abc import Callable
-
-log = logging.getLogger("marketplace.memory")
 
 
 @functools.cache
@@ -56,6 +53,11 @@ class TrimStats:
             self.seconds += seconds
             self.released_bytes += max(0, released)
 
+    def totals(self) -> tuple[int, float, int]:
+        """(runs, seconds, released bytes), read together."""
+        with self._lock:
+            return self.runs, self.seconds, self.released_bytes
+
 
 TRIMS = TrimStats()
 
@@ -94,8 +96,7 @@ def metrics_lines() -> list[str]:
             "# TYPE process_resident_memory_bytes gauge",
             f"process_resident_memory_bytes {rss}",
         ]
-    with TRIMS._lock:
-        runs, seconds, released = TRIMS.runs, TRIMS.seconds, TRIMS.released_bytes
+    runs, seconds, released = TRIMS.totals()
     lines += [
         "# HELP marketplace_memory_trims_total Times freed heap memory was handed back to the OS.",
         "# TYPE marketplace_memory_trims_total counter",

@@ -47,7 +47,8 @@ async def audit_team(audit_id: uuid.UUID, released: Sequence[str] | None) -> lis
     if released is None:
         chosen = [r for r in rows if r["live"]]
     else:
-        chosen = [r for r in rows if str(r["id"]) in set(released)]
+        named = set(released)
+        chosen = [r for r in rows if str(r["id"]) in named]
     by_auditor = {r["auditor"]: r for r in chosen}
     order = {"lead": 0, "member": 1, "expert": 2}
     return sorted(by_auditor.values(), key=lambda r: (order.get(r["role"], 9), r["name"]))
