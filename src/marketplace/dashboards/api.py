@@ -13,7 +13,6 @@ from litestar.params import JSONBody, Parameter
 from marketplace.accounts.api import principal_of
 from marketplace.accounts.guards import require_role, requires_login, requires_platform_admin
 from marketplace.accounts.roles import TenantKind
-from marketplace.core import clock
 from marketplace.core.pagination import Page, PageParams
 from marketplace.dashboards import services
 from marketplace.dashboards.schemas import NoteIn
@@ -23,6 +22,13 @@ from marketplace.scheduling.services import CLIENT_ALL
 def plain(value: Any) -> Any:
     """Dates, ids and nested rows as JSON-ready builtins."""
     return msgspec.to_builtins(value)
+
+
+def plain_page(result: Page[Any]) -> Page[Any]:
+    """A page of service rows with its items made JSON-ready."""
+    return Page(
+        items=plain(result.items), total=result.total, page=result.page, per_page=result.per_page
+    )
 
 
 class BodyDashboardController(Controller):
@@ -75,12 +81,7 @@ class BodyDashboardController(Controller):
             sort=sort,
             show_invoices=role in services.BILLERS,
         )
-        return Page(
-            items=plain(result.items),
-            total=result.total,
-            page=result.page,
-            per_page=result.per_page,
-        )
+        return plain_page(result)
 
     @get("/clients/{organisation_id:uuid}", summary="One client's whole relationship with the body")
     async def client(
@@ -174,26 +175,20 @@ class AdminQueuesController(Controller):
     async def reviews(
         self, since: dt.date | None = None, page: int | None = None, per_page: int | None = None
     ) -> Page[Any]:
-        since = since or clock.today() - dt.timedelta(days=services.NEW_REVIEW_DAYS)
-        result = await services.recent_reviews(since, PageParams.of(page, per_page))
-        return Page(
-            items=plain(result.items),
-            total=result.total,
-            page=result.page,
-            per_page=result.per_page,
+        return plain_page(
+            await services.recent_reviews(
+                services.review_window(since), PageParams.of(page, per_page)
+            )
         )
 
     @get("/users", summary="Accounts created since a date, newest first (sign-up queue)")
     async def users(
         self, since: dt.date | None = None, page: int | None = None, per_page: int | None = None
     ) -> Page[Any]:
-        since = since or clock.today() - dt.timedelta(days=services.SIGNUP_DAYS)
-        result = await services.recent_users(since, PageParams.of(page, per_page))
-        return Page(
-            items=plain(result.items),
-            total=result.total,
-            page=result.page,
-            per_page=result.per_page,
+        return plain_page(
+            await services.recent_users(
+                services.signup_window(since), PageParams.of(page, per_page)
+            )
         )
 
 

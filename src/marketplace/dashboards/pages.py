@@ -407,7 +407,7 @@ class AdminDashboardPages(Controller):
 
     @get("/admin/reviews")
     async def reviews(self, since: dt.date | None = None, page: int = 1) -> Template:
-        since = since or clock.today() - dt.timedelta(days=services.NEW_REVIEW_DAYS)
+        since = services.review_window(since)
         result = await services.recent_reviews(since, PageParams.of(max(1, page), PER_PAGE))
         return Template(
             "dashboards/admin_reviews.html",
@@ -420,7 +420,7 @@ class AdminDashboardPages(Controller):
 
     @get("/admin/users")
     async def users(self, since: dt.date | None = None, page: int = 1) -> Template:
-        since = since or clock.today() - dt.timedelta(days=services.SIGNUP_DAYS)
+        since = services.signup_window(since)
         result = await services.recent_users(since, PageParams.of(max(1, page), PER_PAGE))
         return Template(
             "dashboards/admin_users.html",

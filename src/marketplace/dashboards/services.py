@@ -1310,9 +1310,8 @@ async def auditor_dashboard(user_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def admin_dashboard() -> dict[str, Any]:
-    today = clock.today()
-    review_since = today - dt.timedelta(days=NEW_REVIEW_DAYS)
-    signup_since = today - dt.timedelta(days=SIGNUP_DAYS)
+    review_since = review_window()
+    signup_since = signup_window()
     started = time.perf_counter()
     await _raw("SELECT 1 AS ok")
     db_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -1364,6 +1363,16 @@ def review_where(since: dt.date) -> Any:
 
 def signup_where(since: dt.date) -> Any:
     return User.created_at >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
+
+
+def review_window(since: dt.date | None = None) -> dt.date:
+    """The first day of the review queue: `since`, or the admin home's window."""
+    return since or clock.today() - dt.timedelta(days=NEW_REVIEW_DAYS)
+
+
+def signup_window(since: dt.date | None = None) -> dt.date:
+    """The first day of the sign-up queue: `since`, or the admin home's window."""
+    return since or clock.today() - dt.timedelta(days=SIGNUP_DAYS)
 
 
 async def recent_reviews(since: dt.date, params: PageParams) -> Page[dict[str, Any]]:
