@@ -103,6 +103,11 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     return str(text.get_content()), str(html.get_content())
 
 
+def recipients(smtp: SmtpServer) -> set[str]:
+    """Every address the SMTP server received mail for."""
+    return {str(m["To"]).split("<")[-1].rstrip(">") for m in smtp.inbox.messages}
+
+
 def subject(message: EmailMessage) -> str:
     # A long Subject is folded onto a continuation line; the parser keeps its leading space.
     return str(message["Subject"]).strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import httpx
 
@@ -11,12 +12,23 @@ from marketplace.readiness import services as readiness
 from marketplace.readiness.tables import ControlledDocument
 from marketplace.settings import Settings
 from tests.factories import World
-from tests.integration.notifications.support import SmtpServer, deliver_all, parts, subject
+from tests.integration.notifications.support import (
+    SmtpServer,
+    deliver_all,
+    parts,
+    recipients,
+    subject,
+)
 from tests.integration.readiness.support import approved_document, engage
 
 
-def _to(smtp: SmtpServer) -> set[str]:
-    return {str(m["To"]).split("<")[-1].rstrip(">") for m in smtp.inbox.messages}
+async def _share(client: httpx.AsyncClient, world: World, docs: list[uuid.UUID]) -> None:
+    r = await client.post(
+        f"/api/v1/organisations/{world.a.org_id}/document-shares",
+        json={"body_id": str(world.a.body_id), "document_ids": [str(d) for d in docs]},
+        headers=world.actor("a", "org:quality_manager").headers,
+    )
+    assert r.status_code in (200, 201), r.text
 
 
 async def test_sharing_documents_sends_one_email_per_share_to_the_bodys_planners(
@@ -26,15 +38,10 @@ async def test_sharing_documents_sends_one_email_per_share_to_the_bodys_planners
     docs = [(await approved_document(world.a.org_id, code))[0] for code in ("QP-01", "QP-02")]
     await deliver_all(mail_settings)
     smtp.inbox.clear()
-    r = await client.post(
-        f"/api/v1/organisations/{world.a.org_id}/document-shares",
-        json={"body_id": str(world.a.body_id), "document_ids": [str(d) for d in docs]},
-        headers=world.actor("a", "org:quality_manager").headers,
-    )
-    assert r.status_code in (200, 201), r.text
+    await _share(client, world, docs)
     await deliver_all(mail_settings)
     planners = {world.actor("a", k).email for k in ("body:owner", "body:scheduler")}
-    assert _to(smtp) == planners
+    assert recipients(smtp) == planners
     assert len(smtp.inbox.messages) == 2  # one each, not one per document
     message = smtp.inbox.to(world.actor("a", "body:scheduler").email)[0]
     assert subject(message) == "Client A Ltd shared 2 documents with you"
@@ -45,12 +52,7 @@ async def test_sharing_documents_sends_one_email_per_share_to_the_bodys_planners
 
     # Sharing the same documents again shares nothing new and sends nothing.
     smtp.inbox.clear()
-    r = await client.post(
-        f"/api/v1/organisations/{world.a.org_id}/document-shares",
-        json={"body_id": str(world.a.body_id), "document_ids": [str(d) for d in docs]},
-        headers=world.actor("a", "org:quality_manager").headers,
-    )
-    assert r.status_code in (200, 201), r.text
+    await _share(client, world, docs)
     await deliver_all(mail_settings)
     assert smtp.inbox.messages == []
 
@@ -77,7 +79,7 @@ async def test_a_body_comment_reaches_the_clients_managers_and_the_documents_own
     assert r.status_code == 201, r.text
     await deliver_all(mail_settings)
     expected = {world.actor("a", k).email for k in ("org:owner", "org:quality_manager")}
-    assert _to(smtp) == expected | {member.email}
+    assert recipients(smtp) == expected | {member.email}
     message = smtp.inbox.to(member.email)[0]
     assert subject(message) == "Body A Certification commented on QP-01 Document QP-01"
     text, _ = parts(message)
@@ -116,7 +118,7 @@ async def test_sharing_an_internal_audit_tells_the_body_and_respects_preferences
     )
     assert r.status_code == 200, r.text
     await deliver_all(mail_settings)
-    assert _to(smtp) == {world.actor("a", "body:owner").email}
+    assert recipients(smtp) == {world.actor("a", "body:owner").email}
     message = smtp.inbox.messages[0]
     assert subject(message) == "Client A Ltd shared an internal audit with you"
     text, _ = parts(message)

@@ -30,10 +30,11 @@ from tests.integration.notifications.support import (
     deliver_all,
     outbox,
     parts,
+    recipients,
     subject,
 )
 from tests.integration.quotes.support import make_quote, make_request
-from tests.integration.scheduling.helpers import TODAY, at, auditor, engagement
+from tests.integration.scheduling.helpers import TODAY, at, auditor, engagement, proposal
 
 
 def _addresses(world: World, *keys: str) -> set[str]:
@@ -46,17 +47,13 @@ def _only(smtp: SmtpServer, address: str) -> EmailMessage:
     return got[0]
 
 
-def _recipients(smtp: SmtpServer) -> set[str]:
-    return {str(m["To"]).split("<")[-1].rstrip(">") for m in smtp.inbox.messages}
-
-
 async def test_quote_request_and_quote(
     world: World, smtp: SmtpServer, mail_settings: Settings
 ) -> None:
     request_id = await make_request(world)
     await deliver_all(mail_settings)
     # The body's owner and scheduler hear of the request; nobody else.
-    assert _recipients(smtp) == _addresses(world, "body:owner", "body:scheduler")
+    assert recipients(smtp) == _addresses(world, "body:owner", "body:scheduler")
     message = _only(smtp, world.actor("a", "body:scheduler").email)
     assert subject(message).startswith("New quote request from ")
     text, html = parts(message)
@@ -68,7 +65,7 @@ async def test_quote_request_and_quote(
     smtp.inbox.clear()
     await make_quote(world, request_id, days={"stage1": 0.5, "stage2": 1})
     await deliver_all(mail_settings)
-    assert _recipients(smtp) == _addresses(world, "org:owner", "org:quality_manager")
+    assert recipients(smtp) == _addresses(world, "org:owner", "org:quality_manager")
     text, html = parts(_only(smtp, world.actor("a", "org:owner").email))
     assert "below the IAF MD 5 minimum of 3.5 days" in text
     assert f"http://testserver/quote-requests/{request_id}" in text
@@ -103,18 +100,12 @@ async def test_audit_lifecycle_with_calendar_invitations(
 
     r = await client.post(
         f"/api/v1/audits/{audit_id}/proposal",
-        json={
-            "starts_at": at("2027-03-10", 9),
-            "ends_at": at("2027-03-10", 17),
-            "time_zone": "Europe/London",
-            "mode": "onsite",
-            "team": [{"auditor_id": str(lead), "role": "lead"}],
-        },
+        json=proposal(lead, "2027-03-10"),
         headers=scheduler,
     )
     assert r.status_code == 200, r.text
     await deliver_all(mail_settings)
-    assert _recipients(smtp) == expected  # client, body planners and the team (by address)
+    assert recipients(smtp) == expected  # client, body planners and the team (by address)
     message = _only(smtp, world.actor("a", "org:owner").email)
     assert subject(message) == "Audit proposed: ISO 9001 stage 1 on 2027-03-10 09:00 Europe/London"
     text, html = parts(message)
@@ -160,7 +151,7 @@ async def test_audit_lifecycle_with_calendar_invitations(
     )
     assert r.status_code == 200, r.text
     await deliver_all(mail_settings)
-    assert _recipients(smtp) == expected
+    assert recipients(smtp) == expected
     message = _only(smtp, world.actor("a", "org:quality_manager").email)
     text, _html = parts(message)
     assert "Reason: Plant shutdown" in text
@@ -174,7 +165,7 @@ async def test_audit_lifecycle_with_calendar_invitations(
     )
     assert r.status_code == 200
     await deliver_all(mail_settings)
-    assert _recipients(smtp) == expected  # the released team is told too
+    assert recipients(smtp) == expected  # the released team is told too
     message = _only(smtp, lead_email)
     assert subject(message) == "Audit cancelled: ISO 9001 stage 1"
     method, calendar, event = _invitation(message)
@@ -200,13 +191,7 @@ async def test_a_cancellation_goes_to_the_team_it_released_only(
         emails[name] = row["email"]
         r = await client.post(
             f"/api/v1/audits/{audit_id}/proposal",
-            json={
-                "starts_at": at("2027-03-10", 9),
-                "ends_at": at("2027-03-10", 17),
-                "time_zone": "Europe/London",
-                "mode": "onsite",
-                "team": [{"auditor_id": str(lead), "role": "lead"}],
-            },
+            json=proposal(lead, "2027-03-10"),
             headers=scheduler,
         )
         assert r.status_code == 200, r.text
@@ -230,7 +215,7 @@ async def test_report_issued_and_corrective_action_reminders(
         world.a.org_id, world.a.body_id, ("major", "minor")
     )
     await deliver_all(mail_settings)
-    assert _recipients(smtp) == _addresses(world, "org:owner", "org:quality_manager")
+    assert recipients(smtp) == _addresses(world, "org:owner", "org:quality_manager")
     message = _only(smtp, world.actor("a", "org:owner").email)
     assert subject(message) == "Audit report issued: ISO 9001 stage 2"
     text, html = parts(message)
@@ -288,7 +273,7 @@ async def test_invoice_issued_and_paid(
 ) -> None:
     invoice_id = await issued(world.a.org_id, world.a.body_id)
     await deliver_all(mail_settings)
-    assert _recipients(smtp) == _addresses(world, "org:owner", "org:quality_manager")
+    assert recipients(smtp) == _addresses(world, "org:owner", "org:quality_manager")
     message = _only(smtp, world.actor("a", "org:owner").email)
     assert subject(message).startswith("Invoice No. 1 from ")
     text, html = parts(message)
@@ -305,7 +290,7 @@ async def test_invoice_issued_and_paid(
     async with write_transaction():
         assert await billing.record_success(payment.id, 171000, clock.now())
     await deliver_all(mail_settings)
-    assert _recipients(smtp) == _addresses(world, "body:owner", "body:finance")
+    assert recipients(smtp) == _addresses(world, "body:owner", "body:finance")
     text, _ = parts(_only(smtp, world.actor("a", "body:finance").email))
     assert "paid invoice No. 1: 1,710.00 GBP received." in text
 

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 import zoneinfo
 from collections.abc import Sequence
+from typing import Any
 
 from marketplace.scheduling import services
 
@@ -54,3 +55,14 @@ def at(day: str, hour: int, tz: str = "Europe/London") -> str:
     """An ISO 8601 instant with the zone's offset for that local wall time."""
     local = dt.datetime.fromisoformat(f"{day}T{hour:02d}:00").replace(tzinfo=zoneinfo.ZoneInfo(tz))
     return local.isoformat()
+
+
+def proposal(lead: uuid.UUID, day: str, *, tz: str = "Europe/London") -> dict[str, Any]:
+    """The body of POST /api/v1/audits/{id}/proposal: one on-site day, 09:00 to 17:00, one lead."""
+    return {
+        "starts_at": at(day, 9, tz),
+        "ends_at": at(day, 17, tz),
+        "time_zone": tz,
+        "mode": "onsite",
+        "team": [{"auditor_id": str(lead), "role": "lead"}],
+    }
