@@ -10,7 +10,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -27,15 +28,20 @@ def live_server(
     workers: int = 1,
     port: int | None = None,
     module: str = "marketplace.cli",
+    args: Sequence[str] = (),
+    log_path: Path | None = None,
 ) -> Iterator[str]:
-    """`module` is run with `serve ...`; a wrapper around marketplace.cli may prepare the process."""
+    """`module` is run with `serve ...` and `args`; a wrapper around marketplace.cli may prepare
+    the process. The server's log goes to `log_path` when given."""
     port = port or free_port()
     # A file, not a pipe: a chatty server must never block on a full pipe buffer.
-    with tempfile.TemporaryFile() as log:
-        yield from _serve(port, log, env or {}, workers, module)
+    with open(log_path, "w+b") if log_path else tempfile.TemporaryFile() as log:
+        yield from _serve(port, log, env or {}, workers, module, args)
 
 
-def _serve(port: int, log: Any, env: dict[str, str], workers: int, module: str) -> Iterator[str]:
+def _serve(
+    port: int, log: Any, env: dict[str, str], workers: int, module: str, args: Sequence[str]
+) -> Iterator[str]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -48,6 +54,7 @@ def _serve(port: int, log: Any, env: dict[str, str], workers: int, module: str) 
             str(port),
             "--workers",
             str(workers),
+            *args,
         ],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,

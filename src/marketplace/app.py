@@ -148,6 +148,10 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         ],
         state=State({"settings": settings}),
         middleware=[RequestContextMiddleware(), AuthenticationMiddleware()],
+        # Litestar's default logging config replaces the root handler with a plain-text one,
+        # which turned the JSON logs (and their request ids) into text; errors.py logs
+        # unhandled exceptions itself.
+        logging_config=None,
         csrf_config=CSRFConfig(
             secret=settings.app.secret_key,
             cookie_name="mp_csrf",

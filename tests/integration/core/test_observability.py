@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 
 from marketplace.core.observability import JsonFormatter
+from tests.live_server import live_server
 
 
 async def test_request_id_is_generated_or_kept(client: httpx.AsyncClient) -> None:
@@ -62,3 +64,18 @@ async def test_metrics_stay_bounded_whatever_paths_arrive(client: httpx.AsyncCli
     after = _series((await client.get("/metrics")).text)
     assert after == before
     assert not any("crawl-" in s or "secret-token" in s for s in after)
+
+
+def test_a_served_process_logs_json_lines_with_the_request_id(tmp_path: Path) -> None:
+    # The real `marketplace serve`, not the test app: Litestar's default logging config used to
+    # replace the JSON handler with plain text once the app was built.
+    log = tmp_path / "serve.log"
+    with live_server(log_path=log) as url:
+        answer = httpx.get(f"{url}/api/v1/standards", headers={"X-Request-ID": "json-check-1"})
+        assert answer.status_code == 200
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    [access] = [line for line in lines if line.get("request_id") == "json-check-1"]
+    assert access["logger"] == "marketplace.access"
+    assert access["path"] == "/api/v1/standards"
+    assert access["status"] == 200
+    assert any("Application startup complete" in line["message"] for line in lines)
