@@ -79,6 +79,11 @@ def _pymalloc() -> dict[str, int]:
     m = re.search(r"(\d+) unused pools \* (\d+) bytes", text)
     if m:
         out["unused_pool_bytes"] = int(m.group(1)) * int(m.group(2))
+    # Per size class: pools, blocks in use, free blocks in those pools (where pools get pinned).
+    out["classes"] = {
+        int(m.group(2)): [int(m.group(3)), int(m.group(4)), int(m.group(5))]
+        for m in re.finditer(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$", text, re.M)
+    }
     return out
 
 
@@ -118,6 +123,22 @@ def _probe(folder: str, every: float, trace: bool) -> None:
         with open(stem + ".json", "w") as f:
             json.dump(facts, f)
 
+
+def _asyncpg_experiment(extra: dict[str, object]) -> None:
+    # An experiment knob (MP_ASYNCPG_POOL='{"statement_cache_size": 0}'): extra asyncpg pool
+    # arguments, to see whether a cache's churn drives the growth, without touching the app.
+    import asyncpg
+
+    real = asyncpg.create_pool
+
+    def create_pool(*args: object, **kwargs: object) -> object:
+        return real(*args, **{**kwargs, **extra})
+
+    asyncpg.create_pool = create_pool
+
+
+if os.environ.get("MP_ASYNCPG_POOL"):
+    _asyncpg_experiment(json.loads(os.environ["MP_ASYNCPG_POOL"]))
 
 _folder = os.environ.get("MP_HEAP_DIR")
 if _folder:
