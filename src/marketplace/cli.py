@@ -83,9 +83,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from marketplace.core.observability import configure_logging
+    from marketplace.core.supervisor import STARTUP_FAILURE, Server, Supervisor
+    from marketplace.settings import ServerSettings
 
+    defaults = ServerSettings()
+    max_requests = defaults.max_requests if args.max_requests is None else args.max_requests
+    jitter = (
+        defaults.max_requests_jitter
+        if args.max_requests_jitter is None
+        else args.max_requests_jitter
+    )
+    if args.workers < 1 or max_requests < 0 or jitter < 0:
+        print(
+            "--workers must be at least 1, --max-requests and its jitter at least 0.",
+            file=sys.stderr,
+        )
+        return 2
     configure_logging()
-    uvicorn.run(
+    config = uvicorn.Config(
         "marketplace.asgi:app",
         host=args.host,
         port=args.port,
@@ -95,8 +110,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lifespan="on",
         log_config=None,  # keep the JSON logging configured above
         access_log=False,  # the app writes its own access log with the request id
+        limit_max_requests=max_requests or None,
+        limit_max_requests_jitter=jitter,
     )
-    return 0
+    if max_requests or args.workers > 1:
+        # The supervisor holds the listening socket and starts a new process the moment one
+        # exits (at its request limit, or crashed), so connections wait in the backlog meanwhile
+        # instead of being refused. A lone uvicorn server would simply stop at its limit.
+        return Supervisor(config, args.workers).run()
+    server = Server(config)
+    server.run()
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -223,6 +247,21 @@ def cmd_worker_alive(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recycling_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-requests",
+        type=int,
+        default=None,
+        help="replace a server process after this many requests (default MARKETPLACE_MAX_REQUESTS, 0: never)",
+    )
+    p.add_argument(
+        "--max-requests-jitter",
+        type=int,
+        default=None,
+        help="up to this many more per process (default MARKETPLACE_MAX_REQUESTS_JITTER, a tenth of the limit)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="marketplace", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -233,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers", type=int, default=1, help="server processes (PostgreSQL only for >1)"
     )
+    _recycling_options(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="apply pending database migrations")
@@ -256,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1)
+    _recycling_options(p)
     p.add_argument("--bodies", type=int, default=60)
     p.add_argument("--organisations", type=int, default=40)
     p.add_argument("--random-seed", type=int, default=2026)

@@ -157,9 +157,31 @@ class WorkerSettings:
     )
 
 
+def _max_requests_jitter() -> int:
+    value = os.environ.get("MARKETPLACE_MAX_REQUESTS_JITTER")
+    if value is not None:
+        return int(value)
+    return int(os.environ.get("MARKETPLACE_MAX_REQUESTS", "0")) // 10
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    # MARKETPLACE_MAX_REQUESTS: an app process serves this many requests, then finishes the ones
+    # in flight and is replaced by a fresh one (0, the default: never). It bounds each process's
+    # memory whatever the cause: under the soak pymalloc's arenas fragment and a process grows
+    # about 1 MiB a minute with no live objects accumulating (bench/results/heap_soak.md).
+    max_requests: int = field(
+        default_factory=lambda: int(os.environ.get("MARKETPLACE_MAX_REQUESTS", "0"))
+    )
+    # MARKETPLACE_MAX_REQUESTS_JITTER: up to this many more, drawn per process, so that processes
+    # started together are not all replaced at once (default: a tenth of the limit)
+    max_requests_jitter: int = field(default_factory=_max_requests_jitter)
+
+
 @dataclass(frozen=True)
 class Settings:
     db: DatabaseSettings = field(default_factory=DatabaseSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
     app: AppSettings = field(default_factory=AppSettings)
     stripe: StripeSettings = field(default_factory=StripeSettings)
     mail: MailSettings = field(default_factory=MailSettings)

@@ -1,4 +1,4 @@
-"""Resident memory: read it, and hand memory the process freed back to the OS (glibc's malloc_trim)."""
+"""Process memory: read it, hand freed memory back to the OS (glibc's malloc_trim), and when the process started."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import os
 import threading
 import time
 from collections.abc import Callable
+
+# Imported once per process at startup: with MARKETPLACE_MAX_REQUESTS a scrape shows each
+# replacement as a new start time (Prometheus: changes(process_start_time_seconds[1h])).
+STARTED_AT = time.time()
 
 
 @functools.cache
@@ -87,8 +91,12 @@ async def trim_periodically(every_seconds: float, stop: asyncio.Event) -> None:
 
 
 def metrics_lines() -> list[str]:
-    """Prometheus lines: resident memory and the trims' count, time and bytes released."""
-    lines = []
+    """Prometheus lines: start time, resident memory, and the trims' count, time and bytes released."""
+    lines = [
+        "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.",
+        "# TYPE process_start_time_seconds gauge",
+        f"process_start_time_seconds {STARTED_AT:.3f}",
+    ]
     rss = resident_bytes()
     if rss is not None:
         lines += [

@@ -17,6 +17,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from marketplace.core import memory
+from marketplace.core.supervisor import RETIRING
 
 access_log = logging.getLogger("marketplace.access")
 
@@ -128,6 +129,8 @@ class RequestContextMiddleware(ASGIMiddleware):
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                if RETIRING.is_set():
+                    headers.append((b"connection", b"close"))
                 message["headers"] = headers
             await send(message)
 

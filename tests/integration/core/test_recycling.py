@@ -1,0 +1,120 @@
+"""Server processes replaced after a number of requests (MARKETPLACE_MAX_REQUESTS), with no request lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from marketplace.core.supervisor import RETIRING
+from marketplace.settings import ServerSettings
+from tests.live_server import live_server
+
+
+def _start_time(metrics: str) -> float:
+    m = re.search(r"^process_start_time_seconds ([\d.]+)$", metrics, re.M)
+    assert m, "process_start_time_seconds missing from /metrics"
+    return float(m.group(1))
+
+
+def _start_times(url: str, n: int, keep_alive: bool = False) -> list[float]:
+    # A new connection per request (while a process retires and its replacement boots, a
+    # connection must wait, not be refused), or one kept alive (the retiring process must hand
+    # it over cleanly, not close it under the next request).
+    times = []
+    limits = httpx.Limits(max_keepalive_connections=1 if keep_alive else 0)
+    with httpx.Client(base_url=url, timeout=30, limits=limits) as client:
+        for i in range(n):
+            r = client.get("/metrics")
+            assert r.status_code == 200
+            times.append(_start_time(r.text))
+            if i % 10 == 0:  # a request the access log records (it skips /metrics)
+                r = client.get("/readyz", headers={"X-Request-ID": f"recycle-{i}"})
+                assert r.status_code == 200
+    return times
+
+
+@pytest.mark.parametrize("keep_alive", [False, True], ids=["new-connections", "keep-alive"])
+async def test_a_process_is_replaced_after_its_request_limit_and_no_request_fails(
+    tmp_path: Path, keep_alive: bool
+) -> None:
+    log = tmp_path / "serve.log"
+    args = ("--max-requests", "20", "--max-requests-jitter", "0")
+    with live_server(args=args, log_path=log) as url:
+        times = await asyncio.to_thread(_start_times, url, 70, keep_alive)
+    lives = sorted(set(times))
+    # 77 requests at 20 or so a process (a process checks its count ten times a second, so it
+    # may take a few more before it stops): several processes served them, one after another.
+    assert len(lives) >= 3
+    assert times == sorted(times), "a retired process never answers again"
+    assert all(times.count(t) >= 15 for t in lives[1:-1])
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert sum("Maximum request limit of 20" in line["message"] for line in lines) >= 2
+    # Every process logs JSON (the access log with its request ids), not just the first one.
+    logged = {line.get("request_id") for line in lines if line["logger"] == "marketplace.access"}
+    assert {f"recycle-{i}" for i in range(0, 70, 10)} <= logged
+
+
+async def test_without_a_limit_one_process_serves_everything() -> None:
+    with live_server(env={"MARKETPLACE_MAX_REQUESTS": "0"}) as url:
+        times = await asyncio.to_thread(_start_times, url, 60)
+    assert len(set(times)) == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "limit", "jitter"),
+    [
+        ({}, 0, 0),
+        ({"MARKETPLACE_MAX_REQUESTS": "25000"}, 25000, 2500),
+        ({"MARKETPLACE_MAX_REQUESTS": "25000", "MARKETPLACE_MAX_REQUESTS_JITTER": "0"}, 25000, 0),
+    ],
+)
+def test_limit_and_jitter_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], limit: int, jitter: int
+) -> None:
+    for name in ("MARKETPLACE_MAX_REQUESTS", "MARKETPLACE_MAX_REQUESTS_JITTER"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = ServerSettings()
+    assert (settings.max_requests, settings.max_requests_jitter) == (limit, jitter)
+
+
+@pytest.mark.parametrize(
+    "args", [("--max-requests", "-1"), ("--max-requests-jitter", "-5"), ("--workers", "0")]
+)
+def test_negative_limits_are_refused_in_one_line(args: tuple[str, ...]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "marketplace.cli", "serve", "--port", "1", *args],
+        env=os.environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "at least" in done.stderr
+
+
+async def test_a_retiring_process_asks_keep_alive_clients_to_reconnect(
+    client: httpx.AsyncClient,
+) -> None:
+    # While a process drains (request limit reached, or SIGTERM) its answers say
+    # `Connection: close`, so a client's next request goes to a new connection (another process)
+    # instead of racing the idle connection's close.
+    assert "close" not in (await client.get("/readyz")).headers.get("connection", "")
+    RETIRING.set()
+    try:
+        answer = await client.get("/readyz")
+    finally:
+        RETIRING.clear()
+    assert answer.status_code == 200
+    assert answer.headers["connection"] == "close"
