@@ -361,6 +361,12 @@ def main() -> int:
         "--reuse-db", action="store_true", help="keep the database a previous run seeded"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the table goes")
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=0,
+        help="replace each app process after this many requests (serve --max-requests; 0: never)",
+    )
     args = parser.parse_args()
     results: Path = args.results
     url = args.postgres
@@ -382,7 +388,18 @@ def main() -> int:
     env["MARKETPLACE_BASE_URL"] = base
     log = tempfile.NamedTemporaryFile(prefix="mp-load-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(
-        [*exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)],
+        [
+            *exe,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--max-requests",
+            str(args.max_requests),
+        ],
         env=env,
         stdout=log,
         stderr=log,
@@ -423,12 +440,12 @@ def main() -> int:
         worker.wait(timeout=20)
     procs = sorted({p for _, s in sampler.samples for p in s})
     roles = {server.pid: "serve (parent)", worker.pid: "marketplace worker"}
+    app_pids = {p for p in procs if p not in roles and sampler.roles.get(p) == "app process"}
+    recycled = len(app_pids) > args.workers
     mem_rows = []
     chart_series: list[tuple[str, list[tuple[float, float]]]] = []
-    for p in procs:
-        series = [(t, s[p]) for t, s in sampler.samples if p in s]
-        if len(series) < 5:
-            continue
+
+    def add(label: str, series: list[tuple[float, float]]) -> None:
         # After warm-up, then at each quarter of the run, and the peak.
         marks = [series[min(2, len(series) - 1)]] + [
             series[min(len(series) - 1, round(q * (len(series) - 1)))] for q in (0.25, 0.5, 0.75, 1)
@@ -436,9 +453,19 @@ def main() -> int:
         cells = " | ".join(f"{v:.1f} ({t:.0f} s)" for t, v in marks)
         peak = max(v for _, v in series)
         half = series[len(series) // 2 :]
-        role = roles.get(p) or sampler.roles.get(p, "process")
-        mem_rows.append(f"| {p} {role} | {cells} | {peak:.1f} | {slope_per_10_min(half):+.1f} |")
-        chart_series.append((f"{p} {role}", series))
+        mem_rows.append(f"| {label} | {cells} | {peak:.1f} | {slope_per_10_min(half):+.1f} |")
+        chart_series.append((label, series))
+
+    for p in procs:
+        series = [(t, s[p]) for t, s in sampler.samples if p in s]
+        if len(series) < 5 or (recycled and p in app_pids):
+            continue
+        add(f"{p} {roles.get(p) or sampler.roles.get(p, 'process')}", series)
+    if recycled:
+        # Processes come and go: what bounds a container is the largest one and their sum.
+        live = [(t, [v for p, v in s.items() if p in app_pids]) for t, s in sampler.samples]
+        add("app processes, largest", [(t, max(vs)) for t, vs in live if vs])
+        add("app processes, sum", [(t, sum(vs)) for t, vs in live if vs])
 
     def line(label: str, r: dict[str, float]) -> str:
         return (
@@ -470,7 +497,15 @@ def main() -> int:
         "error).\n\n" + "\n".join(table) + "\n\n"
         "Resident memory (MiB) of every process, sampled every 5 s through the timed run and the "
         "soak: after warm-up, at each quarter of the whole run, the peak, and the trend over the "
-        "second half (least-squares slope, MiB per 10 minutes). Memory trim every "
+        "second half (least-squares slope, MiB per 10 minutes). "
+        + (
+            f"Each app process is replaced after {args.max_requests:,} requests (plus up to a "
+            f"tenth more): {len(app_pids)} app processes served the run, so they are shown "
+            "as the largest one and their sum at each sample. "
+            if recycled
+            else ""
+        )
+        + "Memory trim every "
         f"{os.environ.get('MARKETPLACE_MEMORY_TRIM_SECONDS', '0')} s (0: off); Python's "
         f"allocator: {os.environ.get('PYTHONMALLOC') or 'pymalloc (default)'}.\n\n"
         "| process | warm | 25% | 50% | 75% | end | peak | trend, 2nd half |\n"
