@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,11 @@ def test_worker_liveness_checks_the_heartbeat_it_writes() -> None:
     worker = compose["services"]["worker"]
     assert worker["environment"]["MARKETPLACE_WORKER_HEARTBEAT"]
     assert worker["healthcheck"]["test"][1:3] == ["marketplace", "worker-alive"]
+
+
+def test_production_app_processes_are_recycled() -> None:
+    # Without a request limit each app process creeps up by allocator fragmentation
+    # (bench/results/heap_soak.md); the image and the Kubernetes config both set one.
+    config = yaml.safe_load((DEPLOY / "kubernetes" / "configmap.yaml").read_text())["data"]
+    assert int(config["MARKETPLACE_MAX_REQUESTS"]) > 0
+    assert re.search(r"MARKETPLACE_MAX_REQUESTS=[1-9]\d*", (DEPLOY / "Dockerfile").read_text())
