@@ -52,6 +52,7 @@ class Server(uvicorn.Server):
 
 def _serve(config: uvicorn.Config, sockets: list[socket.socket]) -> None:
     """A child process: serve until told to stop or the request limit is reached."""
+    config.configure_logging()  # as uvicorn's own children do: levels, and no uvicorn access log
     server = Server(config)
     server.run(sockets)
     if not server.started:

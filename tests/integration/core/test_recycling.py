@@ -60,6 +60,7 @@ async def test_a_process_is_replaced_after_its_request_limit_and_no_request_fail
     # Every process logs JSON (the access log with its request ids), not just the first one.
     logged = {line.get("request_id") for line in lines if line["logger"] == "marketplace.access"}
     assert {f"recycle-{i}" for i in range(0, 70, 10)} <= logged
+    assert not any(line["logger"] == "uvicorn.access" for line in lines), "one access log, ours"
 
 
 async def test_without_a_limit_one_process_serves_everything() -> None:
