@@ -110,14 +110,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lifespan="on",
         log_config=None,  # keep the JSON logging configured above
         access_log=False,  # the app writes its own access log with the request id
-        limit_max_requests=max_requests or None,
-        limit_max_requests_jitter=jitter,
     )
     if max_requests or args.workers > 1:
-        # The supervisor holds the listening socket and starts a new process the moment one
-        # exits (at its request limit, or crashed), so connections wait in the backlog meanwhile
-        # instead of being refused. A lone uvicorn server would simply stop at its limit.
-        return Supervisor(config, args.workers).run()
+        # The supervisor holds the listening socket, replaces a process at its request limit
+        # once the replacement serves, and one that died at once. uvicorn's own limit would
+        # stop a lone server, and leave a gap while a replacement boots.
+        return Supervisor(config, args.workers, max_requests, jitter).run()
     server = Server(config)
     server.run()
     return 0 if server.started else STARTUP_FAILURE
