@@ -6,6 +6,7 @@ import asyncio
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
 import random
 import signal
 import socket
@@ -104,7 +105,8 @@ class _Child:
 
 
 class Supervisor:
-    """Keeps `workers` processes serving on one socket; SIGTERM or SIGINT stops them gracefully.
+    """Keeps `workers` processes serving on one socket; SIGTERM or SIGINT stops them gracefully,
+    SIGHUP replaces them all the same way as a request limit does (new code, no downtime).
 
     A process at its request limit keeps serving while its replacement boots, and is told to
     drain only once the replacement answers: requests never wait for a boot. A process that
@@ -120,6 +122,7 @@ class Supervisor:
         self.max_requests = max_requests
         self.jitter = jitter
         self.stopping = threading.Event()
+        self.replace_all = threading.Event()
 
     def _start(self, sock: socket.socket, replaces: _Child | None = None) -> _Child:
         # Each process draws its own limit, so processes started together retire apart.
@@ -132,7 +135,7 @@ class Supervisor:
         return _Child(process, ours, replaces)
 
     def _signal(self, signum: int, frame: FrameType | None) -> None:
-        self.stopping.set()
+        (self.replace_all if signum == signal.SIGHUP else self.stopping).set()
 
     def _read(self, child: _Child, children: list[_Child], sock: socket.socket) -> None:
         while True:
@@ -154,14 +157,26 @@ class Supervisor:
 
     def run(self) -> int:
         sock = self.config.bind_socket()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, self._signal)
+        log.info(
+            "supervisor %d: %d server processes, replaced after %s requests",
+            os.getpid(),
+            self.workers,
+            f"{self.max_requests}+{self.jitter}" if self.max_requests else "no number of",
+        )
         children = [self._start(sock) for _ in range(self.workers)]
         exit_code = 0
         try:
             while not self.stopping.is_set():
                 waitables = [c.process.sentinel for c in children] + [c.channel for c in children]
                 multiprocessing.connection.wait(waitables, timeout=0.5)
+                if self.replace_all.is_set():
+                    self.replace_all.clear()
+                    log.info("SIGHUP: replacing every process")
+                    for child in [c for c in children if not c.retiring]:
+                        child.retiring = True
+                        children.append(self._start(sock, replaces=child))
                 for child in list(children):
                     self._read(child, children, sock)
                     if child.process.is_alive() or self.stopping.is_set():

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -136,3 +137,26 @@ async def test_a_retiring_process_asks_keep_alive_clients_to_reconnect(
         RETIRING.clear()
     assert answer.status_code == 200
     assert answer.headers["connection"] == "close"
+
+
+async def test_sighup_replaces_every_process_with_no_request_lost(tmp_path: Path) -> None:
+    # A code release without downtime: `kill -HUP` on serve starts fresh processes (which import
+    # the code anew) and retires the old ones once the new ones answer.
+    log = tmp_path / "serve.log"
+    with live_server(workers=2, log_path=log) as url:
+        before = await asyncio.to_thread(_start_times, url, False, 1, 10)
+        parent = re.search(r"supervisor (\d+):", log.read_text())
+        assert parent
+        os.kill(int(parent.group(1)), signal.SIGHUP)
+        after = await asyncio.to_thread(_start_times, url, False, 3, 10)
+    assert len(set(before)) <= 2
+    new = {t for t in after if t > max(before)}
+    assert new, "fresh processes answer after SIGHUP"
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert (
+        sum(
+            re.match(r"process \d+ ready; retiring \d+", line["message"]) is not None
+            for line in lines
+        )
+        == 2
+    )
