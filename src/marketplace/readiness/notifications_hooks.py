@@ -10,21 +10,54 @@ from marketplace.core.activity import ActionEntry, on_action
 from marketplace.notifications.services import members_with_roles, notify
 from marketplace.readiness.services import body_name, organisation_name
 from marketplace.readiness.tables import ControlledDocument, DocumentComment, InternalAudit
+from marketplace.scheduling.tables import AuditAssignment
 
 CLIENT_RECIPIENTS = ("owner", "quality_manager")
 # Stage 1 is planned and prepared by the body's schedulers; its owner answers for the client.
 BODY_RECIPIENTS = ("owner", "scheduler")
+# The stage 1 lead auditor reviews the client's documented system (stage 1 is a readiness
+# review of documents, ISO/IEC 17021-1 9.3.1.2; shared/reference/README.md), so the lead booked
+# for the client's coming stage 1 is told too: as a user where the auditor has an account, else
+# at the auditor's address, as audit e-mails reach the team.
+BOOKED = ("proposed", "confirmed")
+
+
+async def stage1_leads(
+    organisation_id: uuid.UUID, body_id: uuid.UUID
+) -> tuple[list[uuid.UUID], list[str]]:
+    """(user ids, addresses) of the leads on the client's proposed or confirmed stage 1 with this body."""
+    rows = (
+        await AuditAssignment.select(
+            AuditAssignment.auditor.user.as_alias("user"),
+            AuditAssignment.auditor.email.as_alias("email"),
+        )
+        .where(
+            (AuditAssignment.role == "lead")
+            & (AuditAssignment.status == "active")
+            & (AuditAssignment.audit.kind == "stage1")
+            & AuditAssignment.audit.status.is_in(list(BOOKED))
+            & (AuditAssignment.audit.cycle.engagement.organisation == organisation_id)
+            & (AuditAssignment.audit.cycle.engagement.body == body_id)
+        )
+        .run()
+    )
+    users = [r["user"] for r in rows if r["user"]]
+    return list(dict.fromkeys(users)), [r["email"] for r in rows if not r["user"] and r["email"]]
 
 
 async def _tell_body_planners(
     organisation_id: uuid.UUID, entry: ActionEntry, template: str, data: dict[str, Any]
 ) -> None:
-    """A client's share, e-mailed to the owner and schedulers of the body it was shared with."""
+    """A client's share, e-mailed to the owner and schedulers of the body it was shared with and
+    to the lead auditor of the client's booked stage 1."""
     body_id = uuid.UUID(entry.data["body_id"])
+    planners = await members_with_roles(TenantKind.body, body_id, BODY_RECIPIENTS)
+    lead_users, lead_emails = await stage1_leads(organisation_id, body_id)
     await notify(
         "document_room",
         template=template,
-        user_ids=await members_with_roles(TenantKind.body, body_id, BODY_RECIPIENTS),
+        user_ids=[*planners, *lead_users],
+        emails=lead_emails,
         data={"organisation": await organisation_name(organisation_id), **data},
     )
 

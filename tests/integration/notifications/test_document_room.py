@@ -10,6 +10,7 @@ import httpx
 from marketplace.core import clock
 from marketplace.readiness import services as readiness
 from marketplace.readiness.tables import ControlledDocument
+from marketplace.scheduling.tables import Auditor
 from marketplace.settings import Settings
 from tests.factories import World
 from tests.integration.notifications.support import (
@@ -20,6 +21,7 @@ from tests.integration.notifications.support import (
     subject,
 )
 from tests.integration.readiness.support import approved_document, engage
+from tests.integration.scheduling.helpers import TODAY, auditor, engagement, proposal
 
 
 async def _share(client: httpx.AsyncClient, world: World, docs: list[uuid.UUID]) -> None:
@@ -124,3 +126,38 @@ async def test_sharing_an_internal_audit_tells_the_body_and_respects_preferences
     text, _ = parts(message)
     assert "All processes" in text
     assert f"http://testserver/shared-internal-audits/{audit}" in text
+
+
+async def test_a_share_also_reaches_the_lead_auditor_booked_for_stage_1(
+    client: httpx.AsyncClient, world: World, smtp: SmtpServer, mail_settings: Settings
+) -> None:
+    clock.travel_to(TODAY)
+    started = await engagement(world.a.org_id, world.a.body_id)
+    lead = await auditor(world.a.body_id)
+    account = world.actor("a", "body:auditor")
+    await Auditor.update({Auditor.user: account.user_id}).where(Auditor.id == lead).run()
+    docs = [(await approved_document(world.a.org_id, f"QP-0{n}"))[0] for n in (1, 2, 3)]
+    planners = {world.actor("a", k).email for k in ("body:owner", "body:scheduler")}
+    await deliver_all(mail_settings)
+
+    async def share_and_read(doc: uuid.UUID) -> set[str]:
+        smtp.inbox.clear()
+        await _share(client, world, [doc])
+        await deliver_all(mail_settings)
+        return recipients(smtp)
+
+    # Stage 1 not booked yet: the planners only.
+    assert await share_and_read(docs[0]) == planners
+    r = await client.post(
+        f"/api/v1/audits/{started.audit_ids['stage1']}/proposal",
+        json=proposal(lead, "2027-03-10"),
+        headers=world.actor("a", "body:scheduler").headers,
+    )
+    assert r.status_code == 200, r.text
+    await deliver_all(mail_settings)  # the proposal's own e-mails
+    # Booked: its lead too, by their account.
+    assert await share_and_read(docs[1]) == planners | {account.email}
+    # A lead with no account is written to at the auditor's address, as audit e-mails are.
+    await Auditor.update({Auditor.user: None}).where(Auditor.id == lead).run()
+    address = (await Auditor.select(Auditor.email).where(Auditor.id == lead).first().run())["email"]
+    assert await share_and_read(docs[2]) == planners | {address}
