@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -56,3 +57,5 @@ def test_metrics_lines_report_resident_memory_and_trims() -> None:
     [rss] = [line for line in lines if line.startswith("process_resident_memory_bytes ")]
     assert int(rss.split()[1]) > 10 * 2**20
     assert any(line.startswith("marketplace_memory_trims_total ") for line in lines)
+    [started] = [line for line in lines if line.startswith("process_start_time_seconds ")]
+    assert 0 <= time.time() - float(started.split()[1]) < 24 * 3600  # this test process's start
