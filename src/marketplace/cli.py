@@ -189,6 +189,7 @@ def cmd_reconcile_payments(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Send the outbox and run the periodic sweeps until SIGTERM/SIGINT (or once with --once)."""
+    import logging
     import signal
 
     from marketplace.core import memory
@@ -203,22 +204,40 @@ def cmd_worker(args: argparse.Namespace) -> int:
     changes = {"lease_seconds": args.lease, "poll_seconds": args.poll}
     settings = with_worker_settings(settings, **{k: v for k, v in changes.items() if v is not None})
 
-    async def go() -> None:
+    async def go() -> bool:
+        """Run until stopped; True when it stopped to renew itself."""
         worker = Worker(settings)
         if args.once:
             await worker.run_sweeps()
             sent = await worker.drain()
             print(f"Processed {sent} message(s).")
-            return
+            return False
         stop = asyncio.Event()
+        renewing = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        if settings.worker.renew_seconds > 0:
+
+            def renew() -> None:
+                renewing.set()
+                stop.set()
+
+            loop.call_later(settings.worker.renew_seconds, renew)
         await asyncio.gather(
             worker.run(stop), memory.trim_periodically(settings.app.memory_trim_seconds, stop)
         )
+        return renewing.is_set()
 
-    _run(go)
+    if _run(go):  # the pool is closed by now and no message is in hand
+        logging.getLogger("marketplace.worker").info(
+            "renewing after %.0f s (MARKETPLACE_WORKER_RENEW_SECONDS)",
+            settings.worker.renew_seconds,
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Same process id: a supervisor, the heartbeat and the liveness probe see no restart.
+        os.execv(sys.executable, [sys.executable, "-m", "marketplace.cli", *sys.argv[1:]])  # noqa: S606
     return 0
 
 

@@ -155,6 +155,13 @@ class WorkerSettings:
     heartbeat_path: str = field(
         default_factory=lambda: os.environ.get("MARKETPLACE_WORKER_HEARTBEAT", "")
     )
+    # MARKETPLACE_WORKER_RENEW_SECONDS: after this long `marketplace worker` finishes its cycle
+    # and starts itself afresh in the same process id (exec), which bounds its memory the way
+    # MARKETPLACE_MAX_REQUESTS bounds the app's: it creeps up by about 5 MiB an hour through
+    # allocator fragmentation (bench/results/heap_soak.md). 0, the default: never.
+    renew_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("MARKETPLACE_WORKER_RENEW_SECONDS", "0"))
+    )
 
 
 def _max_requests_jitter() -> int:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
-from typing import Any
+from typing import IO, Any
 
 from aiosmtpd.controller import Controller
 
@@ -126,9 +126,10 @@ async def outbox(**where: Any) -> list[dict[str, Any]]:
 
 
 def spawn_worker(
-    smtp: SmtpServer, *args: str, env: dict[str, str] | None = None
+    smtp: SmtpServer, *args: str, env: dict[str, str] | None = None, log: IO[bytes] | None = None
 ) -> subprocess.Popen[bytes]:
-    """`marketplace worker` as a real process against the test database and SMTP server."""
+    """`marketplace worker` as a real process against the test database and SMTP server; its
+    output piped, or written to `log` (to read while it runs)."""
     env = {
         **os.environ,
         "SMTP_URL": smtp.url,
@@ -138,8 +139,8 @@ def spawn_worker(
     return subprocess.Popen(
         [sys.executable, "-m", "marketplace.cli", "worker", *args],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=log or subprocess.PIPE,
+        stderr=log or subprocess.PIPE,
     )
 
 

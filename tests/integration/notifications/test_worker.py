@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -394,3 +395,32 @@ async def test_inprocess_worker_sends_while_the_app_lives(
             await asyncio.sleep(0.05)
     assert len(smtp.inbox.to("inproc@example.test")) == 1
     assert (await _status("inproc@example.test"))["status"] == "sent"
+
+
+async def test_the_worker_renews_itself_in_the_same_process_and_keeps_sending(
+    smtp: SmtpServer, tmp_path: Path
+) -> None:
+    # MARKETPLACE_WORKER_RENEW_SECONDS bounds the worker's memory: it finishes its cycle and
+    # execs itself afresh, keeping its process id (its supervisor and probes see no restart).
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        proc = spawn_worker(
+            smtp, "--poll", "0.2", env={"MARKETPLACE_WORKER_RENEW_SECONDS": "1"}, log=out
+        )
+        try:
+            await asyncio.to_thread(
+                wait_until, lambda: log.read_text().count("renewing after") >= 2, 60
+            )
+            await _invite("after-renewal@example.test")
+            await asyncio.to_thread(
+                wait_until, lambda: bool(smtp.inbox.to("after-renewal@example.test")), 30
+            )
+        finally:
+            proc.terminate()
+            await asyncio.to_thread(proc.wait, 30)
+    assert proc.returncode == 0
+    text = log.read_text()
+    starts = re.findall(r"worker \S+?:(\d+):\w+ started", text)
+    assert len(starts) >= 3
+    assert set(starts) == {str(proc.pid)}, "the same process throughout"
+    assert len(smtp.inbox.to("after-renewal@example.test")) == 1
