@@ -65,9 +65,12 @@ def test_worker_liveness_checks_the_heartbeat_it_writes() -> None:
     assert worker["healthcheck"]["test"][1:3] == ["marketplace", "worker-alive"]
 
 
-def test_production_app_processes_are_recycled() -> None:
+def test_production_processes_are_recycled() -> None:
     # Without a request limit each app process creeps up by allocator fragmentation
-    # (bench/results/heap_soak.md); the image and the Kubernetes config both set one.
+    # (bench/results/heap_soak.md); the image and the Kubernetes config set a limit, and the
+    # image renews the worker too.
     config = yaml.safe_load((DEPLOY / "kubernetes" / "configmap.yaml").read_text())["data"]
     assert int(config["MARKETPLACE_MAX_REQUESTS"]) > 0
-    assert re.search(r"MARKETPLACE_MAX_REQUESTS=[1-9]\d*", (DEPLOY / "Dockerfile").read_text())
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"MARKETPLACE_MAX_REQUESTS=[1-9]\d*", dockerfile)
+    assert re.search(r"MARKETPLACE_WORKER_RENEW_SECONDS=[1-9]\d*", dockerfile)
