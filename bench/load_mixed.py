@@ -445,7 +445,7 @@ def main() -> int:
     mem_rows = []
     chart_series: list[tuple[str, list[tuple[float, float]]]] = []
 
-    def add(label: str, series: list[tuple[float, float]]) -> None:
+    def add(label: str, series: list[tuple[float, float]], chart: bool = True) -> None:
         # After warm-up, then at each quarter of the run, and the peak.
         marks = [series[min(2, len(series) - 1)]] + [
             series[min(len(series) - 1, round(q * (len(series) - 1)))] for q in (0.25, 0.5, 0.75, 1)
@@ -454,7 +454,8 @@ def main() -> int:
         peak = max(v for _, v in series)
         half = series[len(series) // 2 :]
         mem_rows.append(f"| {label} | {cells} | {peak:.1f} | {slope_per_10_min(half):+.1f} |")
-        chart_series.append((label, series))
+        if chart:
+            chart_series.append((label, series))
 
     for p in procs:
         series = [(t, s[p]) for t, s in sampler.samples if p in s]
@@ -462,6 +463,12 @@ def main() -> int:
             continue
         add(f"{p} {roles.get(p) or sampler.roles.get(p, 'process')}", series)
     if recycled:
+        # Each life on its own row (times from the start of the run): does a fresh process
+        # start low again, and how far does it get before it is replaced?
+        for p in sorted(app_pids, key=lambda p: min(t for t, s in sampler.samples if p in s)):
+            series = [(t, s[p]) for t, s in sampler.samples if p in s]
+            if len(series) >= 5:
+                add(f"{p} app process ({series[-1][0] - series[0][0]:.0f} s)", series, chart=False)
         # Processes come and go: what bounds a container is the largest one and their sum.
         live = [(t, [v for p, v in s.items() if p in app_pids]) for t, s in sampler.samples]
         add("app processes, largest", [(t, max(vs)) for t, vs in live if vs])
