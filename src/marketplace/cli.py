@@ -89,7 +89,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     defaults = ServerSettings()
     max_requests = defaults.max_requests if args.max_requests is None else args.max_requests
     jitter = (
-        defaults.max_requests_jitter
+        defaults.jitter_for(max_requests)
         if args.max_requests_jitter is None
         else args.max_requests_jitter
     )

@@ -164,11 +164,9 @@ class WorkerSettings:
     )
 
 
-def _max_requests_jitter() -> int:
-    value = os.environ.get("MARKETPLACE_MAX_REQUESTS_JITTER")
-    if value is not None:
-        return int(value)
-    return int(os.environ.get("MARKETPLACE_MAX_REQUESTS", "0")) // 10
+def _optional_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -181,8 +179,14 @@ class ServerSettings:
         default_factory=lambda: int(os.environ.get("MARKETPLACE_MAX_REQUESTS", "0"))
     )
     # MARKETPLACE_MAX_REQUESTS_JITTER: up to this many more, drawn per process, so that processes
-    # started together are not all replaced at once (default: a tenth of the limit)
-    max_requests_jitter: int = field(default_factory=_max_requests_jitter)
+    # started together are not all replaced at once (unset: a tenth of the limit in force)
+    max_requests_jitter: int | None = field(
+        default_factory=lambda: _optional_int("MARKETPLACE_MAX_REQUESTS_JITTER")
+    )
+
+    def jitter_for(self, max_requests: int) -> int:
+        """The jitter for a limit (the environment's, or a tenth of the limit)."""
+        return max_requests // 10 if self.max_requests_jitter is None else self.max_requests_jitter
 
 
 @dataclass(frozen=True)

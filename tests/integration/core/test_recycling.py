@@ -103,7 +103,18 @@ def test_limit_and_jitter_come_from_the_environment(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = ServerSettings()
-    assert (settings.max_requests, settings.max_requests_jitter) == (limit, jitter)
+    assert settings.max_requests == limit
+    assert settings.jitter_for(settings.max_requests) == jitter
+
+
+def test_a_limit_given_on_the_command_line_gets_a_tenth_as_jitter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `serve --max-requests 8000` with no jitter set anywhere: processes still spread out.
+    monkeypatch.delenv("MARKETPLACE_MAX_REQUESTS_JITTER", raising=False)
+    assert ServerSettings().jitter_for(8000) == 800
+    monkeypatch.setenv("MARKETPLACE_MAX_REQUESTS_JITTER", "5")
+    assert ServerSettings().jitter_for(8000) == 5
 
 
 @pytest.mark.parametrize(
