@@ -58,11 +58,12 @@ async def test_a_process_is_replaced_after_its_request_limit_and_no_request_fail
     log = tmp_path / "serve.log"
     args = ("--max-requests", "20", "--max-requests-jitter", "0")
     with live_server(args=args, log_path=log) as url:
-        times = await asyncio.to_thread(_start_times, url, keep_alive, lives=3)
+        times = await asyncio.to_thread(_start_times, url, keep_alive, lives=4)
     served = Counter(times)
-    # Three processes answered in turn; a process keeps serving past its 20 until its
-    # replacement is ready, so each retired one answered at least its 20.
-    assert len(served) >= 3
+    # Four processes answered in turn (so the first two replacements are logged by then); a
+    # process keeps serving past its 20 until its replacement is ready, so each retired one
+    # answered at least its 20.
+    assert len(served) >= 4
     first, second = sorted(served)[:2]
     assert served[first] >= 17  # 20 requests, /readyz and the start-up probe among them
     assert served[second] >= 17
@@ -150,6 +151,27 @@ async def test_a_retiring_process_asks_keep_alive_clients_to_reconnect(
     assert answer.headers["connection"] == "close"
 
 
+def _until_replaced(url: str, log: Path, processes: int) -> list[float]:
+    """Keep asking which process answers (each must answer) until `processes` replacements are
+    logged, then a little longer; the start times seen, in order."""
+    times: list[float] = []
+    done_at = None
+    deadline = time.monotonic() + 90
+    with httpx.Client(
+        base_url=url, timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
+    ) as client:
+        while time.monotonic() < deadline:
+            r = client.get("/metrics")
+            assert r.status_code == 200
+            times.append(_start_time(r.text))
+            if done_at is None and log.read_text().count("ready; retiring") >= processes:
+                done_at = time.monotonic()
+            if done_at is not None and time.monotonic() - done_at > 2:
+                return times
+            time.sleep(0.02)
+    raise AssertionError("the processes were not replaced within 90 s")
+
+
 async def test_sighup_replaces_every_process_with_no_request_lost(tmp_path: Path) -> None:
     # A code release without downtime: `kill -HUP` on serve starts fresh processes (which import
     # the code anew) and retires the old ones once the new ones answer.
@@ -159,15 +181,16 @@ async def test_sighup_replaces_every_process_with_no_request_lost(tmp_path: Path
         parent = re.search(r"supervisor (\d+):", log.read_text())
         assert parent
         os.kill(int(parent.group(1)), signal.SIGHUP)
-        after = await asyncio.to_thread(_start_times, url, False, 3, 10)
+        during = await asyncio.to_thread(_until_replaced, url, log, 2)
     assert len(set(before)) <= 2
-    new = {t for t in after if t > max(before)}
-    assert new, "fresh processes answer after SIGHUP"
+    # Every request through the replacement was answered; by the end only new processes answer.
+    assert during[-1] > max(before)
+    assert all(t > max(before) for t in during[-10:])
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    assert (
-        sum(
-            re.match(r"process \d+ ready; retiring \d+", line["message"]) is not None
-            for line in lines
-        )
-        == 2
-    )
+    retired = [
+        m
+        for line in lines
+        if (m := re.match(r"process \d+ ready; retiring (\d+)", line["message"]))
+    ]
+    assert len(retired) == 2
+    assert len({m.group(1) for m in retired}) == 2, "each old process retired once"
