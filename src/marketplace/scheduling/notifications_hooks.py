@@ -40,16 +40,22 @@ async def audit_team(audit_id: uuid.UUID, released: Sequence[str] | None) -> lis
             AuditAssignment.auditor._.email.as_alias("email"),
             AuditAssignment.auditor._.user.as_alias("user"),
         )
-        .where(AuditAssignment.audit == audit_id)
+        # Only the rows wanted, not the audit's whole history: every reschedule releases a team
+        # and books a new one, and a much-moved audit has thousands of released rows.
+        .where(
+            (AuditAssignment.audit == audit_id)
+            & (
+                AuditAssignment.live.eq(True)
+                if released is None
+                else AuditAssignment.id.is_in(
+                    [uuid.UUID(r) for r in released] or [uuid.UUID(int=0)]
+                )
+            )
+        )
         .order_by(AuditAssignment.created_at)
         .run()
     )
-    if released is None:
-        chosen = [r for r in rows if r["live"]]
-    else:
-        named = set(released)
-        chosen = [r for r in rows if str(r["id"]) in named]
-    by_auditor = {r["auditor"]: r for r in chosen}
+    by_auditor = {r["auditor"]: r for r in rows}
     order = {"lead": 0, "member": 1, "expert": 2}
     return sorted(by_auditor.values(), key=lambda r: (order.get(r["role"], 9), r["name"]))
 
