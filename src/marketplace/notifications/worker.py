@@ -261,10 +261,14 @@ class Worker:
             self.beat()
         return len(batch)
 
-    async def drain(self, limit: int = 10) -> int:
-        """Deliver until nothing is due (tests and `marketplace worker --once`)."""
+    async def drain(self, limit: int = 10, stop: asyncio.Event | None = None) -> int:
+        """Deliver until nothing is due, or until `stop` is set (checked between batches, so a
+        worker told to stop finishes the batch in hand, not a whole backlog)."""
         total = 0
-        while claimed := await self.run_once(limit):
+        while not (stop is not None and stop.is_set()):
+            claimed = await self.run_once(limit)
+            if not claimed:
+                break
             total += claimed
         return total
 
@@ -316,7 +320,7 @@ class Worker:
             self.beat()
             try:
                 await self.run_sweeps()
-                await self.drain()
+                await self.drain(stop=stop)
             except Exception:  # the database may be briefly away: wait and try again
                 log.exception("worker %s: cycle failed", self.id)
             with contextlib.suppress(TimeoutError):

@@ -424,3 +424,38 @@ async def test_the_worker_renews_itself_in_the_same_process_and_keeps_sending(
     assert len(starts) >= 3
     assert set(starts) == {str(proc.pid)}, "the same process throughout"
     assert len(smtp.inbox.to("after-renewal@example.test")) == 1
+
+
+async def test_sigterm_stops_the_worker_after_its_batch_not_after_the_backlog(
+    smtp: SmtpServer,
+) -> None:
+    # A deploy's SIGTERM must not wait for a backlog of thousands to be sent (the orchestrator
+    # would kill the worker mid-send after its grace period): the batch in hand, then stop.
+    addresses = [f"backlog{n}@example.test" for n in range(1000)]
+    async with write_transaction():
+        await notify(
+            "invitation",
+            emails=addresses,
+            data={
+                "tenant_name": "Acme Ltd",
+                "tenant_kind": "organisation",
+                "role": "member",
+                "inviter": "Ann",
+                "email": "backlog@example.test",
+                "path": "/register",
+            },
+        )
+    proc = spawn_worker(smtp, "--poll", "0.2")
+    try:
+        await asyncio.to_thread(wait_until, lambda: len(smtp.inbox.messages) >= 1, 30)
+        proc.terminate()
+        await asyncio.to_thread(proc.communicate, None, 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    assert proc.returncode == 0
+    sent = [m["To"] for m in smtp.inbox.messages]
+    assert len(sent) == len(set(sent)), "nothing twice"
+    left = [r for r in await outbox() if r["status"] == "pending"]
+    assert left, "the backlog waits for the next worker"
+    assert len(sent) + len(left) <= 1000
