@@ -30,6 +30,8 @@ KIND_LABELS = {
 async def audit_team(audit_id: uuid.UUID, released: Sequence[str] | None) -> list[dict[str, Any]]:
     """The team the e-mail is about: the live one, or for a cancellation the assignments the
     cancel released (it names them in its activity entry)."""
+    if released is not None and not released:
+        return []  # a cancel that released nobody
     rows = (
         await AuditAssignment.select(
             AuditAssignment.id,
@@ -47,9 +49,7 @@ async def audit_team(audit_id: uuid.UUID, released: Sequence[str] | None) -> lis
             & (
                 AuditAssignment.live.eq(True)
                 if released is None
-                else AuditAssignment.id.is_in(
-                    [uuid.UUID(r) for r in released] or [uuid.UUID(int=0)]
-                )
+                else AuditAssignment.id.is_in([uuid.UUID(r) for r in released])
             )
         )
         .order_by(AuditAssignment.created_at)
