@@ -379,7 +379,8 @@ async def test_members_page_invites_lists_and_revokes(
     fresh = next(r["id"] for r in rows if r["email"] == "fresh@example.test")
     confirm = await client.get(f"{page}/invitations/{fresh}/revoke")
     assert confirm.status_code == 200
-    assert "Revoke the invitation of fresh@example.test?" in confirm.text
+    assert "Revoke this invitation?" in confirm.text
+    assert "<strong>fresh@example.test</strong>" in confirm.text
     r = await client.post(
         f"{page}/invitations/{fresh}/revoke", data={"_csrf_token": csrf_from(confirm.text)}
     )
@@ -410,6 +411,7 @@ async def test_accept_page_signs_in_first_and_then_joins(
     assert r.status_code == 403
     assert "another e-mail address" in r.text
     assert world.outsider.email not in r.text
+    assert "Client A Ltd" not in r.text, "nothing of the invitation for the wrong account"
 
     await sign_in(client, world.outsider.user_id)
     r = await client.get(f"/invitations/{token}")
