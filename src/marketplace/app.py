@@ -18,9 +18,14 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from marketplace.accounts.api import AuthController, MeController, OrganisationController
+from marketplace.accounts.api import (
+    AuthController,
+    InvitationController,
+    MeController,
+    OrganisationController,
+)
 from marketplace.accounts.auth import AuthenticationMiddleware
-from marketplace.accounts.pages import AccountPages, OrganisationPages
+from marketplace.accounts.pages import AccountPages, InvitationPages, OrganisationPages
 from marketplace.billing.api import API_CONTROLLERS as BILLING_API
 from marketplace.billing.pages import PAGE_CONTROLLERS as BILLING_PAGES
 from marketplace.calendars.api import AuditIcsController, CalendarFeedController, FeedController
@@ -99,6 +104,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         AuthController,
         MeController,
         OrganisationController,
+        InvitationController,
         BodyController,
         AdminAccreditationController,
         ReviewController,
@@ -117,6 +123,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
     page_handlers: list[Any] = [
         HomePages,
         AccountPages,
+        InvitationPages,
         OrganisationPages,
         BodyAdminPages,
         DirectoryPages,

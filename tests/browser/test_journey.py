@@ -495,7 +495,7 @@ async def open_audit_as_body(j: Journey, page: Page, kind: str, status: str = "o
 
 async def open_audit_as_client(j: Journey, page: Page, kind: str) -> None:
     await j.follow(page, nav(page, "Acme Build Ltd"))
-    await j.check(page, page.get_by_role("button", name="Add or invite"))
+    await j.check(page, page.get_by_role("button", name="Send invitation"))
     await j.follow(page, page.get_by_role("link", name="Audit programme"))
     await j.check(page)
     await j.follow(page, page.get_by_role("link", name=kind, exact=True))

@@ -40,6 +40,48 @@ def _member(role: str) -> Callable[[], dict[str, Any]]:
     return lambda: {"email": f"new{next(counter)}-{id(counter)}@example.test", "role": role}
 
 
+async def _invitation(world: Any, kind: str) -> dict[str, Any]:
+    """A fresh pending invitation in tenant a (revoking one per case must find one to revoke)."""
+    from marketplace.accounts.roles import TenantKind
+    from marketplace.accounts.services import invite_member
+    from marketplace.accounts.tables import Invitation
+
+    tenant_kind = TenantKind(kind)
+    tenant_id = world.a.org_id if kind == "organisation" else world.a.body_id
+    manager = world.actor("a", "org:owner" if kind == "organisation" else "body:owner")
+    role = "member" if kind == "organisation" else "auditor"
+    email = f"invitee-{next(_invitations)}@example.test"
+    await invite_member(manager.user_id, tenant_kind, tenant_id, email, role)
+    row = await Invitation.select(Invitation.id).where(Invitation.email == email).first().run()
+    assert row is not None
+    return {"invitation": row["id"]}
+
+
+_invitations = iter(range(10**6))
+
+
+async def _org_invitation(world: Any) -> dict[str, Any]:
+    return await _invitation(world, "organisation")
+
+
+async def _body_invitation(world: Any) -> dict[str, Any]:
+    return await _invitation(world, "body")
+
+
+ORG_MANAGERS_ONLY = {"org:owner": 200, "org:quality_manager": 200, "org:member": 403}
+BODY_OWNER_ONLY = {
+    "body:owner": 200,
+    "body:scheduler": 403,
+    "body:auditor": 403,
+    "body:decision_maker": 403,
+    "body:finance": 403,
+}
+
+
+def _with(expected: dict[str, int], ok: int) -> dict[str, int]:
+    return {k: ok if v == 200 else v for k, v in expected.items()}
+
+
 ROUTES: list[Route] = [
     Route("GET", "/api/v1/organisations/{org}", ORG_ALL),
     Route(
@@ -47,6 +89,13 @@ ROUTES: list[Route] = [
         "/api/v1/organisations/{org}/members",
         {"org:owner": 201, "org:quality_manager": 201, "org:member": 403},
         body=_member("member"),
+    ),
+    Route("GET", "/api/v1/organisations/{org}/invitations", ORG_MANAGERS_ONLY),
+    Route(
+        "DELETE",
+        "/api/v1/organisations/{org}/invitations/{invitation}",
+        _with(ORG_MANAGERS_ONLY, 204),
+        setup=_org_invitation,
     ),
     Route(
         "POST",
@@ -83,6 +132,13 @@ ROUTES: list[Route] = [
         },
         body=_member("auditor"),
     ),
+    Route("GET", "/api/v1/bodies/{body}/invitations", BODY_OWNER_ONLY),
+    Route(
+        "DELETE",
+        "/api/v1/bodies/{body}/invitations/{invitation}",
+        _with(BODY_OWNER_ONLY, 204),
+        setup=_body_invitation,
+    ),
     Route(
         "GET",
         "/api/v1/bodies/{body}/activity",
@@ -102,7 +158,21 @@ ROUTES: list[Route] = [
         {"org:owner": 200, "org:quality_manager": 403, "org:member": 403},
         anonymous=302,
     ),
+    Route(
+        "GET",
+        "/organisations/{org}/invitations/{invitation}/revoke",
+        ORG_MANAGERS_ONLY,
+        anonymous=302,
+        setup=_org_invitation,
+    ),
     Route("GET", "/manage/bodies/{body}", BODY_ALL, anonymous=302),
+    Route(
+        "GET",
+        "/manage/bodies/{body}/invitations/{invitation}/revoke",
+        BODY_OWNER_ONLY,
+        anonymous=302,
+        setup=_body_invitation,
+    ),
     Route(
         "GET",
         "/manage/bodies/{body}/activity",

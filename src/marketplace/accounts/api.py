@@ -13,7 +13,9 @@ from marketplace.accounts import services
 from marketplace.accounts.guards import Principal, current_principal, require_role, requires_login
 from marketplace.accounts.roles import CLIENT_MANAGERS, TenantKind
 from marketplace.accounts.schemas import (
+    AcceptInvitationIn,
     ActivityOut,
+    InvitationOut,
     MemberIn,
     MemberOut,
     MembershipOut,
@@ -134,7 +136,11 @@ class OrganisationController(Controller):
         site = next(s for s in org["sites"] if s["id"] == site_id)
         return msgspec.convert(site, SiteOut, strict=False)
 
-    @post("/{organisation_id:uuid}/members", summary="Add or invite a member", status_code=201)
+    @post(
+        "/{organisation_id:uuid}/members",
+        summary="Invite a member (the same answer for every address; membership once accepted)",
+        status_code=201,
+    )
     async def add_member(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: JSONBody[MemberIn]
     ) -> MemberOut:
@@ -146,10 +152,49 @@ class OrganisationController(Controller):
             CLIENT_MANAGERS,
             what="No such organisation.",
         )
-        result = await services.add_member(
+        result = await services.invite_member(
             p.user_id, TenantKind.organisation, organisation_id, data.email, data.role
         )
         return msgspec.convert(result, MemberOut)
+
+    @get("/{organisation_id:uuid}/invitations", summary="Pending invitations (managers)")
+    async def invitations(
+        self,
+        request: Request[Any, Any, Any],
+        organisation_id: uuid.UUID,
+        page: int = Parameter(default=1),
+        per_page: int = Parameter(default=20),
+    ) -> Page[InvitationOut]:
+        require_role(
+            principal_of(request),
+            TenantKind.organisation,
+            organisation_id,
+            CLIENT_MANAGERS,
+            what="No such organisation.",
+        )
+        return await invitations_page(
+            TenantKind.organisation, organisation_id, PageParams.of(page, per_page)
+        )
+
+    @delete(
+        "/{organisation_id:uuid}/invitations/{invitation_id:uuid}",
+        summary="Revoke a pending invitation (managers); its link stops working",
+        status_code=204,
+    )
+    async def revoke_invitation(
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, invitation_id: uuid.UUID
+    ) -> None:
+        p = principal_of(request)
+        require_role(
+            p,
+            TenantKind.organisation,
+            organisation_id,
+            CLIENT_MANAGERS,
+            what="No such organisation.",
+        )
+        await services.revoke_invitation(
+            p.user_id, TenantKind.organisation, organisation_id, invitation_id
+        )
 
     @get("/{organisation_id:uuid}/activity", summary="The organisation's activity log (owners)")
     async def activity(
@@ -169,6 +214,35 @@ class OrganisationController(Controller):
         return await activity_page(
             Tenant("organisation", organisation_id), PageParams.of(page, per_page)
         )
+
+
+class InvitationController(Controller):
+    path = "/api/v1/invitations"
+    tags = ["accounts"]
+    guards = [requires_login]
+
+    @post(
+        "/accept",
+        summary="Accept an e-mailed invitation, signed in with the invited address",
+        status_code=200,
+    )
+    async def accept(
+        self, request: Request[Any, Any, Any], data: JSONBody[AcceptInvitationIn]
+    ) -> MembershipOut:
+        p = principal_of(request)
+        result = await services.accept_invitation(p.user_id, p.email, data.token)
+        return msgspec.convert(result, MembershipOut)
+
+
+async def invitations_page(
+    kind: TenantKind, tenant_id: uuid.UUID, params: PageParams
+) -> Page[InvitationOut]:
+    rows = await services.list_invitations(kind, tenant_id)
+    items = [
+        msgspec.convert(r, InvitationOut, strict=False)
+        for r in rows[params.offset : params.offset + params.per_page]
+    ]
+    return Page(items=items, total=len(rows), page=params.page, per_page=params.per_page)
 
 
 async def activity_page(tenant: Tenant, params: PageParams) -> Page[ActivityOut]:

@@ -15,6 +15,7 @@ from marketplace.accounts.auth import SESSION_COOKIE
 from marketplace.accounts.guards import Principal, current_principal, require_role, requires_login
 from marketplace.accounts.roles import CLIENT_MANAGERS, ROLES, TenantKind
 from marketplace.accounts.schemas import OrganisationIn, SiteIn
+from marketplace.accounts.services import normalise_email
 from marketplace.core.activity import Tenant, entries_for_tenant
 from marketplace.core.errors import DomainError, Unauthorized
 from marketplace.reference import services as reference
@@ -39,6 +40,21 @@ def _session_cookie(secret: str, settings: Settings, max_age: int) -> Cookie:
         max_age=max_age,
         path="/",
     )
+
+
+def invited_notice(email: str) -> str:
+    """The one answer to an invitation, whatever the address (no account probing)."""
+    return (
+        f"Invitation to {normalise_email(email)} recorded: they receive an e-mail with a link "
+        "and become a member once they accept it. Someone who is already a member is not "
+        "e-mailed again."
+    )
+
+
+def tenant_url(kind: TenantKind | str, tenant_id: uuid.UUID) -> str:
+    if kind == TenantKind.organisation:
+        return f"/organisations/{tenant_id}"
+    return f"/manage/bodies/{tenant_id}"
 
 
 def me(request: Request[Any, Any, Any]) -> Principal:
@@ -119,6 +135,70 @@ class AccountPages(Controller):
         return Template("accounts/account.html", context={"me": me(request)})
 
 
+def revoke_page(invitation: dict[str, Any], tenant_name: str, back: str) -> Template:
+    """Revoking asks once more (shared by organisations' and bodies' members pages)."""
+    return Template(
+        "accounts/invitation_revoke.html",
+        context={
+            "invitation": invitation,
+            "tenant_name": tenant_name,
+            "back": back,
+            "action": f"{back}/invitations/{invitation['id']}/revoke",
+        },
+    )
+
+
+class InvitationPages(Controller):
+    """The page an invitation e-mail links to: see who invites you to what, and accept."""
+
+    path = "/invitations"
+    include_in_schema = False
+    # Anonymous visitors are sent to /login?next=/invitations/<token> and come back here.
+    guards = [requires_login]
+
+    async def _render(
+        self,
+        principal: Principal,
+        token: str,
+        errors: dict[str, str] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        invitation = await services.invitation_for_token(token)
+        wrong = invitation["email"] != principal.email
+        if invitation["status"] == "accepted" and invitation["accepted_by"] != principal.user_id:
+            invitation = {**invitation, "status": "used"}
+        return Template(
+            "accounts/invitation.html",
+            context={
+                "invitation": invitation,
+                "token": token,
+                "me": principal,
+                "wrong_account": wrong,
+                "tenant_url": tenant_url(invitation["kind"], invitation["tenant_id"]),
+                "tz": principal.time_zone,
+                "errors": errors or {},
+            },
+            status_code=status_code if not wrong else 403,
+        )
+
+    @get("/{token:str}")
+    async def view(self, request: Request[Any, Any, Any], token: str) -> Template:
+        return await self._render(me(request), token)
+
+    @post("/{token:str}")
+    async def accept(self, request: Request[Any, Any, Any], token: str) -> Response[Any]:
+        principal = me(request)
+        try:
+            joined = await services.accept_invitation(principal.user_id, principal.email, token)
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            return await self._render(
+                principal, token, {"form": exc.detail}, status_code=exc.status_code
+            )
+        return Redirect(tenant_url(joined["kind"], joined["id"]))
+
+
 class OrganisationPages(Controller):
     path = "/organisations"
     include_in_schema = False
@@ -195,9 +275,13 @@ class OrganisationPages(Controller):
                 "role": role,
                 "can_manage": role in CLIENT_MANAGERS,
                 "members": await services.list_members(TenantKind.organisation, organisation_id),
-                "invitations": await services.list_invitations(
-                    TenantKind.organisation, organisation_id
+                "invitations": (
+                    await services.list_invitations(TenantKind.organisation, organisation_id)
+                    if role in CLIENT_MANAGERS
+                    else []
                 ),
+                "revoke_base": f"/organisations/{organisation_id}/invitations",
+                "tz": principal.time_zone,
                 "roles": sorted(ROLES[TenantKind.organisation]),
                 "errors": errors or {},
                 "notice": notice,
@@ -219,7 +303,7 @@ class OrganisationPages(Controller):
         )
         data = await form_data(request)
         try:
-            result = await services.add_member(
+            result = await services.invite_member(
                 principal.user_id,
                 TenantKind.organisation,
                 organisation_id,
@@ -230,12 +314,51 @@ class OrganisationPages(Controller):
             return await self._render(
                 principal, organisation_id, role, errors_by_field(exc), status_code=exc.status_code
             )
-        notice = (
-            f"{result['email']} is now a member."
-            if result["status"] == "member"
-            else f"{result['email']} is invited and joins when they register with that address."
+        return await self._render(
+            principal, organisation_id, role, notice=invited_notice(result["email"])
         )
-        return await self._render(principal, organisation_id, role, notice=notice)
+
+    @get("/{organisation_id:uuid}/invitations/{invitation_id:uuid}/revoke")
+    async def confirm_revoke(
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, invitation_id: uuid.UUID
+    ) -> Template:
+        require_role(
+            me(request),
+            TenantKind.organisation,
+            organisation_id,
+            CLIENT_MANAGERS,
+            what="No such organisation.",
+        )
+        invitation = await services.get_invitation(
+            TenantKind.organisation, organisation_id, invitation_id
+        )
+        org = await services.get_organisation(organisation_id)
+        return revoke_page(invitation, org["name"], f"/organisations/{organisation_id}")
+
+    @post("/{organisation_id:uuid}/invitations/{invitation_id:uuid}/revoke")
+    async def revoke(
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, invitation_id: uuid.UUID
+    ) -> Template:
+        principal = me(request)
+        role = require_role(
+            principal,
+            TenantKind.organisation,
+            organisation_id,
+            CLIENT_MANAGERS,
+            what="No such organisation.",
+        )
+        invitation = await services.get_invitation(
+            TenantKind.organisation, organisation_id, invitation_id
+        )
+        await services.revoke_invitation(
+            principal.user_id, TenantKind.organisation, organisation_id, invitation_id
+        )
+        return await self._render(
+            principal,
+            organisation_id,
+            role,
+            notice=f"The invitation of {invitation['email']} is revoked; its link no longer works.",
+        )
 
     @post("/{organisation_id:uuid}/sites")
     async def add_site(

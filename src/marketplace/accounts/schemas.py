@@ -98,11 +98,25 @@ class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class MemberOut(msgspec.Struct):
-    status: str  # "member" (added at once) or "invited" (no account yet)
+    """The same for every address, known, unknown or already a member: no account probing."""
+
+    status: str  # always "invited": membership starts only when the person accepts
     email: str
     role: str
-    user_id: uuid.UUID | None = None
-    invitation_id: uuid.UUID | None = None
+
+
+class InvitationOut(msgspec.Struct):
+    id: uuid.UUID
+    email: str
+    role: str
+    status: str  # "pending" or "expired" (accepted and revoked ones are no longer listed)
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    invited_by_name: str
+
+
+class AcceptInvitationIn(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class ActivityOut(msgspec.Struct):

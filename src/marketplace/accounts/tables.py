@@ -80,7 +80,12 @@ class Membership(Table):
 
 
 class Invitation(Table):
-    """An invitation to join a tenant, by e-mail; accepted when that address signs in or registers."""
+    """An invitation to join a tenant, e-mailed as a single-use link; membership only once the
+    invited person, signed in with that address, accepts it.
+
+    Pending = neither accepted nor revoked; at most one pending invitation per tenant and address
+    (partial unique indexes in the migrations). Only the SHA-256 of the link's token is stored.
+    """
 
     id = UUID(primary_key=True)
     email = Varchar(length=254, index=True)
@@ -90,6 +95,11 @@ class Invitation(Table):
     invited_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=clock.now)
     accepted_at = Timestamptz(null=True, default=None)
+    # Null for invitations written before links existed: they cannot be accepted, only renewed.
+    token_hash = Varchar(length=64, null=True, default=None)
+    expires_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    accepted_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
 
 
 class ApiToken(Table):

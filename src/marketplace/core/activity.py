@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from marketplace.core import clock
@@ -30,6 +30,8 @@ class ActionEntry:
     entity_id: str
     tenant: Tenant | None
     data: dict[str, Any]
+    # What listeners need but the log must not keep, such as the secret of an e-mailed link.
+    private: dict[str, Any] = field(default_factory=dict)
 
 
 ActionListener = Callable[[ActionEntry], Awaitable[None]]
@@ -55,6 +57,7 @@ async def log_action(
     entity_id: uuid.UUID | str,
     tenant: Tenant | None = None,
     data: dict[str, Any] | None = None,
+    private: dict[str, Any] | None = None,
 ) -> None:
     if not _ACTION.match(action):
         raise ValueError(
@@ -74,7 +77,9 @@ async def log_action(
     ).run()
     listeners = _listeners.get(action)
     if listeners:
-        entry = ActionEntry(action, actor_id, entity_type, str(entity_id), tenant, data or {})
+        entry = ActionEntry(
+            action, actor_id, entity_type, str(entity_id), tenant, data or {}, private or {}
+        )
         for listener in listeners:
             await listener(entry)
 

@@ -6,14 +6,14 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import JSONBody, Parameter
 
 from marketplace.accounts import services as accounts
-from marketplace.accounts.api import activity_page, principal_of
+from marketplace.accounts.api import activity_page, invitations_page, principal_of
 from marketplace.accounts.guards import require_role, requires_login, requires_platform_admin
 from marketplace.accounts.roles import BODY_MANAGERS, TenantKind
-from marketplace.accounts.schemas import ActivityOut, MemberIn, MemberOut
+from marketplace.accounts.schemas import ActivityOut, InvitationOut, MemberIn, MemberOut
 from marketplace.core.activity import Tenant
 from marketplace.core.errors import Invalid
 from marketplace.core.pagination import Page, PageParams
@@ -166,7 +166,7 @@ class BodyController(Controller):
 
     @post(
         "/{body_id:uuid}/members",
-        summary="Add or invite a member (owner)",
+        summary="Invite a member (owner; the same answer for every address; membership once accepted)",
         guards=[requires_login],
         status_code=201,
     )
@@ -175,10 +175,44 @@ class BodyController(Controller):
     ) -> MemberOut:
         p = principal_of(request)
         require_role(p, TenantKind.body, body_id, BODY_MANAGERS, what="No such certification body.")
-        result = await accounts.add_member(
+        result = await accounts.invite_member(
             p.user_id, TenantKind.body, body_id, data.email, data.role
         )
         return msgspec.convert(result, MemberOut)
+
+    @get(
+        "/{body_id:uuid}/invitations",
+        summary="Pending invitations (owner)",
+        guards=[requires_login],
+    )
+    async def invitations(
+        self,
+        request: Request[Any, Any, Any],
+        body_id: uuid.UUID,
+        page: int = Parameter(default=1),
+        per_page: int = Parameter(default=20),
+    ) -> Page[InvitationOut]:
+        require_role(
+            principal_of(request),
+            TenantKind.body,
+            body_id,
+            BODY_MANAGERS,
+            what="No such certification body.",
+        )
+        return await invitations_page(TenantKind.body, body_id, PageParams.of(page, per_page))
+
+    @delete(
+        "/{body_id:uuid}/invitations/{invitation_id:uuid}",
+        summary="Revoke a pending invitation (owner); its link stops working",
+        guards=[requires_login],
+        status_code=204,
+    )
+    async def revoke_invitation(
+        self, request: Request[Any, Any, Any], body_id: uuid.UUID, invitation_id: uuid.UUID
+    ) -> None:
+        p = principal_of(request)
+        require_role(p, TenantKind.body, body_id, BODY_MANAGERS, what="No such certification body.")
+        await accounts.revoke_invitation(p.user_id, TenantKind.body, body_id, invitation_id)
 
     @get(
         "/{body_id:uuid}/activity",

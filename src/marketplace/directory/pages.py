@@ -17,7 +17,7 @@ from marketplace.accounts.guards import (
     requires_login,
     requires_platform_admin,
 )
-from marketplace.accounts.pages import me
+from marketplace.accounts.pages import invited_notice, me, revoke_page
 from marketplace.accounts.roles import BODY_MANAGERS, ROLES, TenantKind
 from marketplace.core.activity import Tenant, entries_for_tenant
 from marketplace.core.errors import DomainError
@@ -111,7 +111,13 @@ class BodyAdminPages(Controller):
                 "role": role,
                 "can_manage": role in BODY_MANAGERS,
                 "members": await accounts.list_members(TenantKind.body, body_id),
-                "invitations": await accounts.list_invitations(TenantKind.body, body_id),
+                "invitations": (
+                    await accounts.list_invitations(TenantKind.body, body_id)
+                    if role in BODY_MANAGERS
+                    else []
+                ),
+                "revoke_base": f"/manage/bodies/{body_id}/invitations",
+                "tz": principal.time_zone,
                 "roles": sorted(ROLES[TenantKind.body]),
                 "services": await reference.list_support_services(),
                 "errors": errors or {},
@@ -193,7 +199,7 @@ class BodyAdminPages(Controller):
         )
         data = await form_data(request)
         try:
-            result = await accounts.add_member(
+            result = await accounts.invite_member(
                 principal.user_id,
                 TenantKind.body,
                 body_id,
@@ -204,12 +210,41 @@ class BodyAdminPages(Controller):
             return await self._render(
                 principal, body_id, role, errors_by_field(exc), status_code=exc.status_code
             )
-        notice = (
-            f"{result['email']} is now a member."
-            if result["status"] == "member"
-            else f"{result['email']} is invited and joins when they register with that address."
+        return await self._render(principal, body_id, role, notice=invited_notice(result["email"]))
+
+    @get(
+        "/manage/bodies/{body_id:uuid}/invitations/{invitation_id:uuid}/revoke",
+        guards=[requires_login],
+    )
+    async def confirm_revoke(
+        self, request: Request[Any, Any, Any], body_id: uuid.UUID, invitation_id: uuid.UUID
+    ) -> Template:
+        require_role(
+            me(request), TenantKind.body, body_id, BODY_MANAGERS, what="No such certification body."
         )
-        return await self._render(principal, body_id, role, notice=notice)
+        invitation = await accounts.get_invitation(TenantKind.body, body_id, invitation_id)
+        body = await services.get_body(body_id)
+        return revoke_page(invitation, body["name"], f"/manage/bodies/{body_id}")
+
+    @post(
+        "/manage/bodies/{body_id:uuid}/invitations/{invitation_id:uuid}/revoke",
+        guards=[requires_login],
+    )
+    async def revoke(
+        self, request: Request[Any, Any, Any], body_id: uuid.UUID, invitation_id: uuid.UUID
+    ) -> Template:
+        principal = me(request)
+        role = require_role(
+            principal, TenantKind.body, body_id, BODY_MANAGERS, what="No such certification body."
+        )
+        invitation = await accounts.get_invitation(TenantKind.body, body_id, invitation_id)
+        await accounts.revoke_invitation(principal.user_id, TenantKind.body, body_id, invitation_id)
+        return await self._render(
+            principal,
+            body_id,
+            role,
+            notice=f"The invitation of {invitation['email']} is revoked; its link no longer works.",
+        )
 
     @get("/manage/bodies/{body_id:uuid}/activity", guards=[requires_login])
     async def activity(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:

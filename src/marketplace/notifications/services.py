@@ -317,7 +317,8 @@ async def retry_message(message_id: uuid.UUID) -> None:
 
 async def _invitation_created(entry: ActionEntry) -> None:
     email = str(entry.data.get("email") or "")
-    if not email or entry.tenant is None:
+    token = str(entry.private.get("token") or "")
+    if not email or not token or entry.tenant is None:
         return
     if entry.tenant.kind == TenantKind.organisation:
         tenant = (
@@ -345,7 +346,9 @@ async def _invitation_created(entry: ActionEntry) -> None:
             "role": str(entry.data.get("role", "")).replace("_", " "),
             "inviter": inviter["name"] if inviter else "",
             "email": email,
-            "path": "/register",
+            # The single-use link; only its hash is kept by accounts.
+            "path": f"/invitations/{token}",
+            "valid_days": entry.private.get("valid_days", 7),
         },
     )
 

@@ -85,51 +85,20 @@ async def test_unknown_and_foreign_organisations_look_the_same(
     assert malformed.status_code in (400, 404)
 
 
-async def test_member_added_at_once_or_invited_until_registration(
-    client: httpx.AsyncClient, world: World
-) -> None:
+async def test_inviting_adds_nobody_at_once(client: httpx.AsyncClient, world: World) -> None:
+    """Formerly an existing account became a member at once (201 "member", then 409 on a repeat);
+    now every address is only invited (tests/integration/accounts/test_invitations.py)."""
     owner = world.actor("a", "org:owner")
-    existing = await client.post(
-        f"/api/v1/organisations/{world.a.org_id}/members",
-        json={"email": world.outsider.email, "role": "member"},
-        headers=owner.headers,
-    )
-    assert existing.status_code == 201
-    assert existing.json()["status"] == "member"
-    again = await client.post(
-        f"/api/v1/organisations/{world.a.org_id}/members",
-        json={"email": world.outsider.email, "role": "member"},
-        headers=owner.headers,
-    )
-    assert again.status_code == 409
-    invited = await client.post(
-        f"/api/v1/organisations/{world.a.org_id}/members",
-        json={"email": "New.Person@example.test", "role": "quality_manager"},
-        headers=owner.headers,
-    )
-    assert invited.status_code == 201
-    assert invited.json()["status"] == "invited"
-    await client.post(
-        "/api/v1/auth/register",
-        json={"email": "new.person@example.test", "password": "a fine passphrase", "name": "New"},
-    )
-    token = (
-        await client.post(
-            "/api/v1/auth/token",
-            json={"email": "new.person@example.test", "password": "a fine passphrase"},
+    for _ in range(2):
+        r = await client.post(
+            f"/api/v1/organisations/{world.a.org_id}/members",
+            json={"email": world.outsider.email, "role": "member"},
+            headers=owner.headers,
         )
-    ).json()
-    me = (
-        await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token['token']}"})
-    ).json()
-    assert me["memberships"] == [
-        {
-            "kind": "organisation",
-            "id": str(world.a.org_id),
-            "role": "quality_manager",
-            "name": "Client A Ltd",
-        }
-    ]
+        assert r.status_code == 201
+        assert r.json() == {"status": "invited", "email": world.outsider.email, "role": "member"}
+    me = (await client.get("/api/v1/me", headers=world.outsider.headers)).json()
+    assert me["memberships"] == []
 
 
 async def test_role_must_exist_for_the_tenant_kind(client: httpx.AsyncClient, world: World) -> None:
