@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from marketplace.accounts.services import start_session
-from marketplace.accounts.tables import PasswordResetToken
 from marketplace.core import clock
 from marketplace.notifications.tables import OutboxMessage
 from marketplace.notifications.worker import Worker
@@ -144,6 +143,8 @@ async def test_reset_answers_alike_for_every_address_and_mails_only_known_ones(
     assert known.status_code == 202
     assert await OutboxMessage.count().where(OutboxMessage.kind == "password_reset").run() == 1
     token = _link(await _reset_message(settings, actor.email))
+    from marketplace.accounts.tables import PasswordResetToken  # the table this work added
+
     stored = await PasswordResetToken.select().run()
     assert [r["token_hash"] for r in stored] == [hashlib.sha256(token.encode()).hexdigest()]
     assert stored[0]["expires_at"] <= clock.now() + dt.timedelta(hours=1)
