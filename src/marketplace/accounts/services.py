@@ -123,10 +123,18 @@ async def _accept_invitations(user_id: uuid.UUID, email: str) -> None:
         )
 
 
+def _account_key(email: str) -> str:
+    return f"account:{email}"[:300]
+
+
+def _address_key(client_address: str) -> str:
+    return f"address:{client_address}"[:300]
+
+
 def _throttle_keys(email: str, client_address: str | None) -> list[tuple[str, throttle.Limit]]:
-    keys = [(f"account:{email}"[:300], throttle.ACCOUNT)]
+    keys = [(_account_key(email), throttle.ACCOUNT)]
     if client_address:
-        keys.append((f"address:{client_address}"[:300], throttle.ADDRESS))
+        keys.append((_address_key(client_address), throttle.ADDRESS))
     return keys
 
 
@@ -198,13 +206,13 @@ async def reserve_sign_in_attempt(email: str, client_address: str | None) -> Non
 async def forgive_sign_in_attempt(email: str, client_address: str | None) -> None:
     """After a success: the account's count starts afresh; the address gets back this attempt only
     (so one valid account cannot wash away the address's failures on others)."""
-    account_key, _ = _throttle_keys(normalise_email(email), None)[0]
     async with write_transaction():
+        account_key = _account_key(normalise_email(email))
         await LoginThrottle.delete().where(LoginThrottle.key == account_key).run()
         if client_address:
-            ((key, limit),) = _throttle_keys("", client_address)[1:]
+            key = _address_key(client_address)
             rows = await _locked_throttle_rows([key])
-            await _save_throttle(key, throttle.refund(limit, _state(rows.get(key))))
+            await _save_throttle(key, throttle.refund(throttle.ADDRESS, _state(rows.get(key))))
 
 
 async def _check_password(email: str, password: str) -> uuid.UUID | None:
@@ -385,7 +393,7 @@ async def confirm_password_reset(token: str, new_password: str) -> uuid.UUID:
         await User.update({User.password_hash: password_hash}).where(User.id == user_id).run()
         await _revoke_credentials(user_id)
         # Whoever holds the mailbox holds the account: the account's sign-in count starts afresh.
-        await LoginThrottle.delete().where(LoginThrottle.key == f"account:{email}"[:300]).run()
+        await LoginThrottle.delete().where(LoginThrottle.key == _account_key(email)).run()
         await log_action(
             "marketplace.account.password_reset",
             actor_id=user_id,
