@@ -107,6 +107,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="info",
         proxy_headers=True,
+        # uvicorn would otherwise trust 127.0.0.1 (or FORWARDED_ALLOW_IPS): only our setting decides.
+        forwarded_allow_ips=list(defaults.trusted_proxies),
         lifespan="on",
         log_config=None,  # keep the JSON logging configured above
         access_log=False,  # the app writes its own access log with the request id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -164,6 +165,15 @@ class WorkerSettings:
     )
 
 
+def _trusted_proxies() -> tuple[str, ...]:
+    """MARKETPLACE_TRUSTED_PROXIES as checked addresses and networks (a typo fails at start-up)."""
+    raw = os.environ.get("MARKETPLACE_TRUSTED_PROXIES", "")
+    items = tuple(item.strip() for item in raw.split(",") if item.strip())
+    for item in items:
+        ipaddress.ip_network(item, strict=False)
+    return items
+
+
 def _optional_int(name: str) -> int | None:
     value = os.environ.get(name)
     return int(value) if value is not None else None
@@ -183,6 +193,12 @@ class ServerSettings:
     max_requests_jitter: int | None = field(
         default_factory=lambda: _optional_int("MARKETPLACE_MAX_REQUESTS_JITTER")
     )
+
+    # MARKETPLACE_TRUSTED_PROXIES: comma-separated addresses or CIDR networks of the reverse
+    # proxies in front of the app. Only when the TCP peer is one of them does the server take the
+    # client's address (sign-in throttling per address) from X-Forwarded-For, and the scheme from
+    # X-Forwarded-Proto; unset, the default, trusts no one and the peer is the client.
+    trusted_proxies: tuple[str, ...] = field(default_factory=_trusted_proxies)
 
     def jitter_for(self, max_requests: int) -> int:
         """The jitter for a limit (the environment's, or a tenth of the limit)."""

@@ -1,4 +1,4 @@
-"""JSON API for accounts: registration, tokens, the caller, organisations and members."""
+"""JSON API for accounts: registration, tokens, passwords, the caller, organisations and members."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ from marketplace.accounts.schemas import (
     MeOut,
     OrganisationIn,
     OrganisationOut,
+    PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
     RegisterIn,
     SiteIn,
     SiteOut,
@@ -35,6 +38,12 @@ from marketplace.core.errors import Unauthorized
 from marketplace.core.pagination import Page, PageParams
 from marketplace.core.tables import ActivityLog
 from marketplace.settings import settings_of
+
+
+def client_address(request: Request[Any, Any, Any]) -> str | None:
+    """The caller's address for throttling: the TCP peer, or the client a trusted proxy names
+    (the server applies MARKETPLACE_TRUSTED_PROXIES to X-Forwarded-For before we see it)."""
+    return request.client.host if request.client else None
 
 
 def principal_of(request: Request[Any, Any, Any]) -> Principal:
@@ -56,7 +65,7 @@ class AuthController(Controller):
     @post("/token", summary="Exchange e-mail and password for a bearer token", status_code=200)
     async def token(self, request: Request[Any, Any, Any], data: JSONBody[TokenIn]) -> TokenOut:
         settings = settings_of(request)
-        user_id = await services.authenticate(data.email, data.password)
+        user_id = await services.authenticate(data.email, data.password, client_address(request))
         issued = await services.issue_api_token(user_id, settings.app.session_days)
         return TokenOut(token=issued.secret, expires_at=issued.expires_at)
 
@@ -67,6 +76,22 @@ class AuthController(Controller):
         principal = principal_of(request)
         if principal.token_id:
             await services.revoke_api_token(principal.token_id)
+
+    @post(
+        "/password-reset",
+        summary="E-mail a single-use password reset link (202 for every address)",
+        status_code=202,
+    )
+    async def password_reset(self, data: JSONBody[PasswordResetIn]) -> None:
+        await services.request_password_reset(data.email)
+
+    @post(
+        "/password-reset/confirm",
+        summary="Set a new password with a reset link; every session is revoked",
+        status_code=204,
+    )
+    async def password_reset_confirm(self, data: JSONBody[PasswordResetConfirmIn]) -> None:
+        await services.confirm_password_reset(data.token, data.new_password)
 
 
 class MeController(Controller):
@@ -87,6 +112,21 @@ class MeController(Controller):
                 MembershipOut(m.kind.value, m.tenant_id, m.role, m.tenant_name)
                 for m in p.memberships
             ],
+        )
+
+    @post(
+        "/password",
+        summary="Change the password; every other session and token is revoked",
+        status_code=204,
+    )
+    async def change_password(
+        self, request: Request[Any, Any, Any], data: JSONBody[PasswordChangeIn]
+    ) -> None:
+        await services.change_password(
+            principal_of(request),
+            data.current_password,
+            data.new_password,
+            client_address(request),
         )
 
 

@@ -34,6 +34,7 @@ class Principal:
     is_platform_admin: bool
     memberships: tuple[MembershipRef, ...]
     token_id: uuid.UUID | None = None  # set when the caller authenticated with an API token
+    session_id: uuid.UUID | None = None  # set when the caller came with a page session
 
     def roles_in(self, kind: TenantKind | str, tenant_id: uuid.UUID) -> frozenset[str]:
         return frozenset(

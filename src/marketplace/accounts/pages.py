@@ -1,4 +1,4 @@
-"""HTML pages for signing in and up, the account, and a client organisation's settings."""
+"""HTML pages for signing in and up, passwords, the account, and a client organisation's settings."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from marketplace.accounts import services
+from marketplace.accounts.api import client_address
 from marketplace.accounts.auth import SESSION_COOKIE
 from marketplace.accounts.guards import Principal, current_principal, require_role, requires_login
 from marketplace.accounts.roles import CLIENT_MANAGERS, ROLES, TenantKind
@@ -70,7 +71,8 @@ class AccountPages(Controller):
     @get("/login")
     async def login_form(self, next: str | None = None) -> Template:
         return Template(
-            "accounts/login.html", context={"next": _safe_next(next), "errors": {}, "email": ""}
+            "accounts/login.html",
+            context={"next": _safe_next(next), "errors": {}, "email": "", "notice": ""},
         )
 
     @post("/login")
@@ -80,7 +82,7 @@ class AccountPages(Controller):
         email, password = str(data.get("email", "")), str(data.get("password", ""))
         nxt = _safe_next(data.get("next"))
         try:
-            user_id = await services.authenticate(email, password)
+            user_id = await services.authenticate(email, password, client_address(request))
         except DomainError as exc:
             return Template(
                 "accounts/login.html",
@@ -132,7 +134,94 @@ class AccountPages(Controller):
 
     @get("/account", guards=[requires_login])
     async def account(self, request: Request[Any, Any, Any]) -> Template:
-        return Template("accounts/account.html", context={"me": me(request)})
+        return Template("accounts/account.html", context={"me": me(request), "notice": ""})
+
+    # --- passwords: changing one when signed in, resetting a forgotten one by e-mail ----------
+
+    @get("/account/password", guards=[requires_login])
+    async def change_form(self) -> Template:
+        return Template("accounts/password_change.html", context={"errors": {}})
+
+    @post("/account/password", guards=[requires_login])
+    async def change(self, request: Request[Any, Any, Any]) -> Template:
+        principal = me(request)
+        data = await form_data(request)
+        try:
+            await services.change_password(
+                principal,
+                str(data.get("current_password", "")),
+                str(data.get("new_password", "")),
+                client_address(request),
+            )
+        except DomainError as exc:
+            return Template(
+                "accounts/password_change.html",
+                context={"errors": errors_by_field(exc)},
+                status_code=exc.status_code,
+                headers=exc.headers,
+            )
+        notice = "Your password is changed. Every other session and API token is signed out."
+        return Template("accounts/account.html", context={"me": principal, "notice": notice})
+
+    @get("/password-reset")
+    async def reset_form(self) -> Template:
+        return Template(
+            "accounts/password_reset.html", context={"errors": {}, "email": "", "sent": False}
+        )
+
+    @post("/password-reset")
+    async def reset(self, request: Request[Any, Any, Any]) -> Template:
+        data = await form_data(request)
+        email = str(data.get("email", ""))[:254]
+        if not email.strip():
+            return Template(
+                "accounts/password_reset.html",
+                context={"errors": {"email": "Enter your e-mail address."}, "email": email},
+                status_code=422,
+            )
+        await services.request_password_reset(email)
+        # The same answer for every address: whether an account exists is not told.
+        return Template(
+            "accounts/password_reset.html",
+            context={"errors": {}, "email": email, "sent": True},
+            status_code=202,
+        )
+
+    @get("/password-reset/confirm")
+    async def confirm_form(self, token: str = "") -> Template:
+        return Template(
+            "accounts/password_reset_confirm.html",
+            context={"errors": {}, "token": token[:200]},
+            headers=_NO_REFERRER,
+        )
+
+    @post("/password-reset/confirm")
+    async def confirm(self, request: Request[Any, Any, Any]) -> Template:
+        data = await form_data(request)
+        token = str(data.get("token", ""))[:200]
+        try:
+            await services.confirm_password_reset(token, str(data.get("new_password", "")))
+        except DomainError as exc:
+            return Template(
+                "accounts/password_reset_confirm.html",
+                context={"errors": errors_by_field(exc), "token": token},
+                status_code=exc.status_code,
+                headers=_NO_REFERRER,
+            )
+        return Template(
+            "accounts/login.html",
+            context={
+                "next": "/account",
+                "errors": {},
+                "email": "",
+                "notice": "Your password is changed and every session is signed out. "
+                "Sign in with the new password.",
+            },
+        )
+
+
+# The reset page's address holds the link's secret: never send it on to another site.
+_NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 
 
 def revoke_page(invitation: dict[str, Any], tenant_name: str, back: str) -> Template:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,8 +23,19 @@ def _common_passwords() -> frozenset[str]:
         return frozenset(line.strip() for line in f if line.strip())
 
 
+# Spaces, format characters (zero-width space and joiners, BOM) and control characters (tabs,
+# newlines): a password made only of these looks blank and is trivially guessed.
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc"})
+
+
+def is_blank(password: str) -> bool:
+    return all(unicodedata.category(c) in _INVISIBLE for c in password)
+
+
 def password_problem(password: str, email: str = "") -> str | None:
     """Why a new password is refused, or None when it is acceptable."""
+    if is_blank(password):
+        return "Use visible characters, not only spaces or invisible ones."
     if len(password) < MIN_LENGTH:
         return f"Use at least {MIN_LENGTH} characters."
     if len(password) > MAX_LENGTH:

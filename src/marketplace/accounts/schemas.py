@@ -35,6 +35,20 @@ class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
 
 
+class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: Password
+
+
+class PasswordResetIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+
+
+class PasswordResetConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(max_length=200)]
+    new_password: Password
+
+
 class TokenOut(msgspec.Struct):
     token: str
     expires_at: dt.datetime

@@ -1,4 +1,4 @@
-"""Account services: registration, sign-in with throttling, sessions and API tokens, tenants and members."""
+"""Account services: registration, sign-in with throttling, passwords, sessions and API tokens, tenants and members."""
 
 from __future__ import annotations
 
@@ -9,27 +9,30 @@ import secrets
 import unicodedata
 import uuid
 import zoneinfo
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from marketplace.accounts import passwords
+from marketplace.accounts import passwords, throttle
 from marketplace.accounts.guards import MembershipRef, Principal
 from marketplace.accounts.roles import ROLES, TenantKind
 from marketplace.accounts.tables import (
     ApiToken,
     CertificationBody,
     Invitation,
-    LoginFailure,
+    LoginThrottle,
     Membership,
     Organisation,
+    PasswordResetToken,
     Site,
     User,
     WebSession,
 )
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
-from marketplace.core.db import lock_row, write_transaction
+from marketplace.core.db import is_postgres, lock_row, write_transaction
 from marketplace.core.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     Invalid,
@@ -39,12 +42,8 @@ from marketplace.core.errors import (
 )
 from marketplace.reference.tables import IafSector
 
-# Throttling: after FREE_FAILURES failed logins for one address inside WINDOW, each further
-# attempt waits BASE_DELAY * 2**(extra failures), capped at MAX_DELAY (OWASP authentication cheat sheet).
-FREE_FAILURES = 5
-WINDOW = dt.timedelta(minutes=15)
-BASE_DELAY = dt.timedelta(seconds=2)
-MAX_DELAY = dt.timedelta(minutes=15)
+# A reset link is valid for an hour at most (OWASP Forgot Password cheat sheet: short-lived, single use).
+RESET_VALID_FOR = dt.timedelta(hours=1)
 
 
 def normalise_email(email: str) -> str:
@@ -70,9 +69,7 @@ async def register_user(
 ) -> dict[str, Any]:
     """Create an account. Invitations to the address stay invitations until accepted explicitly."""
     email = normalise_email(email)
-    problem = passwords.password_problem(password, email)
-    if problem:
-        raise Invalid.field("password", problem, code="weak_password")
+    _weak("password", password, email)
     if not name.strip():
         raise Invalid.field("name", "Tell us your name.")
     check_time_zone(time_zone)
@@ -92,34 +89,99 @@ async def register_user(
     return {"id": user.id, "email": user.email, "name": user.name}
 
 
-async def _throttle_delay(email: str) -> dt.timedelta | None:
-    since = clock.now() - WINDOW
-    failures = (
-        await LoginFailure.select(LoginFailure.failed_at)
-        .where((LoginFailure.email == email) & (LoginFailure.failed_at > since))
-        .order_by(LoginFailure.failed_at, ascending=False)
+def _account_key(email: str) -> str:
+    return f"account:{email}"[:300]
+
+
+def _address_key(client_address: str) -> str:
+    return f"address:{client_address}"[:300]
+
+
+def _throttle_keys(email: str, client_address: str | None) -> list[tuple[str, throttle.Limit]]:
+    keys = [(_account_key(email), throttle.ACCOUNT)]
+    if client_address:
+        keys.append((_address_key(client_address), throttle.ADDRESS))
+    return keys
+
+
+def _state(row: dict[str, Any] | None) -> throttle.State:
+    if row is None:
+        return throttle.State()
+    return throttle.State(row["attempts"], row["last_attempt_at"], row["blocked_until"])
+
+
+async def _locked_throttle_rows(keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Inside write_transaction: the keys' rows, created when missing and locked until commit.
+
+    PostgreSQL: `SELECT ... FOR UPDATE` queues concurrent attempts on the same key (in any app
+    process); SQLite's IMMEDIATE transaction already admits one writer at a time.
+    """
+    await (
+        LoginThrottle.insert(*(LoginThrottle(key=k) for k in keys))
+        .on_conflict(target=LoginThrottle.key, action="DO NOTHING")
         .run()
     )
-    if len(failures) < FREE_FAILURES:
-        return None
-    extra = len(failures) - FREE_FAILURES
-    delay = min(BASE_DELAY * (2**extra), MAX_DELAY)
-    last = failures[0]["failed_at"]
-    wait = last + delay - clock.now()
-    return wait if wait > dt.timedelta(0) else None
+    query = LoginThrottle.select().where(LoginThrottle.key.is_in(keys))
+    if is_postgres():
+        query = query.lock_rows("UPDATE")
+    return {r["key"]: r for r in await query.run()}
 
 
-async def authenticate(email: str, password: str) -> uuid.UUID:
-    """Check credentials; repeated failures for one address answer 429 with a growing delay."""
-    email = normalise_email(email)
-    wait = await _throttle_delay(email)
-    if wait is not None:
-        seconds = max(1, int(wait.total_seconds() + 0.999))
+async def _save_throttle(key: str, state: throttle.State) -> None:
+    await (
+        LoginThrottle.update(
+            {
+                LoginThrottle.attempts: state.attempts,
+                LoginThrottle.last_attempt_at: state.last_attempt_at,
+                LoginThrottle.blocked_until: state.blocked_until,
+            }
+        )
+        .where(LoginThrottle.key == key)
+        .run()
+    )
+
+
+async def reserve_sign_in_attempt(email: str, client_address: str | None) -> None:
+    """Count a sign-in attempt for the account and the client address before the password is checked.
+
+    Counting first (under a row lock) means guesses sent at once are judged one after another:
+    after the free attempts every further one, the right password too, answers 429 with
+    Retry-After until the delay has passed (NIST SP 800-63B 5.2.2, OWASP ASVS 5.0 V6.3).
+    Refused attempts are not counted, so the delay does not grow while it is being waited out.
+    """
+    keys = sorted(_throttle_keys(normalise_email(email), client_address))  # one lock order
+    now = clock.now()
+    async with write_transaction():
+        rows = await _locked_throttle_rows([k for k, _ in keys])
+        decisions = [
+            (key, throttle.reserve(limit, _state(rows.get(key)), now)) for key, limit in keys
+        ]
+        refused = [d.wait for _, d in decisions if not d.allowed]
+        if not refused:
+            for key, decision in decisions:
+                await _save_throttle(key, decision.state)
+    if refused:
+        seconds = throttle.seconds(max(refused))
         raise Throttled(
-            f"Too many failed sign-ins for this address. Try again in {seconds} seconds.",
+            f"Too many failed sign-ins. Try again in {seconds} seconds.",
             code="throttled",
             headers={"Retry-After": str(seconds)},
         )
+
+
+async def forgive_sign_in_attempt(email: str, client_address: str | None) -> None:
+    """After a success: the account's count starts afresh; the address gets back this attempt only
+    (so one valid account cannot wash away the address's failures on others)."""
+    async with write_transaction():
+        account_key = _account_key(normalise_email(email))
+        await LoginThrottle.delete().where(LoginThrottle.key == account_key).run()
+        if client_address:
+            key = _address_key(client_address)
+            rows = await _locked_throttle_rows([key])
+            await _save_throttle(key, throttle.refund(throttle.ADDRESS, _state(rows.get(key))))
+
+
+async def _check_password(email: str, password: str) -> uuid.UUID | None:
     rows = (
         await User.select(User.id, User.password_hash, User.is_active)
         .where(User.email == email)
@@ -127,14 +189,182 @@ async def authenticate(email: str, password: str) -> uuid.UUID:
     )
     if not rows:
         passwords.verify_password(passwords.DUMMY_HASH, password)
-        ok = False
-    else:
-        ok = rows[0]["is_active"] and passwords.verify_password(rows[0]["password_hash"], password)
-    if not ok:
-        await LoginFailure.insert(LoginFailure(email=email, failed_at=clock.now())).run()
+        return None
+    if rows[0]["is_active"] and passwords.verify_password(rows[0]["password_hash"], password):
+        user_id: uuid.UUID = rows[0]["id"]
+        return user_id
+    return None
+
+
+async def authenticate(email: str, password: str, client_address: str | None = None) -> uuid.UUID:
+    """Check credentials; repeated failures per account and per client address answer 429 (see
+    reserve_sign_in_attempt), also when the guesses arrive at once."""
+    email = normalise_email(email)
+    await reserve_sign_in_attempt(email, client_address)
+    user_id = await _check_password(email, password)
+    if user_id is None:
         raise Unauthorized("Wrong e-mail address or password.", code="bad_credentials")
-    await LoginFailure.delete().where(LoginFailure.email == email).run()
-    user_id: uuid.UUID = rows[0]["id"]
+    await forgive_sign_in_attempt(email, client_address)
+    return user_id
+
+
+# --- passwords -------------------------------------------------------------------------------
+
+
+def _weak(field: str, password: str, email: str) -> None:
+    problem = passwords.password_problem(password, email)
+    if problem:
+        raise Invalid.field(field, problem, code="weak_password")
+
+
+async def _revoke_credentials(
+    user_id: uuid.UUID,
+    keep_token_id: uuid.UUID | None = None,
+    keep_session_id: uuid.UUID | None = None,
+) -> None:
+    """Sign the user out everywhere except the given token or session; unused reset links die too."""
+    now = clock.now()
+    tokens = ApiToken.update({ApiToken.revoked_at: now}).where(
+        (ApiToken.user == user_id) & ApiToken.revoked_at.is_null()
+    )
+    if keep_token_id is not None:
+        tokens = tokens.where(ApiToken.id != keep_token_id)
+    await tokens.run()
+    sessions = WebSession.delete().where(WebSession.user == user_id)
+    if keep_session_id is not None:
+        sessions = sessions.where(WebSession.id != keep_session_id)
+    await sessions.run()
+    await (
+        PasswordResetToken.update({PasswordResetToken.used_at: now})
+        .where((PasswordResetToken.user == user_id) & PasswordResetToken.used_at.is_null())
+        .run()
+    )
+
+
+async def change_password(
+    principal: Principal,
+    current_password: str,
+    new_password: str,
+    client_address: str | None = None,
+) -> None:
+    """Change the caller's password: the current one is required (throttled like a sign-in, so a
+    stolen session cannot guess it), and every other session and token is revoked (OWASP ASVS 5.0
+    V6.2.3, V7.4.3); the session or token making the change stays signed in."""
+    email = principal.email
+    await reserve_sign_in_attempt(email, client_address)
+    if await _check_password(email, current_password) != principal.user_id:
+        raise Unauthorized("Your current password is not right.", code="bad_credentials")
+    await forgive_sign_in_attempt(email, client_address)
+    _weak("new_password", new_password, email)
+    password_hash = passwords.hash_password(new_password)
+    async with write_transaction():
+        await (
+            User.update({User.password_hash: password_hash})
+            .where(User.id == principal.user_id)
+            .run()
+        )
+        await _revoke_credentials(principal.user_id, principal.token_id, principal.session_id)
+        await log_action(
+            "marketplace.account.password_changed",
+            actor_id=principal.user_id,
+            entity_type="user",
+            entity_id=principal.user_id,
+        )
+
+
+# Listeners told (user id, the link's path) when a reset link is made. Notifications lies above
+# accounts and installs its e-mail here; the secret never goes into the activity log.
+ResetListener = Callable[[uuid.UUID, str], Awaitable[None]]
+_reset_listeners: list[ResetListener] = []
+
+
+def on_password_reset_requested(listener: ResetListener) -> None:
+    """Register a listener (idempotent), called in the request's transaction."""
+    if listener not in _reset_listeners:
+        _reset_listeners.append(listener)
+
+
+async def request_password_reset(email: str) -> None:
+    """E-mail a single-use reset link valid for RESET_VALID_FOR to an active account's address.
+
+    The caller answers the same whether or not the address is known (no account probing,
+    OWASP Forgot Password cheat sheet); only the link's SHA-256 is stored.
+    """
+    email = normalise_email(email)
+    secret = "mpr_" + secrets.token_urlsafe(32)
+    now = clock.now()
+    async with write_transaction():
+        rows = (
+            await User.select(User.id)
+            .where((User.email == email) & (User.is_active == True))  # noqa: E712
+            .run()
+        )
+        if not rows:
+            return
+        user_id: uuid.UUID = rows[0]["id"]
+        await PasswordResetToken.insert(
+            PasswordResetToken(
+                user=user_id,
+                token_hash=_digest(secret),
+                created_at=now,
+                expires_at=now + RESET_VALID_FOR,
+            )
+        ).run()
+        await log_action(
+            "marketplace.account.password_reset_requested",
+            actor_id=None,
+            entity_type="user",
+            entity_id=user_id,
+        )
+        for listener in _reset_listeners:
+            await listener(user_id, f"/password-reset/confirm?token={secret}")
+
+
+_BAD_RESET = "This reset link is used, expired or unknown. Ask for a new one."
+
+
+async def confirm_password_reset(token: str, new_password: str) -> uuid.UUID:
+    """Set a new password with a reset link: the link is used up atomically (two confirms at once
+    cannot both succeed), and every session and token of the account is revoked."""
+    digest = _digest(token)
+    now = clock.now()
+    live = (
+        (PasswordResetToken.token_hash == digest)
+        & PasswordResetToken.used_at.is_null()
+        & (PasswordResetToken.expires_at > now)
+    )
+    rows = (
+        await PasswordResetToken.select(
+            PasswordResetToken.user, PasswordResetToken.user.email.as_alias("email")
+        )
+        .where(live)
+        .run()
+    )
+    if not rows:
+        raise BadRequest(_BAD_RESET, code="invalid_reset_token")
+    user_id: uuid.UUID = rows[0]["user"]
+    email: str = rows[0]["email"]
+    _weak("new_password", new_password, email)  # a weak choice leaves the link usable
+    password_hash = passwords.hash_password(new_password)
+    async with write_transaction():
+        used = (
+            await PasswordResetToken.update({PasswordResetToken.used_at: now})
+            .where(live)
+            .returning(PasswordResetToken.id)
+            .run()
+        )
+        if not used:
+            raise BadRequest(_BAD_RESET, code="invalid_reset_token")
+        await User.update({User.password_hash: password_hash}).where(User.id == user_id).run()
+        await _revoke_credentials(user_id)
+        # Whoever holds the mailbox holds the account: the account's sign-in count starts afresh.
+        await LoginThrottle.delete().where(LoginThrottle.key == _account_key(email)).run()
+        await log_action(
+            "marketplace.account.password_reset",
+            actor_id=user_id,
+            entity_type="user",
+            entity_id=user_id,
+        )
     return user_id
 
 
@@ -190,16 +420,18 @@ async def principal_for_token(secret: str) -> Principal | None:
 
 async def principal_for_session(secret: str) -> Principal | None:
     rows = (
-        await WebSession.select(WebSession.user)
+        await WebSession.select(WebSession.id, WebSession.user)
         .where((WebSession.token_hash == _digest(secret)) & (WebSession.expires_at > clock.now()))
         .run()
     )
     if not rows:
         return None
-    return await load_principal(rows[0]["user"])
+    return await load_principal(rows[0]["user"], session_id=rows[0]["id"])
 
 
-async def load_principal(user_id: uuid.UUID, token_id: uuid.UUID | None = None) -> Principal | None:
+async def load_principal(
+    user_id: uuid.UUID, token_id: uuid.UUID | None = None, session_id: uuid.UUID | None = None
+) -> Principal | None:
     users = await User.select().where((User.id == user_id) & (User.is_active == True)).run()  # noqa: E712
     if not users:
         return None
@@ -229,6 +461,7 @@ async def load_principal(user_id: uuid.UUID, token_id: uuid.UUID | None = None) 
         is_platform_admin=u["is_platform_admin"],
         memberships=memberships,
         token_id=token_id,
+        session_id=session_id,
     )
 
 

@@ -123,9 +123,26 @@ class WebSession(Table):
     expires_at = Timestamptz()
 
 
-class LoginFailure(Table):
-    """Recent failed logins per e-mail address, for throttling with a growing delay."""
+class LoginThrottle(Table):
+    """Sign-in attempts counted per key ("account:<e-mail>" or "address:<client address>").
+
+    One row per key, locked while an attempt is reserved, so parallel guesses (in any number of
+    app processes) are counted one after another before any password is checked.
+    """
 
     id = UUID(primary_key=True)
-    email = Varchar(length=254, index=True)
-    failed_at = Timestamptz(default=clock.now, index=True)
+    key = Varchar(length=300, unique=True)
+    attempts = Integer(default=0)  # attempts judged (or being judged) that did not succeed
+    last_attempt_at = Timestamptz(null=True, default=None)
+    blocked_until = Timestamptz(null=True, default=None)
+
+
+class PasswordResetToken(Table):
+    """A single-use password reset link; only the SHA-256 of its secret is stored."""
+
+    id = UUID(primary_key=True)
+    user = ForeignKey(User, null=False, on_delete=OnDelete.cascade, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=clock.now)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from marketplace.accounts import services as account_services
 from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import CertificationBody, Membership, Organisation, User
 from marketplace.core import clock
@@ -67,6 +68,12 @@ KINDS: dict[str, Kind] = {
             "invitation",
             "Invitations",
             "Someone invites an address to join their organisation or body.",
+            optional=False,
+        ),
+        Kind(
+            "password_reset",
+            "Password reset",
+            "Someone asks for a password reset link for my account.",
             optional=False,
         ),
     )
@@ -353,6 +360,13 @@ async def _invitation_created(entry: ActionEntry) -> None:
     )
 
 
+async def _password_reset_requested(user_id: uuid.UUID, path: str) -> None:
+    # The link's secret lives only in this outbox row (the admin outbox never shows data).
+    minutes = int(account_services.RESET_VALID_FOR.total_seconds() // 60)
+    await notify("password_reset", user_ids=[user_id], data={"path": path, "minutes": minutes})
+
+
 def install() -> None:
     """Listen to the accounts actions this floor turns into e-mails."""
     on_action("marketplace.invitation.created", _invitation_created)
+    account_services.on_password_reset_requested(_password_reset_requested)
