@@ -155,9 +155,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             AuthenticationMiddleware(),
             # CSRF tokens are bound to the session cookie (web/csrf.py), which Litestar's
             # double-submit CSRFConfig cannot do.
-            SessionCsrfMiddleware(
-                settings.app.secret_key, secure=settings.app.secure_cookies
-            ),
+            SessionCsrfMiddleware(settings.app.secret_key, secure=settings.app.secure_cookies),
         ],
         # Litestar's default logging config replaces the root handler with a plain-text one,
         # which turned the JSON logs (and their request ids) into text; errors.py logs

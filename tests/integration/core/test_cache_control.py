@@ -54,7 +54,8 @@ async def test_an_answer_that_sets_a_session_is_private(
     r = await client.post(
         "/login", data={"email": actor.email, "password": PASSWORD, "_csrf_token": token}
     )
-    assert r.status_code == 302 and "mp_session" in r.headers.get("set-cookie", "")
+    assert r.status_code == 302
+    assert "mp_session" in r.headers.get("set-cookie", "")
     assert r.headers["cache-control"] == PRIVATE
 
 
