@@ -109,8 +109,9 @@ METRICS = Metrics()
 
 
 def _answering_errors(app: ASGIApp) -> ASGIApp:
-    """The app with the application's exception handlers around it (the same ones the router
-    uses); an exception that escapes them is a real 500 and still reaches the `finally`."""
+    """The app with the application's exception handlers around it: the helper Litestar uses
+    between its own middleware (litestar/_asgi/routing_trie/mapping.py), so the same handlers
+    answer; an exception that escapes them is a real 500 and still reaches the `finally`."""
     return wrap_in_exception_handler(app=app)
 
 

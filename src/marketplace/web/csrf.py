@@ -24,6 +24,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # The API authenticates by bearer token only and the webhook by Stripe's signature, so neither
 # can be forged by another site's form (a cookie never authorises them).
 _EXEMPT_PREFIXES = ("/api/", "/webhooks/")
+# Answers that never hold a form: no token to compute, and no cookie to set on a file or a
+# health check that caches (and probes) should see unchanged.
+_FORMLESS_PREFIXES = ("/static/", "/healthz", "/readyz", "/metrics", "/calendar/", "/schema")
 
 
 def csrf_token(secret_key: str, nonce: str, session: str | None) -> str:
@@ -47,7 +50,10 @@ class SessionCsrfMiddleware(ASGIMiddleware):
         self.secure = secure
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if str(scope.get("path", "")).startswith(_EXEMPT_PREFIXES):
+        path = str(scope.get("path", ""))
+        if path.startswith(_EXEMPT_PREFIXES) or (
+            path.startswith(_FORMLESS_PREFIXES) and scope.get("method") in SAFE_METHODS
+        ):
             await next_app(scope, receive, send)
             return
         request: Request[Any, Any, Any] = scope["litestar_app"].request_class(

@@ -72,7 +72,11 @@ async def test_public_answers_keep_their_caching(client: httpx.AsyncClient, worl
     css = await client.get("/static/css/site.css")
     assert css.status_code == 200
     assert "no-store" not in css.headers.get("cache-control", "")
-    assert "no-store" not in (await client.get("/healthz")).headers.get("cache-control", "")
+    assert "set-cookie" not in css.headers, "a static file sets no cookie"
+    client.cookies.clear()
+    health = await client.get("/healthz")
+    assert "no-store" not in health.headers.get("cache-control", "")
+    assert "set-cookie" not in health.headers
 
 
 async def test_calendar_feed_keeps_revalidation(client: httpx.AsyncClient, world: World) -> None:
