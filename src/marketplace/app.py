@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Router
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import ResponseHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -59,6 +58,8 @@ from marketplace.reviews.pages import ReviewPages
 from marketplace.scheduling.api import API_CONTROLLERS as SCHEDULING_API
 from marketplace.scheduling.pages import PAGE_CONTROLLERS as SCHEDULING_PAGES
 from marketplace.settings import PROJECT_ROOT, Settings
+from marketplace.web.cache_control import PrivateAnswersMiddleware
+from marketplace.web.csrf import SessionCsrfMiddleware
 from marketplace.web.pages import HomePages
 from marketplace.web.templating import configure_environment
 
@@ -154,21 +155,19 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             ),
         ],
         state=State({"settings": settings}),
-        middleware=[RequestContextMiddleware(), AuthenticationMiddleware()],
+        middleware=[
+            # Outside the measuring middleware so error answers are marked too.
+            PrivateAnswersMiddleware(),
+            RequestContextMiddleware(),
+            AuthenticationMiddleware(),
+            # CSRF tokens are bound to the session cookie (web/csrf.py), which Litestar's
+            # double-submit CSRFConfig cannot do.
+            SessionCsrfMiddleware(settings.app.secret_key, secure=settings.app.secure_cookies),
+        ],
         # Litestar's default logging config replaces the root handler with a plain-text one,
         # which turned the JSON logs (and their request ids) into text; errors.py logs
         # unhandled exceptions itself.
         logging_config=None,
-        csrf_config=CSRFConfig(
-            secret=settings.app.secret_key,
-            cookie_name="mp_csrf",
-            cookie_secure=settings.app.secure_cookies,
-            cookie_httponly=True,
-            header_name="x-csrftoken",
-            # The API authenticates by bearer token only and the webhook by Stripe's signature,
-            # so neither can be forged by another site's form.
-            exclude=["/api/", "/webhooks/"],
-        ),
         template_config=TemplateConfig(instance=template_engine),
         openapi_config=OpenAPIConfig(
             title="Certification-body marketplace API",

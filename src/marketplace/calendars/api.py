@@ -20,7 +20,8 @@ from marketplace.core.pagination import MAX_PER_PAGE, Page, PageParams
 from marketplace.scheduling.services import BODY_ALL, CLIENT_ALL, audit_context, check_access
 from marketplace.settings import settings_of
 
-CALENDAR_TYPE = "text/calendar; charset=utf-8"
+# Litestar appends "; charset=utf-8" to every text/* media type itself.
+CALENDAR_TYPE = "text/calendar"
 MAX_PAGE = 10_000
 
 

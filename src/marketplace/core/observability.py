@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from litestar import MediaType, Response, get
+from litestar._asgi.utils import wrap_in_exception_handler
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -107,6 +108,13 @@ class Metrics:
 METRICS = Metrics()
 
 
+def _answering_errors(app: ASGIApp) -> ASGIApp:
+    """The app with the application's exception handlers around it: the helper Litestar uses
+    between its own middleware (litestar/_asgi/routing_trie/mapping.py), so the same handlers
+    answer; an exception that escapes them is a real 500 and still reaches the `finally`."""
+    return wrap_in_exception_handler(app=app)
+
+
 class RequestContextMiddleware(ASGIMiddleware):
     """Gives every request an id (kept from X-Request-ID when sane), echoes it, logs and measures it."""
 
@@ -135,7 +143,11 @@ class RequestContextMiddleware(ASGIMiddleware):
             await send(message)
 
         try:
-            await next_app(scope, receive, send_with_id)
+            # A middleware inside this one (CSRF, authentication) can raise before any handler
+            # runs; Litestar would turn that into its answer only outside this middleware, so
+            # the log and the counter would see no answer at all and record a 500 the client
+            # never got. Handling it here sends the real answer through send_with_id.
+            await _answering_errors(next_app)(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             path = str(scope.get("path", ""))

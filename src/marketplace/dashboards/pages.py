@@ -215,7 +215,7 @@ class BodyDashboardPages(Controller):
             writer.writerow([_csv_cell(v) for v in row])
         return Response(
             content=out.getvalue(),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar appends "; charset=utf-8"
             headers={"Content-Disposition": 'attachment; filename="clients.csv"'},
         )
 

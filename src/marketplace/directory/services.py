@@ -25,6 +25,7 @@ from marketplace.directory.tables import (
     SectorExperience,
 )
 from marketplace.reference.tables import AccreditationBody, IafSector, Standard, SupportService
+from marketplace.rules import web_address
 from marketplace.rules.ranking import DEFAULT_PRIOR_WEIGHT, bayesian_average
 
 _PROFILE_FIELDS = (
@@ -42,6 +43,11 @@ _PROFILE_FIELDS = (
 
 async def _check_profile(data: dict[str, Any], current: dict[str, Any] | None = None) -> None:
     merged = {**(current or {}), **data}
+    website = data.get("website")
+    if website and not web_address.is_http_url(website):
+        raise Invalid.field(
+            "website", "Enter a web address starting with http:// or https://, with a host name."
+        )
     lo, hi = merged.get("day_rate_min_minor", 0), merged.get("day_rate_max_minor", 0)
     if hi and lo > hi:
         raise Invalid.field(
@@ -141,6 +147,8 @@ async def get_body(id_or_slug: uuid.UUID | str) -> dict[str, Any]:
     if not rows:
         raise NotFound("No such certification body.")
     body: dict[str, Any] = rows[0]
+    # Rows stored before the http(s) rule may hold `javascript:` and the like: never hand one on.
+    body["website"] = web_address.safe_http_url(body["website"])
     bid = body["id"]
     body["languages"] = [
         r["language"]

@@ -404,6 +404,9 @@ def evidence_response(row: dict[str, Any]) -> Response[bytes]:
         content=services.evidence_bytes(row),
         media_type=row["content_type"],
         headers={
+            # Stored as sniffed ("text/plain; charset=utf-8"); given as the header, Litestar
+            # does not append a second charset as it does to a text/* media_type.
+            "Content-Type": row["content_type"],
             "Content-Disposition": files.content_disposition(row["filename"]),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-store",

@@ -381,7 +381,7 @@ class TrackerPages(Controller):
             )
         return Response(
             content=out.getvalue(),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar appends "; charset=utf-8"
             headers={"Content-Disposition": 'attachment; filename="corrective-actions.csv"'},
         )
 

@@ -164,6 +164,9 @@ def file_response(version: dict[str, Any]) -> Response[bytes]:
         content=services.version_bytes(version),
         media_type=version["content_type"],
         headers={
+            # Stored as sniffed ("text/plain; charset=utf-8"); given as the header, Litestar
+            # does not append a second charset as it does to a text/* media_type.
+            "Content-Type": version["content_type"],
             "Content-Disposition": files.content_disposition(version["filename"]),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-store",

@@ -79,3 +79,37 @@ def test_a_served_process_logs_json_lines_with_the_request_id(tmp_path: Path) ->
     assert access["path"] == "/api/v1/standards"
     assert access["status"] == 200
     assert any("Application startup complete" in line["message"] for line in lines)
+
+
+def _count(text: str, method: str, route: str, status: int) -> int:
+    match = re.search(
+        rf'^marketplace_http_requests_total\{{method="{method}",route="{re.escape(route)}",'
+        rf'status="{status}"\}} (\d+)$',
+        text,
+        re.M,
+    )
+    return int(match.group(1)) if match else 0
+
+
+async def test_refused_csrf_is_logged_and_counted_as_the_403_the_client_got(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The CSRF check runs in a middleware before any handler; its refusal used to be recorded
+    # as a 500, so anyone could inflate the server-error rate with bad form posts.
+    before = (await client.get("/metrics")).text
+    await client.get("/login")  # a CSRF cookie, but the posts below carry no or a bad token
+    with caplog.at_level(logging.INFO, logger="marketplace.access"):
+        missing = await client.post("/login", data={"email": "x@example.test", "password": "p"})
+        bad = await client.post(
+            "/login", data={"email": "x@example.test", "password": "p", "_csrf_token": "forged"}
+        )
+    assert missing.status_code == bad.status_code == 403
+    logged = [
+        json.loads(JsonFormatter().format(r))
+        for r in caplog.records
+        if r.name == "marketplace.access"
+    ]
+    assert [line["status"] for line in logged if line["method"] == "POST"] == [403, 403]
+    after = (await client.get("/metrics")).text
+    assert _count(after, "POST", "/login", 403) - _count(before, "POST", "/login", 403) == 2
+    assert _count(after, "POST", "/login", 500) == _count(before, "POST", "/login", 500)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.factories import World
+from tests.factories import World, csrf_from
 from tests.integration.directory.helpers import REVIEW, engagement
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -135,7 +135,8 @@ async def test_body_declares_an_accreditation_on_its_page(
     page = await client.get(f"/manage/bodies/{world.a.body_id}")
     assert page.status_code == 200
     assert "Declare accreditation" in page.text
-    token = client.cookies.get("mp_csrf") or ""
+    # The form's token (bound to this session), not the raw CSRF cookie.
+    token = csrf_from(page.text)
     form = {
         "_csrf_token": token,
         "accreditation_body": "UKAS",
