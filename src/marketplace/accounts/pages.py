@@ -105,14 +105,20 @@ class AccountPages(Controller):
         return Redirect("/", cookies=[_session_cookie("", settings, 0)])
 
     @get("/register")
-    async def register_form(self) -> Template:
-        return Template("accounts/register.html", context={"errors": {}, "values": {}})
+    async def register_form(self, next: str | None = None) -> Template:
+        # `next` carries an invitation link (or any page that sent the visitor to sign in)
+        # through registration, so a newcomer lands where they were going.
+        return Template(
+            "accounts/register.html",
+            context={"errors": {}, "values": {}, "next": _safe_next(next)},
+        )
 
     @post("/register")
     async def register(self, request: Request[Any, Any, Any]) -> Response[Any]:
         settings = settings_of(request)
         data = await form_data(request)
         values = {k: str(data.get(k, "")) for k in ("email", "name", "time_zone")}
+        nxt = _safe_next(data.get("next"))
         try:
             user = await services.register_user(
                 values["email"],
@@ -123,12 +129,12 @@ class AccountPages(Controller):
         except DomainError as exc:
             return Template(
                 "accounts/register.html",
-                context={"errors": errors_by_field(exc), "values": values},
+                context={"errors": errors_by_field(exc), "values": values, "next": nxt},
                 status_code=exc.status_code,
             )
         session = await services.start_session(user["id"], settings.app.session_days)
         return Redirect(
-            "/account",
+            nxt,
             cookies=[_session_cookie(session.secret, settings, settings.app.session_days * 86400)],
         )
 

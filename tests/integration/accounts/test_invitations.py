@@ -424,3 +424,37 @@ async def test_accept_page_signs_in_first_and_then_joins(
     assert (await client.get(f"/organisations/{world.a.org_id}")).status_code == 200
     assert "You have accepted this invitation." in (await client.get(f"/invitations/{token}")).text
     assert (await client.get("/invitations/not-a-token")).status_code == 404
+
+
+async def test_a_newcomer_registers_from_the_link_and_comes_back_to_accept(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    email = "newcomer@example.org"
+    await _invite(client, world, "organisation", email)
+    token = await _token(email)
+    client.cookies.clear()
+    login = await client.get(f"/invitations/{token}", follow_redirects=True)
+    # The sign-in page's "Register" link keeps where the visitor was going.
+    assert f'href="/register?next=/invitations/{token}"' in login.text
+    form = await client.get(f"/register?next=/invitations/{token}")
+    assert f'name="next" value="/invitations/{token}"' in form.text
+    r = await client.post(
+        "/register",
+        data={
+            "_csrf_token": csrf_from(form.text),
+            "name": "New Comer",
+            "email": email,
+            "password": PASSWORD,
+            "time_zone": "UTC",
+            "next": f"/invitations/{token}",
+        },
+    )
+    assert r.status_code in (302, 303)
+    assert r.headers["location"] == f"/invitations/{token}"
+    page = await client.get(f"/invitations/{token}")
+    assert page.status_code == 200
+    assert "Client A Ltd" in page.text
+    # An outside address in `next` never becomes a redirect.
+    client.cookies.clear()
+    form = await client.get("/register?next=//evil.example/")
+    assert 'name="next" value="/account"' in form.text
