@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
+import stripe
+from litestar import Litestar
 
-from tests.factories import Actor, World, sign_in
+from marketplace.app import create_app
+from marketplace.settings import Settings, StripeSettings
+from tests.factories import Actor, World, _tables_to_clean, sign_in
 
 # Every list that takes page/per_page: (path template, who asks). Found with
 # `grep -rn "page: int" src` and the app's route table; a new list belongs here.
@@ -85,3 +94,116 @@ async def test_list_pages_answer_a_4xx_page_for_pages_out_of_range(
     r = await client.get(url, params={"page": value})
     assert 400 <= r.status_code < 500, r.text
     assert r.headers["content-type"].startswith("text/html")
+
+
+# --- JSON nested past any schema -------------------------------------------------------------
+
+DEEP = b"[" * 1000 + b"]" * 1000
+
+
+def _json_body_routes(app: Litestar) -> list[tuple[str, str]]:
+    """Every API route that reads a body (POST, PUT, PATCH), from the app's own route table."""
+    routes = []
+    for route in app.routes:
+        if not route.path.startswith("/api/"):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            for method in sorted(handler.http_methods & {"POST", "PUT", "PATCH"}):
+                routes.append((method, route.path))
+    return routes
+
+
+def _fill(world: World, path: str) -> str:
+    path = path.replace("{organisation_id:uuid}", str(world.a.org_id))
+    path = path.replace("{body_id:uuid}", str(world.a.body_id))
+    path = path.replace("{site_id:uuid}", str(world.a.site_id))
+    path = re.sub(r"\{[a-z_]+:uuid\}", str(uuid.uuid4()), path)
+    return re.sub(r"\{[a-z_]+:(str|path)\}", "x", path)
+
+
+async def _row_counts() -> dict[str, int]:
+    return {t._meta.tablename: await t.count().run() for t in _tables_to_clean()}
+
+
+async def test_deeply_nested_json_is_refused_on_every_json_endpoint(
+    app: Litestar, client: httpx.AsyncClient, world: World
+) -> None:
+    routes = _json_body_routes(app)
+    assert len(routes) > 40  # the walk reaches every family, not a handful
+    before = await _row_counts()
+    for method, path in routes:
+        who = world.admin if "/admin/" in path else world.actor("a", "org:owner")
+        if "/bodies/" in path:
+            who = world.actor("a", "body:owner")
+        for content_type in ("application/json", "text/plain"):
+            r = await client.request(
+                method,
+                _fill(world, path),
+                content=DEEP,
+                headers={**who.headers, "Content-Type": content_type},
+            )
+            assert r.status_code == 400, (method, path, content_type, r.text)
+            assert r.json()["code"] == "malformed_body"
+    assert await _row_counts() == before  # nothing written
+
+
+async def test_nesting_within_the_limit_still_reaches_the_handler(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    # 32 levels passes the screen and gets the schema's own answer (a 4xx field error).
+    body = b"[" * 32 + b"]" * 32
+    r = await client.post(
+        f"/api/v1/organisations/{world.a.org_id}/documents",
+        content=body,
+        headers={**world.actor("a", "org:owner").headers, "Content-Type": "application/json"},
+    )
+    assert r.status_code in (400, 422), r.text
+    assert r.json().get("code") != "malformed_body" or "nests" not in r.json()["detail"]
+    # Brackets inside strings are text, not nesting.
+    r = await client.post(
+        f"/api/v1/organisations/{world.a.org_id}/documents",
+        json={"code": "QP-01", "title": "[" * 500, "doc_type": "procedure"},
+        headers=world.actor("a", "org:quality_manager").headers,
+    )
+    assert r.status_code in (201, 422), r.text
+    assert "nests" not in r.text
+
+
+WEBHOOK_SECRET = "whsec_nesting"
+
+
+@pytest.fixture
+async def webhook_client(database: None) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        Settings(stripe=StripeSettings(webhook_secret=WEBHOOK_SECRET)), manage_pool=False
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as c:
+        yield c
+
+
+def _stripe_signature(payload: bytes) -> str:
+    """Signed with Stripe's own code, exactly as Stripe signs a delivery."""
+    t = int(time.time())
+    mac = stripe.WebhookSignature._compute_signature(f"{t}.{payload.decode()}", WEBHOOK_SECRET)  # type: ignore[no-untyped-call]
+    return f"t={t},v1={mac}"
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "text/plain"])
+async def test_a_validly_signed_deeply_nested_webhook_is_refused(
+    webhook_client: httpx.AsyncClient, world: World, content_type: str
+) -> None:
+    before = await _row_counts()
+    for payload in (DEEP, b'{"id": "evt_1", "type": "x", "data": ' + DEEP + b"}"):
+        stripe.WebhookSignature.verify_header(
+            payload.decode(), _stripe_signature(payload), WEBHOOK_SECRET
+        )  # type: ignore[no-untyped-call]
+        r = await webhook_client.post(
+            "/webhooks/stripe",
+            content=payload,
+            headers={"Content-Type": content_type, "Stripe-Signature": _stripe_signature(payload)},
+        )
+        assert r.status_code == 400, r.text
+        assert r.json()["code"] == "malformed_body"
+    assert await _row_counts() == before
