@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -207,3 +208,98 @@ async def test_a_validly_signed_deeply_nested_webhook_is_refused(
         assert r.status_code == 400, r.text
         assert r.json()["code"] == "malformed_body"
     assert await _row_counts() == before
+
+
+# --- every listed standard, wherever a standard is accepted ----------------------------------
+
+
+async def _standard_walk(client: httpx.AsyncClient, world: World, std: dict[str, Any]) -> None:
+    code = std["code"]
+    level = "medium" if std["uses_complexity"] else None
+    org, body, other = world.a.org_id, world.a.body_id, world.b.body_id
+    owner = world.actor("a", "org:owner").headers
+    body_owner = world.actor("a", "body:owner").headers
+
+    def ok(r: httpx.Response, *codes: int) -> None:
+        assert r.status_code < 500, (code, r.request.url, r.text)
+        if codes:
+            assert r.status_code in codes, (code, r.request.url, r.text)
+
+    time = {"standard": code, "effective_personnel": 50, **({"complexity": level} if level else {})}
+    r = await client.get("/api/v1/audit-time", params=time)
+    ok(r, 200)
+    if std["family"] not in {"QMS", "EMS", "OHSMS", "ISMS"}:
+        assert "the certification body sets" in " ".join(r.json()["basis"]), r.text
+    ok(await client.get("/audit-time", params=time), 200)
+    r = await client.post(
+        "/api/v1/quote-requests",
+        json={
+            "organisation_id": str(org),
+            "standard": code,
+            "body_ids": [str(body)],
+            "complexity": level,
+        },
+        headers=owner,
+    )
+    ok(r, 201)
+    ok(await client.get("/api/v1/bodies", params={"standard": code}), 200)
+    compare = {"ids": f"{body},{other}", "standard": code, "organisation": str(org)}
+    r = await client.get("/api/v1/bodies/compare", params=compare, headers=owner)
+    ok(r, 200)
+    ok(
+        await client.get(
+            f"/api/v1/bodies/{body}/clients", params={"standard": code}, headers=body_owner
+        ),
+        200,
+    )
+    r = await client.post(
+        f"/api/v1/bodies/{body}/accreditations",
+        json={
+            "accreditation_body": "UKAS",
+            "number": f"N-{uuid.uuid4().hex[:6]}",
+            "standard": code,
+            "iaf_sectors": [28],
+            "valid_until": "2099-01-01",
+        },
+        headers=body_owner,
+    )
+    ok(r, 201)
+    r = await client.post(
+        f"/api/v1/bodies/{body}/auditors",
+        json={
+            "name": "Quinn Auditor",
+            "email": f"q-{uuid.uuid4().hex[:6]}@example.test",
+            "qualifications": [{"standard": code, "iaf_sector": 28}],
+        },
+        headers=body_owner,
+    )
+    ok(r, 201)
+    # Gap assessments exist for the standards with a clause list; the others are a clean 4xx.
+    ok(
+        await client.post(
+            f"/api/v1/organisations/{org}/readiness/assessments",
+            json={"standard": code},
+            headers=owner,
+        )
+    )
+
+    # The pages: public search and compare, then the signed-in client's quote form and the
+    # body's client list.
+    ok(await client.get("/bodies", params={"standard": code}), 200)
+    await sign_in(client, world.actor("a", "org:owner").user_id)
+    ok(await client.get("/bodies/compare", params=compare), 200)
+    ok(await client.get("/quote-requests/new", params={"standard": code}), 200)
+    await sign_in(client, world.actor("a", "body:owner").user_id)
+    ok(await client.get(f"/manage/bodies/{body}/clients", params={"standard": code}), 200)
+    client.cookies.clear()
+
+
+async def test_every_listed_standard_works_wherever_a_standard_is_accepted(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    r = await client.get("/api/v1/standards")
+    assert r.status_code == 200
+    standards = r.json()
+    assert len(standards) >= 13
+    for std in standards:
+        await _standard_walk(client, world, std)
