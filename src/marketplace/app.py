@@ -34,7 +34,7 @@ from marketplace.certificates.pages import PAGE_CONTROLLERS as CERTIFICATES_PAGE
 from marketplace.core import db, memory
 from marketplace.core.api import HealthController
 from marketplace.core.errors import EXCEPTION_HANDLERS
-from marketplace.core.guards import reject_nul_characters
+from marketplace.core.guards import screen_input
 from marketplace.core.observability import RequestContextMiddleware, metrics_endpoint
 from marketplace.dashboards.api import API_CONTROLLERS as DASHBOARDS_API
 from marketplace.dashboards.pages import PAGE_CONTROLLERS as DASHBOARDS_PAGES
@@ -185,7 +185,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             ResponseHeader(name="Referrer-Policy", value="same-origin"),
         ],
         request_max_body_size=settings.app.max_body_bytes,
-        before_request=reject_nul_characters,
+        before_request=screen_input,
         # The embedded default drains the outbox in-process; tests (manage_pool=False) and
         # production (MARKETPLACE_INPROCESS_WORKER=0, `marketplace worker`) do not.
         lifespan=[lifespan, inprocess_worker(settings, enabled=manage_pool)],

@@ -143,7 +143,7 @@ class BodyDashboardPages(Controller):
         )
         billers = role in services.BILLERS
         result = await services.list_clients(
-            body_id, PageParams.of(max(1, page), PER_PAGE), show_invoices=billers, **filters
+            body_id, PageParams.of(page, PER_PAGE), show_invoices=billers, **filters
         )
         query = {
             k: ("true" if v is True else v)
@@ -323,7 +323,7 @@ class BodyDashboardPages(Controller):
             "issued_from": issued_from,
         }
         result = await services.body_actions(
-            body_id, PageParams.of(max(1, page), PER_PAGE), auditor_id=auditor, **filters
+            body_id, PageParams.of(page, PER_PAGE), auditor_id=auditor, **filters
         )
         query = {
             "status": status,
@@ -408,7 +408,7 @@ class AdminDashboardPages(Controller):
     @get("/admin/reviews")
     async def reviews(self, since: dt.date | None = None, page: int = 1) -> Template:
         since = services.review_window(since)
-        result = await services.recent_reviews(since, PageParams.of(max(1, page), PER_PAGE))
+        result = await services.recent_reviews(since, PageParams.of(page, PER_PAGE))
         return Template(
             "dashboards/admin_reviews.html",
             context={
@@ -421,7 +421,7 @@ class AdminDashboardPages(Controller):
     @get("/admin/users")
     async def users(self, since: dt.date | None = None, page: int = 1) -> Template:
         since = services.signup_window(since)
-        result = await services.recent_users(since, PageParams.of(max(1, page), PER_PAGE))
+        result = await services.recent_users(since, PageParams.of(page, PER_PAGE))
         return Template(
             "dashboards/admin_users.html",
             context={

@@ -20,7 +20,7 @@ from marketplace.accounts.guards import (
 from marketplace.accounts.pages import invited_notice, me, revoke_page
 from marketplace.accounts.roles import BODY_MANAGERS, ROLES, TenantKind
 from marketplace.core.activity import Tenant, entries_for_tenant
-from marketplace.core.errors import DomainError
+from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.pagination import PageParams
 from marketplace.directory import search, services
 from marketplace.directory.schemas import SORTS, AccreditationIn, BodyIn
@@ -264,10 +264,11 @@ class BodyAdminPages(Controller):
 
 
 def _page_number(value: str | None) -> int:
+    """The page asked for; out-of-range numbers are left to PageParams.of to refuse."""
     try:
-        return max(int(value or 1), 1)
+        return int(value or 1)
     except ValueError:
-        return 1
+        raise Invalid.field("page", "Give a whole page number.") from None
 
 
 class DirectoryPages(Controller):

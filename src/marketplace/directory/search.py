@@ -558,7 +558,8 @@ async def compare(
             raise NotFound("No such organisation.")
         sector = int(orgs[0]["iaf_sector"])
         sites = await Site.count().where(Site.organisation == organisation_id).run()
-        family = audit_time.Family(codes["standard"][standard])
+        # Every listed standard has an answer: one without an IAF MD 5 table reads a stand-in.
+        family, stand_in = audit_time.table_family(codes["standard"][standard])
         estimate = audit_time.estimate(
             family,
             int(orgs[0]["effective_personnel"]),
@@ -568,6 +569,8 @@ async def compare(
         basis = list(estimate.basis)
         if _complexity(family):
             basis.insert(0, "Complexity assumed medium: the organisation's profile has none.")
+        if stand_in:
+            basis.insert(0, stand_in)
     today = clock.today()
     where = (
         "a.body IN ({}) AND a.standard = {{}} AND a.status = 'verified' AND a.valid_until >= {{}}"

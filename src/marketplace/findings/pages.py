@@ -16,6 +16,7 @@ from marketplace.accounts.pages import me
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.activity import entries_for_entity
 from marketplace.core.errors import DomainError, Invalid
+from marketplace.core.pagination import PageParams
 from marketplace.findings import services
 from marketplace.findings.api import (
     BODY_REVIEWERS,
@@ -296,9 +297,9 @@ class TrackerPages(Controller):
         principal = me(request)
         require_role(principal, TenantKind.organisation, organisation_id, CLIENT_ALL, what=NO_ORG)
         filters = self._filters(status, grade, overdue, owner, clause)
-        page = max(1, page)
+        params = PageParams.of(page, 50)
         rows, total = await services.list_corrective_actions(
-            organisation_id=organisation_id, limit=50, offset=(page - 1) * 50, **filters
+            organisation_id=organisation_id, limit=50, offset=params.offset, **filters
         )
         board = await services.dashboard(organisation_id)
         return Template(

@@ -24,8 +24,9 @@ from marketplace.rules.audit_time import (
     AuditTimeEstimate,
     Complexity,
     Family,
+    complexity_levels,
     estimate,
-    family_uses_complexity,
+    table_family,
 )
 from marketplace.scheduling.services import start_engagement
 
@@ -51,18 +52,6 @@ MAX_LINE_DAYS = 1000.0
 MAX_MONEY_MINOR = 100_000_000_000  # a billion in major units: far beyond any real audit fee
 MAX_VALIDITY_DAYS = 366
 
-# Families the audit-time rules have no table for. PIMS (ISO/IEC 27701) is only certified as an
-# extension of an ISMS, so the ISMS table is the closer stand-in; business continuity,
-# compliance and road traffic safety audits are process audits of QMS-like scope, so the QMS
-# table serves as an indicative baseline. The basis text says so every time.
-STAND_INS: dict[str, Family] = {
-    "PIMS": Family.ISMS,
-    "BCMS": Family.QMS,
-    "CMS": Family.QMS,
-    "RTSMS": Family.QMS,
-}
-
-
 # --- the audit-time baseline (IAF MD 5, IAF MD 1) ------------------------------------------------
 
 
@@ -77,21 +66,6 @@ class Baseline:
     estimate: AuditTimeEstimate
     table_days: float
     basis: tuple[str, ...]
-
-
-def table_family(family: str) -> tuple[Family, str | None]:
-    """The IAF MD 5 table family for a standard's family, and a sentence when it is a stand-in."""
-    try:
-        return Family(family), None
-    except ValueError:
-        pass
-    stand_in = STAND_INS.get(family, Family.QMS)
-    table = "ISO/IEC 27006 ISMS" if stand_in is Family.ISMS else "IAF MD 5:2023 QMS"
-    return stand_in, (
-        f"{family} has no audit time table on the platform: the {table} table is used as an "
-        "indicative baseline (the body's scheme rules set the real time); the sentences below "
-        f"name that table."
-    )
 
 
 def clean_text(value: Any, field: str) -> str:
@@ -113,23 +87,27 @@ async def standard_row(code: str) -> dict[str, Any]:
     return row
 
 
-def _complexity(value: str | None, family: Family, uses_complexity: bool) -> Complexity | None:
-    needed = uses_complexity or family_uses_complexity(family)
+def _complexity(
+    value: str | None, standard: str, family: Family, uses_complexity: bool
+) -> Complexity | None:
+    """The complexity a standard's table is read with: one of its own levels, or none at all."""
+    levels = complexity_levels(family) or (tuple(Complexity) if uses_complexity else ())
+    allowed = ", ".join(c.value for c in levels)
     if value in (None, ""):
-        if needed:
+        if levels:
             raise Invalid.field(
                 "complexity",
                 "This standard's audit time depends on the complexity of its risks: choose "
-                f"one of {', '.join(c.value for c in Complexity)} (IAF MD 5).",
+                f"one of {allowed} (IAF MD 5).",
             )
         return None
-    try:
-        complexity = Complexity(str(value))
-    except ValueError:
+    if not levels:
         raise Invalid.field(
-            "complexity", f"Choose one of {', '.join(c.value for c in Complexity)}."
-        ) from None
-    return complexity if needed else None
+            "complexity", f"{standard} has no complexity levels: leave complexity empty (null)."
+        )
+    if value not in {c.value for c in levels}:
+        raise Invalid.field("complexity", f"For {standard} choose one of {allowed}.")
+    return Complexity(str(value))
 
 
 def _check_int(field: str, value: int, low: int, high: int, what: str) -> None:
@@ -156,7 +134,7 @@ async def baseline(
     _check_int("sites", sites, 1, MAX_SITES, "Sites")
     if not math.isfinite(adjustment_pct) or not -100 <= adjustment_pct <= 200:
         raise Invalid.field("adjustment_pct", "Give a percentage between -100 and 200.")
-    level = _complexity(complexity, family, bool(row["uses_complexity"]))
+    level = _complexity(complexity, row["code"], family, bool(row["uses_complexity"]))
     result = estimate(family, effective_personnel, level, sites, adjustment_pct)
     table = estimate(family, effective_personnel, level, 1, 0.0).initial_days
     basis: tuple[str, ...] = (f"Standard {row['code']} ({row['family']}).",)

@@ -619,6 +619,9 @@ async def list_documents(
             DocumentShare.document,
             DocumentShare.body,
             DocumentShare.body._.name.as_alias("body_name"),
+            # The API's ShareOut carries both; without them every shared register was a 500.
+            DocumentShare.shared_at,
+            DocumentShare.withdrawn_at,
         )
         .where(DocumentShare.document.is_in(ids) & DocumentShare.withdrawn_at.is_null())
         .run()

@@ -128,20 +128,63 @@ _HALF = Decimal("0.5")
 _COMPLEXITY_PREFIX = {Family.EMS: "ems", Family.OHSMS: "ohs"}
 _OWN_COLUMN = {Family.QMS: "qms", Family.ISMS: "isms"}
 
+# The complexity columns of each IAF MD 5:2023 table (seed/audit_time_initial.csv): the EMS
+# table has high, medium, low and limited; the OH&S table stops at low (no limited column).
+COMPLEXITY_LEVELS: dict[Family, tuple[Complexity, ...]] = {
+    Family.EMS: (Complexity.high, Complexity.medium, Complexity.low, Complexity.limited),
+    Family.OHSMS: (Complexity.high, Complexity.medium, Complexity.low),
+}
+
+# Platform rule for the families IAF MD 5 gives no audit time for. PIMS (ISO/IEC 27701) is
+# only certified as an extension of an ISMS, so the ISMS table is the closer stand-in; business
+# continuity, compliance and road traffic safety audits are process audits of QMS-like scope,
+# so the QMS table serves as an indicative baseline. The basis text says so every time.
+STAND_INS: dict[str, Family] = {
+    "PIMS": Family.ISMS,
+    "BCMS": Family.QMS,
+    "CMS": Family.QMS,
+    "RTSMS": Family.QMS,
+}
+
+
+def table_family(family: str) -> tuple[Family, str | None]:
+    """The table family for a standard's family, and a plain sentence when it is a stand-in.
+
+    Any family the reference data lists gets an answer: one without an IAF MD 5 basis reads a
+    stand-in table (QMS unless STAND_INS names a closer one) as an indicative figure only.
+    """
+    try:
+        return Family(family), None
+    except ValueError:
+        pass
+    stand_in = STAND_INS.get(family, Family.QMS)
+    table = "ISO/IEC 27006 ISMS" if stand_in is Family.ISMS else "IAF MD 5:2023 QMS"
+    return stand_in, (
+        f"IAF MD 5 sets no audit time for {family}: the certification body sets it under its "
+        f"own scheme rules. The figures below read the {table} table as an indicative baseline "
+        "only, and the sentences below name that table."
+    )
+
+
+def complexity_levels(family: Family) -> tuple[Complexity, ...]:
+    """The complexity categories the family's table is split by; empty when it is not split."""
+    return COMPLEXITY_LEVELS.get(Family(family), ())
+
 
 def family_uses_complexity(family: Family) -> bool:
     """True for the families whose IAF MD 5 table is split by complexity (EMS and OH&S)."""
-    return Family(family) in _COMPLEXITY_PREFIX
+    return bool(complexity_levels(family))
 
 
 def _column(family: Family, complexity: Complexity | None) -> str:
     family = Family(family)
     prefix = _COMPLEXITY_PREFIX.get(family)
     if prefix is not None:
-        if complexity is None:
+        levels = complexity_levels(family)
+        if complexity is None or complexity not in levels:
             raise ValueError(
                 f"{family} ({STANDARD[family]}) audit time depends on the complexity category: "
-                f"give one of {', '.join(c.value for c in Complexity)}"
+                f"give one of {', '.join(c.value for c in levels)}"
             )
         return f"{prefix}_{Complexity(complexity).value}"
     return _OWN_COLUMN.get(family, "qms")
@@ -168,8 +211,8 @@ def _column_sentence(family: Family, complexity: Complexity | None) -> str:
         )
     return (
         f"{family} ({standard}) has no audit time table of its own on the platform: the "
-        "IAF MD 5:2023 QMS table is used as an indicative baseline; the body's scheme rules "
-        f"set the real time.{ignored}"
+        "certification body sets the time under its own scheme rules. The IAF MD 5:2023 QMS "
+        f"table is used as an indicative baseline only.{ignored}"
     )
 
 

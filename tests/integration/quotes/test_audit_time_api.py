@@ -5,6 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from marketplace.quotes.tables import QuoteRequest
+from tests.factories import World
+
 pytestmark = pytest.mark.usefixtures("database")
 
 
@@ -110,3 +113,54 @@ async def test_calculator_page_bad_input(client: httpx.AsyncClient) -> None:
     assert "complexity" in r.text
     r = await client.get("/audit-time")
     assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("standard", "complexity", "allowed"),
+    [
+        ("ISO 45001:2018", "limited", "high, medium, low"),  # the OH&S table has no limited
+        ("ISO 14001:2015", "extreme", "high, medium, low, limited"),
+        ("ISO 9001:2015", "high", "no complexity"),  # API.md: complexity null
+        ("ISO 22301:2019", "low", "no complexity"),
+    ],
+)
+async def test_complexity_a_standard_lacks_is_422_with_the_allowed_values(
+    client: httpx.AsyncClient, world: World, standard: str, complexity: str, allowed: str
+) -> None:
+    params = {"standard": standard, "effective_personnel": 50, "complexity": complexity}
+    r = await client.get("/api/v1/audit-time", params=params)
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == "complexity"
+    assert allowed in error["message"]
+
+    r = await client.get("/audit-time", params=params)
+    assert r.status_code == 422, r.text
+    assert allowed in r.text
+
+    before = await QuoteRequest.count().run()
+    r = await client.post(
+        "/api/v1/quote-requests",
+        json={
+            "organisation_id": str(world.a.org_id),
+            "standard": standard,
+            "body_ids": [str(world.a.body_id)],
+            "complexity": complexity,
+        },
+        headers=world.actor("a", "org:owner").headers,
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "complexity"
+    assert await QuoteRequest.count().run() == before
+
+
+async def test_each_oh_and_s_level_reads_its_own_column(client: httpx.AsyncClient) -> None:
+    days = {}
+    for level in ("high", "medium", "low"):
+        r = await client.get(
+            "/api/v1/audit-time",
+            params={"standard": "ISO 45001:2018", "effective_personnel": 50, "complexity": level},
+        )
+        assert r.status_code == 200, r.text
+        days[level] = r.json()["table_days"]
+    assert days == {"high": 8.0, "medium": 6.0, "low": 4.5}  # band 46-65 of the OH&S table

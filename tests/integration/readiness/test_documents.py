@@ -14,7 +14,7 @@ from marketplace.core import clock
 from marketplace.findings import evidence as files
 from marketplace.readiness.tables import DocumentVersion
 from tests.factories import World
-from tests.integration.readiness.support import PDF, PDF2
+from tests.integration.readiness.support import PDF, PDF2, shared_document
 
 
 def _docs(world: World) -> str:
@@ -267,3 +267,29 @@ async def test_uploads_follow_evidence_limits_and_type_checks(
         headers=world.actor("a", "org:quality_manager").headers,
     )
     assert r.status_code in (400, 422)
+
+
+async def test_register_lists_documents_with_their_live_shares(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    # The register of an organisation that has shared a document (the demo client's first read).
+    made = await shared_document(world.a.org_id, world.a.body_id)
+    r = await client.get(_docs(world), headers=world.actor("a", "org:member").headers)
+    assert r.status_code == 200, r.text
+    (doc,) = r.json()["items"]
+    assert doc["id"] == str(made["doc"])
+    (share,) = doc["shares"]
+    assert share["body_id"] == str(world.a.body_id)
+    assert share["body_name"] == "Body A Certification"
+    assert share["shared_at"]
+    assert share["withdrawn_at"] is None
+
+    # A withdrawn share leaves the register.
+    r = await client.delete(
+        f"/api/v1/organisations/{world.a.org_id}/document-shares/{made['share']}",
+        headers=world.actor("a", "org:owner").headers,
+    )
+    assert r.status_code == 204, r.text
+    r = await client.get(_docs(world), headers=world.actor("a", "org:member").headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["items"][0]["shares"] == []

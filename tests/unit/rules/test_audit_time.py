@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from marketplace.rules import audit_time
 from marketplace.rules.audit_time import (
     BEYOND_LAST_BAND_PERSONNEL,
     INITIAL_AUDIT_TIME,
@@ -451,3 +452,23 @@ def test_estimate_is_frozen() -> None:
     result = estimate(Family.QMS, 30)
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.initial_days = 1.0  # type: ignore[misc]
+
+
+def test_each_complexity_table_reads_only_its_own_columns() -> None:
+    assert audit_time.complexity_levels(Family.OHSMS) == (
+        Complexity.high,
+        Complexity.medium,
+        Complexity.low,
+    )
+    assert Complexity.limited in audit_time.complexity_levels(Family.EMS)
+    assert audit_time.complexity_levels(Family.QMS) == ()
+    with pytest.raises(ValueError, match=r"high, medium, low$"):
+        audit_time.initial_days(Family.OHSMS, 50, Complexity.limited)
+
+
+@pytest.mark.parametrize("family", ["BCMS", "CMS", "PIMS", "RTSMS", "XYZ"])
+def test_families_without_md5_basis_say_the_body_sets_the_time(family: str) -> None:
+    table, sentence = audit_time.table_family(family)
+    assert table in (Family.QMS, Family.ISMS)
+    assert sentence is not None
+    assert "the certification body sets it" in sentence
