@@ -993,6 +993,8 @@ async def _record_refund(charge: dict[str, Any], at: dt.datetime) -> bool:
     )
     if payment is None:
         return False
+    # The refund service reads the invoice's refunds under this lock (see refund_overpayment).
+    await lock_row(Invoice, payment["invoice"])
     refunded = int(charge.get("amount_refunded") or 0)
     values: dict[Any, Any] = {Payment.refunded_minor: refunded, Payment.last_event_at: at}
     if charge.get("refunded"):
@@ -1099,6 +1101,7 @@ async def refund_overpayment(
         )
     except BaseException as exc:
         async with write_transaction():
+            await lock_row(Invoice, invoice_id)
             await (
                 Refund.update(
                     {
@@ -1113,6 +1116,10 @@ async def refund_overpayment(
         raise
     refunded = int(claim["refunded_before_minor"]) + int(claim["amount_minor"])
     async with write_transaction():
+        # Under the invoice's lock, like the request: on PostgreSQL a concurrent request reads
+        # refunds and payments in separate statements, and must never see this refund neither
+        # as requested nor as refunded.
+        await lock_row(Invoice, invoice_id)
         invoice = (
             await Invoice.select(Invoice.body, Invoice.number)
             .where(Invoice.id == invoice_id)
