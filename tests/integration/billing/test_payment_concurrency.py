@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import importlib.util
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +15,7 @@ from litestar import Litestar
 
 from marketplace.app import create_app
 from marketplace.billing.tables import Payment
+from marketplace.core import clock
 from marketplace.settings import Settings, StripeSettings
 from tests.factories import World
 from tests.integration.billing.conftest import SECRET_KEY, WEBHOOK_SECRET, Emulator
@@ -118,3 +122,56 @@ async def test_provider_down_leaves_no_payment_and_answers_503(
     assert {r.json()["code"] for r in responses} == {"provider_unavailable"}
     # The claims were given back: no placeholder blocks the next attempt.
     assert await Payment.count().where(Payment.invoice == invoice_id).run() == 0
+
+
+async def test_migration_detaches_duplicates_the_old_race_left(world: World) -> None:
+    """A database that met the old race holds several live payments per invoice: the migration
+    keeps the newest live and detaches the rest (still able to record money) before indexing."""
+    path = Path(__file__).parents[3] / "migrations/marketplace_2026_12_03t12_00_02_000001.py"
+    spec = importlib.util.spec_from_file_location("billing_live_payment_migration", path)
+    assert spec is not None
+    assert spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    await Payment.raw("DROP INDEX payment_one_live_per_invoice").run()
+    try:
+        start = clock.now()
+        for i, state in enumerate(["created", "failed", "created", "confirmed"]):
+            await (
+                Payment(
+                    invoice=invoice_id,
+                    payment_intent_id=f"pi_race_{i}",
+                    amount_minor=171000,
+                    currency="GBP",
+                    state=state,
+                    created_at=start + dt.timedelta(seconds=i),
+                )
+                .save()
+                .run()
+            )
+        await Payment.raw(migration.DETACH_DUPLICATES).run()
+    finally:
+        for index in migration.INDEXES:
+            await Payment.raw(index).run()
+    rows = (
+        await Payment.select(Payment.payment_intent_id, Payment.state)
+        .order_by(Payment.created_at)
+        .run()
+    )
+    assert [(r["payment_intent_id"], r["state"]) for r in rows] == [
+        ("pi_race_0", "detached"),
+        ("pi_race_1", "detached"),
+        ("pi_race_2", "created"),
+        ("pi_race_3", "confirmed"),
+    ]
+    # And the index now refuses a second live payment for the invoice.
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate key") as refused:
+        await (
+            Payment(
+                invoice=invoice_id, payment_intent_id="pi_race_x", amount_minor=1, currency="GBP"
+            )
+            .save()
+            .run()
+        )
+    assert type(refused.value).__name__ in {"UniqueViolationError", "IntegrityError"}
