@@ -22,6 +22,7 @@ from marketplace.billing.schemas import (
     InvoiceOut,
     InvoiceSummaryOut,
     PaymentStartOut,
+    RefundStartOut,
     VoidIn,
 )
 from marketplace.billing.services import BILLERS, CLIENT_ALL
@@ -137,6 +138,31 @@ class InvoiceController(Controller):
             payment_intent_id=started.payment_intent_id,
             client_secret=started.client_secret,
             publishable_key=gateway.publishable_key,
+        )
+
+    @post(
+        "/{invoice_id:uuid}/refund-overpayment",
+        summary="Refund what was paid beyond the amount due, once (body finance or owner)",
+        status_code=200,
+    )
+    async def refund_overpayment(
+        self, request: Request[Any, Any, Any], invoice_id: uuid.UUID
+    ) -> RefundStartOut:
+        p = principal_of(request)
+        ref = await services.invoice_ref(invoice_id)
+        services.check_invoice_access(p, ref, body=BILLERS)
+        gateway = gateway_of(request)
+        if gateway is None:
+            raise PaymentUnavailable(NOT_CONFIGURED, code="payment_not_configured")
+        try:
+            done = await services.refund_overpayment(p.user_id, gateway, invoice_id)
+        except GatewayError as exc:
+            raise PaymentUnavailable(str(exc), code="provider_unavailable") from exc
+        return RefundStartOut(
+            id=done.id,
+            amount_minor=done.amount_minor,
+            currency=done.currency,
+            provider_reference=done.provider_reference,
         )
 
 

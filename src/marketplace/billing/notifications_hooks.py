@@ -1,4 +1,4 @@
-"""E-mails of billing (invoice issued to the client, paid to the body's finance) and the reconciliation sweep."""
+"""E-mails of billing (invoice issued to the client; paid and overpaid to the body's finance) and the reconciliation sweep."""
 
 from __future__ import annotations
 
@@ -84,6 +84,31 @@ async def _invoice_paid(entry: ActionEntry) -> None:
     )
 
 
+async def _invoice_overpaid(entry: ActionEntry) -> None:
+    """Money beyond the amount due arrived: the body's finance people are asked to refund it."""
+    row = await _invoice(uuid.UUID(entry.entity_id))
+    if row is None:
+        return
+    currency = str(row["currency"])
+    await notify(
+        # The "Payments" preference: the same people who are told of payments hear of this.
+        "invoice_paid",
+        template="invoice_overpaid",
+        user_ids=await members_with_roles(
+            TenantKind.body, uuid.UUID(str(row["body"])), FINANCE_RECIPIENTS
+        ),
+        data={
+            "invoice_id": entry.entity_id,
+            "number_label": f"No. {row['number']}",
+            "organisation": row["organisation_name"],
+            "body_name": row["body_name"],
+            "amount": money(int(entry.data.get("amount_minor") or 0), currency),
+            "overpaid": money(int(entry.data.get("overpaid_minor") or 0), currency),
+            "path": f"/invoices/{entry.entity_id}",
+        },
+    )
+
+
 async def reconcile_sweep(settings: Settings) -> int:
     """`marketplace reconcile-payments` on a timer; nothing to do without Stripe configured."""
     gateway = gateway_for(settings.stripe)
@@ -99,4 +124,5 @@ async def reconcile_sweep(settings: Settings) -> int:
 def install() -> None:
     on_action("marketplace.invoice.issued", _invoice_issued)
     on_action("marketplace.invoice.paid", _invoice_paid)
+    on_action("marketplace.invoice.overpaid", _invoice_overpaid)
     register_sweep("reconcile_payments", RECONCILE_INTERVAL, reconcile_sweep)

@@ -15,11 +15,11 @@ from marketplace.accounts.guards import Principal, require_role, requires_login
 from marketplace.accounts.pages import me
 from marketplace.accounts.roles import TenantKind
 from marketplace.billing import services
-from marketplace.billing.api import CSP_BASE, gateway_of
+from marketplace.billing.api import CSP_BASE, NOT_CONFIGURED, PaymentUnavailable, gateway_of
 from marketplace.billing.gateway import GatewayError
 from marketplace.billing.schemas import InvoiceIn
 from marketplace.billing.services import BILLERS, CLIENT_ALL
-from marketplace.core.errors import Conflict, DomainError, Invalid
+from marketplace.core.errors import DomainError, Invalid
 from marketplace.scheduling.services import get_engagement
 from marketplace.settings import settings_of
 from marketplace.web.forms import convert, errors_by_field, form_data
@@ -238,8 +238,35 @@ class InvoicePages(Controller):
                 "side": side,
                 "payment_configured": settings_of(request).stripe.configured,
                 "paid_notice": request.query_params.get("redirect_status") == "succeeded",
+                "refunded_notice": request.query_params.get("refunded") == "1",
             },
         )
+
+    @get("/invoices/{invoice_id:uuid}/refund")
+    async def refund_confirm(
+        self, request: Request[Any, Any, Any], invoice_id: uuid.UUID
+    ) -> Template:
+        """Ask once more before money leaves: the amount, from which payment, to whom."""
+        ref = await services.invoice_ref(invoice_id)
+        services.check_invoice_access(me(request), ref, body=BILLERS)
+        return Template(
+            "billing/refund_confirm.html",
+            context={"invoice": await services.invoice_detail(invoice_id)},
+        )
+
+    @post("/invoices/{invoice_id:uuid}/refund")
+    async def refund(self, request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> Redirect:
+        principal = me(request)
+        ref = await services.invoice_ref(invoice_id)
+        services.check_invoice_access(principal, ref, body=BILLERS)
+        gateway = gateway_of(request)
+        if gateway is None:
+            raise PaymentUnavailable(NOT_CONFIGURED, code="payment_not_configured")
+        try:
+            await services.refund_overpayment(principal.user_id, gateway, invoice_id)
+        except GatewayError as exc:
+            raise PaymentUnavailable(str(exc), code="provider_unavailable") from exc
+        return _back(f"/invoices/{invoice_id}?refunded=1")
 
     @post("/invoices/{invoice_id:uuid}/issue")
     async def issue(self, request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> Redirect:
@@ -276,7 +303,7 @@ class InvoicePages(Controller):
         try:
             started = await services.start_payment(gateway, invoice_id)
         except GatewayError as exc:
-            raise Conflict(str(exc), code="provider_unavailable") from exc
+            raise PaymentUnavailable(str(exc), code="provider_unavailable") from exc
         js_url = stripe_js_url(settings.stripe.api_base)
         return Template(
             "billing/pay.html",

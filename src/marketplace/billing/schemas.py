@@ -56,6 +56,23 @@ class PaymentOut(msgspec.Struct):
     refunded_minor: int
 
 
+class RefundOut(msgspec.Struct):
+    id: uuid.UUID
+    amount_minor: int
+    status: str  # requested | succeeded | failed
+    reason: str
+    provider_reference: str
+    failure_message: str
+
+
+class RefundStartOut(msgspec.Struct):
+    id: uuid.UUID
+    amount_minor: int
+    currency: str
+    provider_reference: str
+    status: str = "succeeded"
+
+
 class InvoiceOut(msgspec.Struct):
     id: uuid.UUID
     kind: str  # invoice | credit_note
@@ -82,6 +99,11 @@ class InvoiceOut(msgspec.Struct):
     notes: str
     payment_failure: str
     payments: list[PaymentOut]
+    # Money received beyond the amount due (less refunds made or under way): shown, never hidden.
+    overpaid: bool
+    overpaid_minor: int
+    refund_in_progress: bool
+    refunds: list[RefundOut]
 
 
 class PaymentStartOut(msgspec.Struct):

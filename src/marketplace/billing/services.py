@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -12,7 +13,7 @@ from typing import Any
 
 from marketplace.accounts.guards import Principal
 from marketplace.accounts.tables import CertificationBody, Organisation, Site
-from marketplace.billing.gateway import InvoiceToPay, PaymentGateway
+from marketplace.billing.gateway import GatewayError, Intent, InvoiceToPay, PaymentGateway
 from marketplace.billing.schemas import InvoiceIn, InvoiceLineIn
 from marketplace.billing.tables import (
     Invoice,
@@ -20,11 +21,12 @@ from marketplace.billing.tables import (
     InvoiceLine,
     Payment,
     ProviderEvent,
+    Refund,
 )
 from marketplace.billing.totals import line_amounts, totals
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
-from marketplace.core.db import write_transaction
+from marketplace.core.db import lock_row, write_transaction
 from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.scheduling.services import check_access
 from marketplace.scheduling.tables import Audit
@@ -43,6 +45,16 @@ MAX_TOTAL_MINOR = 10**15
 
 # Payment states (pretix): a payment only moves forward; "failed" may still succeed on a retry.
 OPEN_PAYMENT_STATES = ("created", "pending", "failed")
+# At most one of these per invoice (partial unique index): "claiming" is the placeholder a
+# request holds while it asks the provider for the intent.
+LIVE_STATES = ("claiming", *OPEN_PAYMENT_STATES)
+# Money may still arrive on these: the live attempt, and detached ones (retired, or made
+# outside our flow) whose secret a browser may still hold.
+RECEIVABLE_STATES = (*OPEN_PAYMENT_STATES, "detached")
+# A claim older than this belongs to a request that died before filling it in.
+CLAIM_ABANDONED_AFTER = dt.timedelta(seconds=60)
+CLAIM_WAIT_SECONDS = 20.0
+CLAIM_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -438,7 +450,7 @@ async def void_invoice(actor_id: uuid.UUID | None, invoice_id: uuid.UUID, reason
 
 
 async def invoice_detail(invoice_id: uuid.UUID) -> dict[str, Any]:
-    """The invoice with lines, payments and its credit note: four queries whatever the size."""
+    """The invoice with lines, payments, refunds and its credit note: a fixed number of queries."""
     row = (
         await Invoice.select().where(Invoice.id == invoice_id).first().output(load_json=True).run()
     )
@@ -452,11 +464,16 @@ async def invoice_detail(invoice_id: uuid.UUID) -> dict[str, Any]:
     )
     payments = (
         await Payment.select()
-        .where(Payment.invoice == invoice_id)
+        # A claim is a request's placeholder for an intent not yet made: nothing to show.
+        .where((Payment.invoice == invoice_id) & (Payment.state != "claiming"))
         .order_by(Payment.created_at)
         .run()
     )
     credit = await Invoice.select(Invoice.id).where(Invoice.credit_for == invoice_id).first().run()
+    refunds = (
+        await Refund.select().where(Refund.invoice == invoice_id).order_by(Refund.created_at).run()
+    )
+    overpaid = await overpaid_minor(invoice_id)
     return {
         **row,
         "body_id": row["body"],
@@ -466,6 +483,21 @@ async def invoice_detail(invoice_id: uuid.UUID) -> dict[str, Any]:
         "overdue": is_overdue(row["status"], row["due_on"]),
         "amount_due_minor": amount_due(row),
         "credit_note_id": credit["id"] if credit else None,
+        "overpaid": overpaid > 0,
+        "overpaid_minor": overpaid,
+        "refund_in_progress": any(r["state"] == "requested" for r in refunds),
+        "refunds": [
+            {
+                "id": r["id"],
+                "amount_minor": r["amount_minor"],
+                "status": r["state"],
+                "reason": r["reason"],
+                "provider_reference": r["provider_refund_id"] or "",
+                "failure_message": r["failure_message"],
+                "created_at": r["created_at"],
+            }
+            for r in refunds
+        ],
         "lines": [
             {**line, "quantity": Decimal(line["quantity"]), "tax_rate": Decimal(line["tax_rate"])}
             for line in lines
@@ -561,57 +593,186 @@ class PaymentStart:
     client_secret: str
 
 
+@dataclass(frozen=True)
+class _Step:
+    """What the locked look at an invoice decided: pay with `live`, create `claimed`, or wait."""
+
+    live: dict[str, Any] | None = None
+    claimed: uuid.UUID | None = None
+    waiting_for: uuid.UUID | None = None
+    amount_minor: int = 0
+    currency: str = ""
+    number: int | None = None
+    retired: tuple[str, ...] = ()
+
+
+async def _detach(payment_ids: list[uuid.UUID]) -> None:
+    """Retire live attempts: no longer the invoice's live one, still able to record money."""
+    if payment_ids:
+        await (
+            Payment.update({Payment.state: "detached"})
+            .where(Payment.id.is_in(payment_ids) & Payment.state.is_in(list(OPEN_PAYMENT_STATES)))
+            .run()
+        )
+
+
+async def _claim_or_find(provider: str, invoice_id: uuid.UUID) -> _Step:
+    """Under the invoice's lock: its live attempt, or a fresh claim row for this request to fill.
+
+    PostgreSQL queues concurrent callers on the invoice row (`FOR UPDATE`); SQLite's IMMEDIATE
+    transaction admits one at a time; the partial unique index on live payments is the last word.
+    The claim is committed before the provider is called, so no transaction waits on the network.
+    """
+    async with write_transaction():
+        await lock_row(Invoice, invoice_id)
+        row = await Invoice.select().where(Invoice.id == invoice_id).first().run()
+        if row is None:
+            raise NotFound(NO_INVOICE)
+        due = amount_due(row)
+        if row["kind"] != "invoice" or row["status"] != "open" or due <= 0:
+            raise Conflict("Only an open invoice with an amount due can be paid.", code="not_open")
+        live = (
+            await Payment.select()
+            .where((Payment.invoice == invoice_id) & Payment.state.is_in(list(LIVE_STATES)))
+            .first()
+            .run()
+        )
+        retired: list[str] = []
+        if live is not None:
+            if live["state"] == "claiming":
+                if live["created_at"] > clock.now() - CLAIM_ABANDONED_AFTER:
+                    return _Step(waiting_for=live["id"])
+                # Its request died between claiming and filling in: nobody holds a secret for
+                # whatever it may have made at the provider, so the claim is simply taken over.
+                await (
+                    Payment.delete()
+                    .where((Payment.id == live["id"]) & (Payment.state == "claiming"))
+                    .run()
+                )
+            elif live["amount_minor"] == due and live["currency"] == row["currency"]:
+                return _Step(live=live)
+            else:
+                # The amount due changed (a part payment arrived): that intent is for another sum.
+                await _detach([live["id"]])
+                retired.append(live["payment_intent_id"])
+        claim_id = uuid.uuid4()
+        await (
+            Payment(
+                id=claim_id,
+                invoice=invoice_id,
+                provider=provider,
+                payment_intent_id=f"claim:{claim_id}",
+                amount_minor=due,
+                currency=row["currency"],
+                state="claiming",
+            )
+            .save()
+            .run()
+        )
+    return _Step(
+        claimed=claim_id,
+        amount_minor=due,
+        currency=row["currency"],
+        number=row["number"],
+        retired=tuple(retired),
+    )
+
+
+async def _cancel_quietly(gateway: PaymentGateway, intent_ids: tuple[str, ...]) -> None:
+    # Best effort: a retired intent that still succeeds is recorded and shown as overpaid.
+    for intent_id in intent_ids:
+        try:
+            await gateway.cancel_intent(intent_id)
+        except GatewayError as exc:
+            log.warning("could not cancel retired intent %s: %s", intent_id, exc)
+
+
+async def _fill_claim(gateway: PaymentGateway, invoice_id: uuid.UUID, step: _Step) -> Intent | None:
+    """Create the provider's intent for our claim and write its id in; None if the claim was lost."""
+    assert step.claimed is not None
+    try:
+        intent = await gateway.create_intent(
+            InvoiceToPay(
+                invoice_id=invoice_id,
+                number=step.number,
+                amount_minor=step.amount_minor,
+                currency=step.currency,
+                attempt_id=step.claimed,
+            )
+        )
+    except BaseException:
+        # Refused, unreachable or cancelled: give the claim back so the next request can try.
+        await (
+            Payment.delete()
+            .where((Payment.id == step.claimed) & (Payment.state == "claiming"))
+            .run()
+        )
+        raise
+    filled = (
+        await Payment.update({Payment.payment_intent_id: intent.id, Payment.state: "created"})
+        .where((Payment.id == step.claimed) & (Payment.state == "claiming"))
+        .returning(Payment.id)
+        .run()
+    )
+    if not filled:
+        # Taken over as abandoned while the provider was slow: ours must not take money too.
+        await _cancel_quietly(gateway, (intent.id,))
+        return None
+    return intent
+
+
+async def _wait_for_claim(claim_id: uuid.UUID, deadline: float) -> None:
+    """Poll, without locking, until another request has filled in (or given up) its claim."""
+    loop = asyncio.get_running_loop()
+    while loop.time() <= deadline:
+        await asyncio.sleep(CLAIM_POLL_SECONDS)
+        if (
+            not await Payment.exists()
+            .where((Payment.id == claim_id) & (Payment.state == "claiming"))
+            .run()
+        ):
+            return
+
+
 async def start_payment(gateway: PaymentGateway, invoice_id: uuid.UUID) -> PaymentStart:
-    """An intent for the open invoice's amount due, reused on every later call while it can still pay.
+    """The open invoice's one live intent for its amount due, created once whatever the concurrency.
+
+    The first request claims the invoice's live payment row (a placeholder under a partial unique
+    index), calls the provider outside any transaction, then fills in the intent id; concurrent
+    requests find the claim and wait for it, so every answer names the same intent. Provider
+    idempotency keys are only a second line: the database decides.
 
     Nothing here marks the invoice paid: only a verified provider event or reconciliation does.
     """
-    row = await Invoice.select().where(Invoice.id == invoice_id).first().run()
-    if row is None:
-        raise NotFound(NO_INVOICE)
-    due = amount_due(row)
-    if row["kind"] != "invoice" or row["status"] != "open" or due <= 0:
-        raise Conflict("Only an open invoice with an amount due can be paid.", code="not_open")
-    existing = (
-        await Payment.select(Payment.payment_intent_id)
-        .where(
-            (Payment.invoice == invoice_id)
-            & Payment.state.is_in(list(OPEN_PAYMENT_STATES))
-            & (Payment.amount_minor == due)
-            & (Payment.currency == row["currency"])
-        )
-        .order_by(Payment.created_at, ascending=False)
-        .first()
-        .run()
-    )
-    if existing is not None:
-        intent = await gateway.fetch_intent(existing["payment_intent_id"])
-        if intent.status != "canceled":
-            return PaymentStart(intent.id, intent.client_secret)
-    intent = await gateway.create_or_reuse_intent(
-        InvoiceToPay(
-            invoice_id=invoice_id,
-            number=row["number"],
-            amount_minor=due,
-            currency=row["currency"],
-        )
-    )
-    async with write_transaction():
-        # The provider may hand back an intent we already know (idempotency key): keep one row.
-        if not await Payment.exists().where(Payment.payment_intent_id == intent.id).run():
-            await (
-                Payment(
-                    invoice=invoice_id,
-                    provider=gateway.provider,
-                    payment_intent_id=intent.id,
-                    amount_minor=due,
-                    currency=row["currency"],
-                    state="created",
-                )
-                .save()
-                .run()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CLAIM_WAIT_SECONDS
+    while True:
+        try:
+            step = await _claim_or_find(gateway.provider, invoice_id)
+        except Exception as exc:
+            if not _unique_violation(exc):
+                raise
+            step = _Step()  # a concurrent claim won the index: look again
+        if step.live is not None:
+            intent = await gateway.fetch_intent(step.live["payment_intent_id"])
+            if intent.status != "canceled":
+                return PaymentStart(intent.id, intent.client_secret)
+            await _detach([step.live["id"]])  # canceled at the provider: start a new attempt
+            continue
+        if step.claimed is not None:
+            await _cancel_quietly(gateway, step.retired)
+            made = await _fill_claim(gateway, invoice_id, step)
+            if made is not None:
+                return PaymentStart(made.id, made.client_secret)
+            continue
+        if loop.time() > deadline:
+            raise GatewayError(
+                "Another payment for this invoice is still being set up; try again in a moment."
             )
-    return PaymentStart(intent.id, intent.client_secret)
+        if step.waiting_for is not None:
+            await _wait_for_claim(step.waiting_for, deadline)
+        else:
+            await asyncio.sleep(CLAIM_POLL_SECONDS)
 
 
 async def _payment_for_intent(intent: dict[str, Any]) -> dict[str, Any] | None:
@@ -635,16 +796,48 @@ async def _payment_for_intent(intent: dict[str, Any]) -> dict[str, Any] | None:
     )
     if invoice is None or not intent_id:
         return None
+    # Detached, not live: the invoice may already have its live attempt (the partial unique
+    # index allows one), and money on this intent must be recorded all the same.
     row = Payment(
         invoice=invoice_id,
         provider="stripe",
         payment_intent_id=intent_id,
         amount_minor=int(intent.get("amount") or 0),
         currency=str(intent.get("currency") or invoice["currency"]).upper(),
-        state="created",
+        state="detached",
     )
     await row.save().run()
     return await Payment.select().where(Payment.id == row.id).first().run()
+
+
+async def overpaid_minor(invoice_id: uuid.UUID) -> int:
+    """Money held beyond what the invoice asks for: received, less refunds made or requested, less
+    the total (nothing of a voided invoice is owed). Call inside the transaction that relies on it.
+    """
+    row = (
+        await Invoice.select(
+            Invoice.kind, Invoice.status, Invoice.total_minor, Invoice.amount_paid_minor
+        )
+        .where(Invoice.id == invoice_id)
+        .first()
+        .run()
+    )
+    if row is None or row["kind"] != "invoice":
+        return 0
+    refunded = sum(
+        int(p["refunded_minor"])
+        for p in await Payment.select(Payment.refunded_minor)
+        .where(Payment.invoice == invoice_id)
+        .run()
+    )
+    in_flight = sum(
+        int(r["amount_minor"])
+        for r in await Refund.select(Refund.amount_minor)
+        .where((Refund.invoice == invoice_id) & (Refund.state == "requested"))
+        .run()
+    )
+    owed = int(row["total_minor"]) if row["status"] in {"open", "paid"} else 0
+    return max(int(row["amount_paid_minor"]) - refunded - in_flight - owed, 0)
 
 
 async def record_success(payment_id: uuid.UUID, amount_minor: int, at: dt.datetime) -> bool:
@@ -652,6 +845,8 @@ async def record_success(payment_id: uuid.UUID, amount_minor: int, at: dt.dateti
 
     The conditional UPDATE is the guard: whichever of webhook, duplicate or reconciliation comes
     second finds the payment already confirmed and changes nothing. Call inside a write transaction.
+    Money beyond the amount due (a second intent, a retired one a browser still held) is recorded
+    too and flagged: the invoice shows it as overpaid and the body's finance people are told.
     """
     rows = (
         await Payment.update(
@@ -662,7 +857,7 @@ async def record_success(payment_id: uuid.UUID, amount_minor: int, at: dt.dateti
                 Payment.failure_message: "",
             }
         )
-        .where((Payment.id == payment_id) & Payment.state.is_in(list(OPEN_PAYMENT_STATES)))
+        .where((Payment.id == payment_id) & Payment.state.is_in(list(RECEIVABLE_STATES)))
         .returning(Payment.invoice)
         .run()
     )
@@ -719,6 +914,21 @@ async def record_success(payment_id: uuid.UUID, amount_minor: int, at: dt.dateti
             entity_id=invoice_id,
             tenant=Tenant("body", invoice["body"]),
             data={"payment_id": str(payment_id), "amount_minor": amount_minor},
+        )
+    excess = await overpaid_minor(invoice_id)
+    if excess > 0:
+        await log_action(
+            "marketplace.invoice.overpaid",
+            actor_id=None,
+            entity_type="invoice",
+            entity_id=invoice_id,
+            tenant=Tenant("body", invoice["body"]),
+            data={
+                "number": invoice["number"],
+                "payment_id": str(payment_id),
+                "amount_minor": amount_minor,
+                "overpaid_minor": excess,
+            },
         )
     return True
 
@@ -783,6 +993,8 @@ async def _record_refund(charge: dict[str, Any], at: dt.datetime) -> bool:
     )
     if payment is None:
         return False
+    # The refund service reads the invoice's refunds under this lock (see refund_overpayment).
+    await lock_row(Invoice, payment["invoice"])
     refunded = int(charge.get("amount_refunded") or 0)
     values: dict[Any, Any] = {Payment.refunded_minor: refunded, Payment.last_event_at: at}
     if charge.get("refunded"):
@@ -805,6 +1017,151 @@ async def _record_refund(charge: dict[str, Any], at: dt.datetime) -> bool:
         data={"payment_id": str(payment["id"]), "refunded_minor": refunded},
     )
     return True
+
+
+@dataclass(frozen=True)
+class RefundDone:
+    id: uuid.UUID
+    amount_minor: int
+    currency: str
+    provider_reference: str
+
+
+async def _request_refund(actor_id: uuid.UUID | None, invoice_id: uuid.UUID) -> dict[str, Any]:
+    """Under the invoice's lock: record a requested refund of the excess, or refuse (409)."""
+    async with write_transaction():
+        await lock_row(Invoice, invoice_id)
+        excess = await overpaid_minor(invoice_id)
+        if excess <= 0:
+            if (
+                await Refund.exists()
+                .where((Refund.invoice == invoice_id) & (Refund.state == "requested"))
+                .run()
+            ):
+                raise Conflict(
+                    "A refund of this invoice's overpayment is already being issued.",
+                    code="refund_in_progress",
+                )
+            raise Conflict("Nothing has been paid beyond the amount due.", code="not_overpaid")
+        payments = (
+            await Payment.select()
+            .where((Payment.invoice == invoice_id) & (Payment.state == "confirmed"))
+            .order_by(Payment.confirmed_at, ascending=False)
+            .run()
+        )
+        # The newest confirmed payment first: it is the one that went beyond the amount due.
+        payment = next((p for p in payments if p["amount_minor"] > p["refunded_minor"]), None)
+        if payment is None:
+            raise Conflict("No confirmed payment is left to refund.", code="not_overpaid")
+        amount = min(excess, int(payment["amount_minor"]) - int(payment["refunded_minor"]))
+        refund = Refund(
+            invoice=invoice_id,
+            payment=payment["id"],
+            amount_minor=amount,
+            currency=payment["currency"],
+            state="requested",
+            reason="overpayment",
+            refunded_before_minor=payment["refunded_minor"],
+            created_by=actor_id,
+        )
+        await refund.save().run()
+    return {
+        "id": refund.id,
+        "amount_minor": amount,
+        "currency": payment["currency"],
+        "payment_id": payment["id"],
+        "intent_id": payment["payment_intent_id"],
+        "payment_amount_minor": payment["amount_minor"],
+        "refunded_before_minor": payment["refunded_minor"],
+    }
+
+
+async def refund_overpayment(
+    actor_id: uuid.UUID | None, gateway: PaymentGateway, invoice_id: uuid.UUID
+) -> RefundDone:
+    """Hand back what was paid beyond the amount due, once, through the provider.
+
+    The refund is recorded as requested before the provider is asked (committed, so no
+    transaction waits on the network): a concurrent second request finds nothing left to refund,
+    and the partial unique index admits one requested refund per invoice. A refusal marks it
+    failed, so the excess can be refunded again.
+    """
+    try:
+        claim = await _request_refund(actor_id, invoice_id)
+    except Exception as exc:
+        if _unique_violation(exc):
+            raise Conflict(
+                "A refund of this invoice's overpayment is already being issued.",
+                code="refund_in_progress",
+            ) from exc
+        raise
+    try:
+        result = await gateway.refund(
+            claim["intent_id"], claim["amount_minor"], f"refund-{claim['id']}"
+        )
+    except BaseException as exc:
+        async with write_transaction():
+            await lock_row(Invoice, invoice_id)
+            await (
+                Refund.update(
+                    {
+                        Refund.state: "failed",
+                        Refund.failure_message: str(exc)[:500],
+                        Refund.completed_at: clock.now(),
+                    }
+                )
+                .where((Refund.id == claim["id"]) & (Refund.state == "requested"))
+                .run()
+            )
+        raise
+    refunded = int(claim["refunded_before_minor"]) + int(claim["amount_minor"])
+    async with write_transaction():
+        # Under the invoice's lock, like the request: on PostgreSQL a concurrent request reads
+        # refunds and payments in separate statements, and must never see this refund neither
+        # as requested nor as refunded.
+        await lock_row(Invoice, invoice_id)
+        invoice = (
+            await Invoice.select(Invoice.body, Invoice.number)
+            .where(Invoice.id == invoice_id)
+            .first()
+            .run()
+        )
+        assert invoice is not None
+        await (
+            Refund.update(
+                {
+                    Refund.state: "succeeded",
+                    Refund.provider_refund_id: result.id,
+                    Refund.completed_at: clock.now(),
+                }
+            )
+            .where((Refund.id == claim["id"]) & (Refund.state == "requested"))
+            .run()
+        )
+        values: dict[Any, Any] = {Payment.refunded_minor: refunded}
+        if refunded >= int(claim["payment_amount_minor"]):
+            values[Payment.state] = "refunded"
+        # Grows only: the charge.refunded webhook may have recorded this refund already.
+        await (
+            Payment.update(values)
+            .where((Payment.id == claim["payment_id"]) & (Payment.refunded_minor < refunded))
+            .run()
+        )
+        await log_action(
+            "marketplace.invoice.overpayment_refunded",
+            actor_id=actor_id,
+            entity_type="invoice",
+            entity_id=invoice_id,
+            tenant=Tenant("body", invoice["body"]),
+            data={
+                "number": invoice["number"],
+                "refund_id": str(claim["id"]),
+                "payment_id": str(claim["payment_id"]),
+                "amount_minor": claim["amount_minor"],
+                "provider_reference": result.id,
+            },
+        )
+    return RefundDone(claim["id"], claim["amount_minor"], claim["currency"], result.id)
 
 
 class MalformedEvent(ValueError):
@@ -902,15 +1259,17 @@ class ReconcileResult:
 async def reconcile_payments(
     gateway: PaymentGateway, progress: Callable[[int, int], None] | None = None
 ) -> ReconcileResult:
-    """Ask the provider about every unfinished payment of an open invoice and record missed successes.
+    """Ask the provider about every unfinished payment of an issued invoice; record missed successes.
 
     Uses the same exactly-once transition as the webhook, so running it twice, or racing a late
-    webhook, records each payment once.
+    webhook, records each payment once. Paid and voided invoices are asked about too: money on a
+    second intent is exactly what must not go unnoticed (it is flagged as an overpayment).
     """
     rows = (
         await Payment.select(Payment.id, Payment.payment_intent_id)
         .where(
-            Payment.state.is_in(list(OPEN_PAYMENT_STATES)) & (Payment.invoice._.status == "open")
+            Payment.state.is_in(list(RECEIVABLE_STATES))
+            & Payment.invoice._.status.is_in(["open", "paid", "void"])
         )
         .order_by(Payment.created_at)
         .run()

@@ -7,7 +7,7 @@ from typing import Any
 
 import stripe
 
-from marketplace.billing.gateway import GatewayError, Intent, InvoiceToPay
+from marketplace.billing.gateway import GatewayError, Intent, InvoiceToPay, RefundResult
 from marketplace.settings import StripeSettings
 
 
@@ -62,10 +62,11 @@ class StripeGateway:
         # stripe ships close_async without annotations.
         await self.http_client.close_async()  # type: ignore[no-untyped-call]
 
-    async def create_or_reuse_intent(self, invoice: InvoiceToPay) -> Intent:
-        # Stripe answers a repeated key with the intent it made the first time; the amount is in
-        # the key so that a changed amount due can never reuse an intent for another sum.
-        key = f"invoice-{invoice.invoice_id}-{invoice.amount_minor}-{invoice.currency}"
+    async def create_intent(self, invoice: InvoiceToPay) -> Intent:
+        # One key per attempt (our claimed payment row): the library's network retries of this
+        # call give back one intent, while a new attempt (new amount, a canceled intent) gets a
+        # new one instead of Stripe's cached answer for an old key.
+        key = f"payment-{invoice.attempt_id}"
         try:
             obj = await self.client.v1.payment_intents.create_async(
                 params={
@@ -74,6 +75,7 @@ class StripeGateway:
                     "metadata": {
                         "invoice_id": str(invoice.invoice_id),
                         "invoice_number": str(invoice.number or ""),
+                        "payment_id": str(invoice.attempt_id),
                     },
                 },
                 options={"idempotency_key": key},
@@ -92,6 +94,30 @@ class StripeGateway:
                 exc.user_message or "The payment provider could not be reached."
             ) from exc
         return _intent(obj)
+
+    async def cancel_intent(self, intent_id: str) -> None:
+        try:
+            await self.client.v1.payment_intents.cancel_async(intent_id)
+        except stripe.StripeError as exc:
+            raise GatewayError(
+                exc.user_message or "The payment provider could not cancel the payment."
+            ) from exc
+
+    async def refund(self, intent_id: str, amount_minor: int, key: str) -> RefundResult:
+        try:
+            obj = await self.client.v1.refunds.create_async(
+                params={"payment_intent": intent_id, "amount": amount_minor},
+                options={"idempotency_key": key},
+            )
+        except stripe.StripeError as exc:
+            raise GatewayError(
+                exc.user_message or "The payment provider refused the refund."
+            ) from exc
+        return RefundResult(
+            id=str(obj["id"]),
+            status=str(obj.get("status") or ""),
+            amount_minor=int(obj.get("amount") or 0),
+        )
 
 
 def gateway_for(settings: StripeSettings) -> StripeGateway | None:

@@ -1,4 +1,4 @@
-"""Billing tables: invoices and their lines, per-body number counters, payments and provider events."""
+"""Billing tables: invoices and their lines, per-body number counters, payments, refunds and provider events."""
 
 from __future__ import annotations
 
@@ -82,23 +82,50 @@ class InvoiceLine(Table):
 
 
 class Payment(Table):
-    """One attempt to pay an invoice through a provider; maps the provider's id to our invoice."""
+    """One attempt to pay an invoice through a provider; maps the provider's id to our invoice.
+
+    At most one attempt per invoice is live (claiming, created, pending or failed): a partial
+    unique index (migration 2026-12-03T12:00:02) makes the database the last word on that.
+    """
 
     id = UUID(primary_key=True)
     invoice = ForeignKey(Invoice, null=False, on_delete=OnDelete.restrict, index=True)
     provider = Varchar(length=20, default="stripe")
+    # "claim:<id>" while the attempt is being created at the provider, then the intent id.
     payment_intent_id = Varchar(length=255, unique=True)
     amount_minor = BigInt()
     currency = Varchar(length=3)
-    state = Varchar(
-        length=10, default="created", index=True
-    )  # created|pending|confirmed|failed|refunded
+    # claiming|created|pending|failed (live), detached (no longer the live attempt, or made
+    # outside our flow, yet may still take money), confirmed, refunded.
+    state = Varchar(length=10, default="created", index=True)
     failure_message = Text(default="")
     refunded_minor = BigInt(default=0)
     # The provider's time of the newest event applied: an older event never overwrites it.
     last_event_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=clock.now)
     confirmed_at = Timestamptz(null=True, default=None)
+
+
+class Refund(Table):
+    """Money handed back from a payment: requested before the provider is asked, so a second
+    request finds it (one requested refund per invoice, a partial unique index), then the outcome.
+    """
+
+    id = UUID(primary_key=True)
+    invoice = ForeignKey(Invoice, null=False, on_delete=OnDelete.restrict, index=True)
+    payment = ForeignKey(Payment, null=False, on_delete=OnDelete.restrict, index=True)
+    amount_minor = BigInt()
+    currency = Varchar(length=3)
+    state = Varchar(length=10, default="requested")  # requested | succeeded | failed
+    reason = Varchar(length=20, default="overpayment")
+    provider_refund_id = Varchar(length=255, null=True, default=None, unique=True)
+    # The payment's refunded_minor when this refund was requested: after it, at least this plus
+    # the amount has been refunded (a concurrent charge.refunded webhook may already say so).
+    refunded_before_minor = BigInt(default=0)
+    failure_message = Text(default="")
+    created_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=clock.now)
+    completed_at = Timestamptz(null=True, default=None)
 
 
 class ProviderEvent(Table):

@@ -74,6 +74,13 @@ ROUTES: list[Route] = [
         {"org:owner": 503, "org:quality_manager": 503, "org:member": 503, **BODY_403},
         setup=_setup,
     ),
+    # Refunding an overpayment is the body's finance work; without Stripe keys billers hear 503.
+    Route(
+        "POST",
+        "/api/v1/invoices/{invoice}/refund-overpayment",
+        {**{k: 503 if v == 200 else v for k, v in BILLERS.items()}, **CLIENTS_403},
+        setup=_setup,
+    ),
     Route("GET", "/api/v1/bodies/{body}/invoices", BILLERS),
     Route("GET", "/api/v1/organisations/{org}/invoices", ORG_ALL),
     # Stripe's webhook authenticates by signature only; without a secret it refuses everyone.

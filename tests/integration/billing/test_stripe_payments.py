@@ -30,7 +30,14 @@ async def test_payment_is_created_once_and_reused(
     intent = (await emulator.http.get(f"/v1/payment_intents/{first['payment_intent_id']}")).json()
     assert intent["amount"] == 171000
     assert intent["currency"] == "gbp"
-    assert intent["metadata"] == {"invoice_id": str(invoice_id), "invoice_number": "1"}
+    payment = await Payment.select(Payment.id).where(Payment.invoice == invoice_id).first().run()
+    assert payment is not None
+    # The payment row's id travels along, so a lost row can be traced to its attempt.
+    assert intent["metadata"] == {
+        "invoice_id": str(invoice_id),
+        "invoice_number": "1",
+        "payment_id": str(payment["id"]),
+    }
     # Only the client pays; the body cannot start a payment.
     body = await stripe_client.post(
         f"/api/v1/invoices/{invoice_id}/payment", headers=world.actor("a", "body:finance").headers
