@@ -44,6 +44,9 @@ from marketplace.reference.tables import IafSector
 
 # A reset link is valid for an hour at most (OWASP Forgot Password cheat sheet: short-lived, single use).
 RESET_VALID_FOR = dt.timedelta(hours=1)
+# At most this many reset e-mails per account inside RESET_VALID_FOR: beyond it the request is
+# answered alike (no probing) but sends nothing, so nobody can flood a person's inbox with links.
+RESET_MAILS_PER_WINDOW = 3
 
 
 def normalise_email(email: str) -> str:
@@ -302,6 +305,18 @@ async def request_password_reset(email: str) -> None:
         if not rows:
             return
         user_id: uuid.UUID = rows[0]["id"]
+        # Concurrent requests for one account queue here, so the cap below counts them all.
+        await lock_row(User, user_id)
+        recent = (
+            await PasswordResetToken.count()
+            .where(
+                (PasswordResetToken.user == user_id)
+                & (PasswordResetToken.created_at > now - RESET_VALID_FOR)
+            )
+            .run()
+        )
+        if recent >= RESET_MAILS_PER_WINDOW:
+            return
         await PasswordResetToken.insert(
             PasswordResetToken(
                 user=user_id,

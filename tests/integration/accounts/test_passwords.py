@@ -293,3 +293,22 @@ async def test_pages_change_and_reset_a_password(
     assert r.status_code == 400
     assert "used, expired or unknown" in r.text
     assert (await _token(client, actor.email, "reset by e-mail, finally")).status_code == 200
+
+
+async def test_reset_mails_to_one_account_are_capped_and_the_answer_stays_alike(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    actor = world.actor("a", "org:owner")
+    answers = await asyncio.gather(
+        *(
+            client.post("/api/v1/auth/password-reset", json={"email": actor.email})
+            for _ in range(10)
+        )
+    )
+    assert {r.status_code for r in answers} == {202}
+    mails = OutboxMessage.count().where(OutboxMessage.kind == "password_reset")
+    assert await mails.run() == 3, "three links an hour at most, even when asked at once"
+    clock.travel_to(clock.now() + dt.timedelta(hours=1, minutes=1))
+    r = await client.post("/api/v1/auth/password-reset", json={"email": actor.email})
+    assert r.status_code == 202
+    assert await mails.run() == 4, "a new hour, a new link"
