@@ -91,8 +91,8 @@ async def _invoice_overpaid(entry: ActionEntry) -> None:
         return
     currency = str(row["currency"])
     await notify(
-        # The "Payments" preference: the same people who are told of payments hear of this.
-        "invoice_paid",
+        # Not behind the "Payments" preference: money held without right must be refunded.
+        "invoice_overpaid",
         template="invoice_overpaid",
         user_ids=await members_with_roles(
             TenantKind.body, uuid.UUID(str(row["body"])), FINANCE_RECIPIENTS

@@ -54,6 +54,13 @@ KINDS: dict[str, Kind] = {
         Kind("invoice_issued", "Invoices", "A certification body issues an invoice to us."),
         Kind("invoice_paid", "Payments", "A client pays one of my body's invoices."),
         Kind(
+            "invoice_overpaid",
+            "Overpayments",
+            "More money than an invoice's amount due arrives and must be refunded.",
+            # Money the body holds without right: its finance people always hear of it.
+            optional=False,
+        ),
+        Kind(
             "certificate_status",
             "Certificate status",
             "A certificate is at risk of suspension, suspended, or about to expire.",

@@ -80,6 +80,13 @@ async def _sign_in(client: httpx.AsyncClient, actor: Actor, path: str) -> tuple[
 async def test_second_payment_is_flagged_overpaid_and_finance_is_emailed(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
+    # Finance switched payment e-mails off: an overpayment must reach them all the same.
+    quiet = await stripe_client.put(
+        "/api/v1/me/notification-preferences",
+        json={"preferences": [{"kind": "invoice_paid", "email": False}]},
+        headers=world.actor("a", "body:finance").headers,
+    )
+    assert quiet.status_code == 200
     invoice_id, ours, other = await _paid_twice(stripe_client, world, emulator)
     row = await invoice_row(invoice_id)
     assert row["amount_paid_minor"] == 2 * TOTAL
