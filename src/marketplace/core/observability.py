@@ -75,7 +75,7 @@ class DatabaseOutage:
             self.since = time.monotonic()
             self.failures = 1
         outage_log.warning(
-            "database unreachable (%s: %s), first met by %s; requests answer 503 until it is back",
+            "database unreachable (%s: %s), first met by %s; requests answer 503 and the worker waits until it is back",
             type(exc).__name__,
             exc,
             where,

@@ -207,9 +207,8 @@ class Worker:
         try:
             email = await self.compose(message)
         except Exception as exc:
-            if is_connection_failure(
-                exc
-            ):  # the attachments need the database: not the message's fault
+            # Attachments read the database: its outage is not this message's failure.
+            if is_connection_failure(exc):
                 raise
             return await self._failed(message, exc)
         self.held[key] = True
