@@ -4,6 +4,7 @@ page for browsers), logged once per outage, and 200 again once it is back, witho
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -16,8 +17,9 @@ from litestar import Litestar
 from marketplace.core import db
 from marketplace.core.errors import DATABASE_UNAVAILABLE
 from marketplace.core.observability import DATABASE_OUTAGE
-from tests.db_proxy import DbProxy, engine_in_use, through_proxy
+from tests.db_proxy import DbProxy, db_proxy, engine_in_use, through_proxy
 from tests.factories import World, sign_in
+from tests.live_server import live_server
 
 ON_POSTGRES = os.environ["DATABASE_URL"].startswith("postgres")
 
@@ -161,3 +163,38 @@ async def test_an_unopenable_sqlite_file_is_503_and_a_bug_is_still_500(
     assert r.status_code == 500
     assert r.json() == {"detail": "Something went wrong on our side."}
     assert not DATABASE_OUTAGE.active
+
+
+@pytest.mark.usefixtures("database")
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (set TEST_DATABASE_URL)")
+async def test_a_served_process_answers_503_then_200_without_a_restart(tmp_path: Path) -> None:
+    """A real `marketplace serve` process (its own pool) through the proxy."""
+    log_path = tmp_path / "server.log"
+    async with db_proxy(os.environ["DATABASE_URL"]) as proxy:
+        server = live_server(
+            env={"DATABASE_URL": proxy.url, "MARKETPLACE_INPROCESS_WORKER": "0"}, log_path=log_path
+        )
+        # Starting blocks until the server answers, and the server needs the proxy, which runs
+        # on this loop: start it from a thread.
+        url = await asyncio.to_thread(server.__enter__)
+        try:
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                assert (await http.get("/api/v1/bodies")).status_code == 200
+                assert (await http.get("/bodies")).status_code == 200
+                await proxy.cut()
+                for _ in range(5):
+                    _assert_unavailable(await http.get("/api/v1/bodies"), page=False)
+                    _assert_unavailable(await http.get("/bodies"), page=True)
+                await proxy.restore()
+                assert (await http.get("/api/v1/bodies")).status_code == 200
+                assert (await http.get("/bodies")).status_code == 200
+                await asyncio.sleep(1.5)  # the outage watcher pings once a second
+        finally:
+            await asyncio.to_thread(server.__exit__, None, None, None)
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    outage = [line["message"] for line in lines if line.get("logger") == "marketplace.outage"]
+    assert len(outage) == 2, outage
+    assert outage[0].startswith("database unreachable (")
+    assert outage[1].startswith("database reachable again after ")
+    assert not [line for line in lines if line.get("level") == "error"]
