@@ -33,7 +33,7 @@ from marketplace.certificates.api import API_CONTROLLERS as CERTIFICATES_API
 from marketplace.certificates.pages import PAGE_CONTROLLERS as CERTIFICATES_PAGES
 from marketplace.core import db, memory
 from marketplace.core.api import HealthController
-from marketplace.core.errors import EXCEPTION_HANDLERS
+from marketplace.core.errors import EXCEPTION_HANDLERS, connection_failure_handlers
 from marketplace.core.guards import screen_input
 from marketplace.core.observability import RequestContextMiddleware, metrics_endpoint
 from marketplace.dashboards.api import API_CONTROLLERS as DASHBOARDS_API
@@ -178,7 +178,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             ),
             security=[{"BearerToken": []}],
         ),
-        exception_handlers=EXCEPTION_HANDLERS,
+        # While the database is unreachable every route answers 503 with Retry-After, not 500.
+        exception_handlers={**EXCEPTION_HANDLERS, **connection_failure_handlers()},
         response_headers=[
             ResponseHeader(name="Content-Security-Policy", value=CSP),
             ResponseHeader(name="X-Content-Type-Options", value="nosniff"),

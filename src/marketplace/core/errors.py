@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -14,7 +15,10 @@ from litestar.exceptions import (
 )
 from litestar.exceptions import NotFoundException as LitestarNotFound
 from litestar.response import Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+
+from marketplace.core import db
+from marketplace.core.observability import DATABASE_OUTAGE
 
 log = logging.getLogger("marketplace.errors")
 
@@ -212,6 +216,54 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side.")
+
+
+# A hint, not a promise: most outages (a restart, a fail-over) are over within seconds.
+RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = (
+    "We cannot reach our database just now, so this could not be done. "
+    "Please try again in a few seconds."
+)
+_outage_watch: set[asyncio.Task[None]] = set()
+
+
+def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database is out of reach: 503 with Retry-After (API.md), logged once per outage.
+
+    Registered for the exception types a lost connection raises; anything else of those types (a
+    file error, a statement SQLite rejected) is still the 500 it was."""
+    if not db.is_connection_failure(exc):
+        return internal_error_handler(request, exc)
+    if DATABASE_OUTAGE.begin(exc, f"{request.method} {request.url.path}"):
+        # Something has to notice that the outage is over, even if no request comes.
+        task = asyncio.get_running_loop().create_task(_watch_outage(), name="database-outage")
+        _outage_watch.add(task)
+        task.add_done_callback(_outage_watch.discard)
+    return _respond(
+        request,
+        HTTP_503_SERVICE_UNAVAILABLE,
+        DATABASE_UNAVAILABLE,
+        "database_unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+    )
+
+
+async def _watch_outage() -> None:
+    try:
+        await db.wait_until_reachable()
+    except Exception:
+        log.exception("watching the database outage failed")
+        return
+    DATABASE_OUTAGE.end()
+
+
+def connection_failure_handlers() -> dict[type[Exception] | int, Any]:
+    """The handler for every exception type a lost database connection can raise."""
+    return {
+        t: database_unavailable_handler
+        for t in db.CONNECTION_FAILURE_TYPES
+        if issubclass(t, Exception)
+    }
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

@@ -21,6 +21,7 @@ from marketplace.core import memory
 from marketplace.core.supervisor import RETIRING
 
 access_log = logging.getLogger("marketplace.access")
+outage_log = logging.getLogger("marketplace.outage")
 
 # Latency buckets in seconds (Prometheus histogram upper bounds).
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -51,6 +52,60 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+class DatabaseOutage:
+    """Logs a database outage twice, when it starts and when it ends, however many requests and
+    worker cycles run into it meanwhile (a log line per request would bury everything else)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.since: float | None = None
+        self.failures = 0
+
+    @property
+    def active(self) -> bool:
+        return self.since is not None
+
+    def begin(self, exc: BaseException, where: str) -> bool:
+        """Count one failure; True (and one warning) only for the first of an outage."""
+        with self._lock:
+            self.failures += 1
+            if self.since is not None:
+                return False
+            self.since = time.monotonic()
+            self.failures = 1
+        outage_log.warning(
+            "database unreachable (%s: %s), first met by %s; requests answer 503 and the worker waits until it is back",
+            type(exc).__name__,
+            exc,
+            where,
+            extra={"fields": {"event": "database_outage_started", "where": where}},
+        )
+        return True
+
+    def end(self) -> None:
+        """The database answered again: one line with how long it was away."""
+        with self._lock:
+            if self.since is None:
+                return
+            seconds = time.monotonic() - self.since
+            failures, self.since, self.failures = self.failures, None, 0
+        outage_log.warning(
+            "database reachable again after %.1f s (%d failed requests or cycles meanwhile)",
+            seconds,
+            failures,
+            extra={
+                "fields": {
+                    "event": "database_outage_ended",
+                    "seconds": round(seconds, 1),
+                    "failures": failures,
+                }
+            },
+        )
+
+
+DATABASE_OUTAGE = DatabaseOutage()
 
 
 class Metrics:

@@ -18,6 +18,14 @@ Delivery is at-least-once with a very narrow duplicate window, and never twice b
   key), which is why every message carries a Message-ID derived from its outbox id: the copy is
   byte-for-byte the same message, and mail stores and clients that de-duplicate by Message-ID
   (Gmail, and most threading clients) show it once.
+
+When the database goes away mid-cycle (the cycle fails), nothing waits for the lease: the worker
+remembers what it holds. At the start of its next cycle, before claiming anything, it records as
+`sent` the messages the SMTP server accepted meanwhile (the update is idempotent: retried until it
+lands, never dropped, so none is sent again) and hands the rest back as due at once (`pending`,
+the claim's attempt returned unless the message was tried). Everything is delivered within one
+poll interval of the database's return, not a lease later, and a message whose `sent` the
+database missed is not sent a second time.
 """
 
 from __future__ import annotations
@@ -36,8 +44,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from piccolo.columns import Column
+
 from marketplace.core import clock
-from marketplace.core.db import is_postgres, write_transaction
+from marketplace.core.db import as_uuid, is_connection_failure, is_postgres, write_transaction
+from marketplace.core.observability import DATABASE_OUTAGE
 from marketplace.notifications.email import (
     Attachment,
     Mailer,
@@ -126,6 +137,11 @@ class Worker:
         )
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.host = urlparse(settings.app.base_url).hostname or "localhost"
+        # Claimed by this worker and not finished with: id -> whether it was handed to the mailer.
+        # What a failed cycle leaves here is released at the start of the next one.
+        self.held: dict[uuid.UUID, bool] = {}
+        # Accepted by the SMTP server, not yet recorded as sent (the database was away): id -> when.
+        self.unrecorded: dict[uuid.UUID, dt.datetime] = {}
 
     @property
     def lease(self) -> dt.timedelta:
@@ -140,9 +156,10 @@ class Worker:
         else:
             async with write_transaction():
                 rows = await OutboxMessage.raw(_CLAIM_SQLITE, *args).run()
-        ids = [r["id"] if isinstance(r["id"], uuid.UUID) else uuid.UUID(str(r["id"])) for r in rows]
+        ids = [as_uuid(r["id"]) for r in rows]
         if not ids:
             return []
+        self.held.update(dict.fromkeys(ids, False))
         claimed: list[dict[str, Any]] = (
             await OutboxMessage.select()
             .where(OutboxMessage.id.is_in(ids))
@@ -175,42 +192,97 @@ class Worker:
         )
 
     async def deliver(self, message: dict[str, Any]) -> str:
-        """Send one claimed message: "sent", "retry", "failed", or "lost" (lease taken over)."""
+        """Send one claimed message: "sent", "retry", "failed", or "lost" (lease taken over).
+
+        A database failure propagates (the cycle fails) and leaves the message to `settle`."""
+        key = as_uuid(message["id"])
         # A batch is sent one by one: renew the lease right before each send, so the whole lease
         # (longer than the SMTP timeout) covers this send however long the batch took so far.
         if not await self._renew(message):
+            self.held.pop(key, None)
             log.warning(
                 "outbox %s: lease lost before sending; left to its new holder", message["id"]
             )
             return "lost"
         try:
             email = await self.compose(message)
+        except Exception as exc:
+            # Attachments read the database: its outage is not this message's failure.
+            if is_connection_failure(exc):
+                raise
+            return await self._failed(message, exc)
+        self.held[key] = True
+        try:
             await self.mailer.send(email)
         except Exception as exc:
             return await self._failed(message, exc)
+        # From here on the message is out: it must end up `sent`, never be handed back.
+        self.held.pop(key, None)
+        self.unrecorded[key] = clock.now()
+        outcome = await self._record_sent(key)
+        if outcome == "sent":
+            log.info(
+                "outbox %s sent (%s) to %s", message["id"], message["template"], message["email"]
+            )
+        return outcome
+
+    async def _record_sent(self, key: uuid.UUID) -> str:
+        """Mark an accepted message `sent`; idempotent, so it is simply retried until it lands."""
         done = (
             await OutboxMessage.update(
                 {
                     OutboxMessage.status: "sent",
-                    OutboxMessage.sent_at: clock.now(),
+                    OutboxMessage.sent_at: self.unrecorded[key],
                     # locked_by stays: it says which worker sent the message.
                     OutboxMessage.locked_until: None,
                     OutboxMessage.last_error: "",
                 }
             )
             .where(
-                (OutboxMessage.id == message["id"])
+                (OutboxMessage.id == key)
                 & (OutboxMessage.locked_by == self.id)
                 & (OutboxMessage.status == "sending")
             )
             .returning(OutboxMessage.id)
             .run()
         )
+        del self.unrecorded[key]
         if not done:
-            log.warning("outbox %s: lease lost before it was marked sent", message["id"])
+            log.warning("outbox %s: lease lost before it was marked sent", key)
             return "lost"
-        log.info("outbox %s sent (%s) to %s", message["id"], message["template"], message["email"])
         return "sent"
+
+    async def settle(self) -> None:
+        """Finish what a failed cycle left: record the sends the database missed, then hand the
+        other claimed messages back as due now. Nothing to do (and no query) after a good cycle."""
+        for key in list(self.unrecorded):
+            if await self._record_sent(key) == "sent":
+                log.info("outbox %s: recorded as sent after the database came back", key)
+        if not self.held:
+            return
+        now = clock.now()
+        tried = [k for k, handed in self.held.items() if handed]
+        untried = [k for k, handed in self.held.items() if not handed]
+        mine = (OutboxMessage.locked_by == self.id) & (OutboxMessage.status == "sending")
+        back: dict[Column | str, Any] = {
+            OutboxMessage.status: "pending",
+            OutboxMessage.next_attempt_at: now,
+            OutboxMessage.locked_by: None,
+            OutboxMessage.locked_until: None,
+        }
+        if untried:
+            # The claim counted an attempt that never reached the mail server: give it back.
+            await (
+                OutboxMessage.update({**back, OutboxMessage.attempts: OutboxMessage.attempts - 1})
+                .where(OutboxMessage.id.is_in(untried) & mine)
+                .run()
+            )
+        if tried:
+            await OutboxMessage.update(back).where(OutboxMessage.id.is_in(tried) & mine).run()
+        log.info(
+            "worker %s released %d claimed messages after a failed cycle", self.id, len(self.held)
+        )
+        self.held.clear()
 
     async def _renew(self, message: dict[str, Any]) -> bool:
         renewed = (
@@ -245,6 +317,7 @@ class Worker:
             .where((OutboxMessage.id == message["id"]) & (OutboxMessage.locked_by == self.id))
             .run()
         )
+        self.held.pop(as_uuid(message["id"]), None)
         log.warning("outbox %s attempt %s failed (%s): %s", message["id"], attempts, status, error)
         return "failed" if final else "retry"
 
@@ -255,6 +328,7 @@ class Worker:
 
     async def run_once(self, limit: int = 10) -> int:
         """Claim one batch and deliver it; returns how many messages were claimed."""
+        await self.settle()
         batch = await self.claim(limit)
         for message in batch:
             await self.deliver(message)
@@ -319,12 +393,27 @@ class Worker:
         while not stop.is_set():
             self.beat()
             try:
+                await self.settle()  # first: what a failed cycle left is due before any sweep
                 await self.run_sweeps()
                 await self.drain(stop=stop)
-            except Exception:  # the database may be briefly away: wait and try again
-                log.exception("worker %s: cycle failed", self.id)
+            except Exception as exc:  # the database may be briefly away: wait and try again
+                if is_connection_failure(exc):
+                    DATABASE_OUTAGE.begin(exc, f"worker {self.id}")  # logged once per outage
+                else:
+                    log.exception("worker %s: cycle failed", self.id)
+            else:
+                DATABASE_OUTAGE.end()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=poll)
+        try:
+            await self.settle()  # a worker told to stop during an outage hands back what it can
+        except Exception as exc:
+            log.warning(
+                "worker %s stopped holding %d messages (until their lease ends): %s",
+                self.id,
+                len(self.held) + len(self.unrecorded),
+                exc,
+            )
         log.info("worker %s stopped", self.id)
 
 
