@@ -194,12 +194,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from marketplace.core import memory
     from marketplace.core.observability import configure_logging
-    from marketplace.hooks import install
     from marketplace.notifications.worker import Worker, with_worker_settings
     from marketplace.settings import Settings
 
-    configure_logging()
-    install()
+    configure_logging()  # the hooks are installed by main(), as for every command
     settings = Settings.from_env()
     changes = {"lease_seconds": args.lease, "poll_seconds": args.poll}
     settings = with_worker_settings(settings, **{k: v for k, v in changes.items() if v is not None})
@@ -341,9 +339,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def install_hooks() -> None:
+    """The one wiring of every entry point (create_app calls the same function for serve)."""
+    from marketplace.hooks import install
+
+    install()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        # Every command, not only the worker: a command that records something (a payment by
+        # reconcile-payments, an administrator ...) must write the e-mails its cause owes.
+        install_hooks()
         code: int = args.func(args)
     except KeyboardInterrupt:
         return 130

@@ -73,6 +73,11 @@ def register_attachment(template: str, fn: AttachmentFn) -> None:
     _attachments[template] = fn
 
 
+def registered_attachments() -> list[str]:
+    """The templates that get attachments at send time."""
+    return list(_attachments)
+
+
 def register_sweep(name: str, interval: dt.timedelta, fn: SweepFn) -> None:
     """A periodic job the worker runs at most once per `interval` across all workers; `fn`
     returns how many things it did (e.g. reminders written, with dedupe keys)."""
