@@ -239,6 +239,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retry_failed(_: argparse.Namespace) -> int:
+    """Give every failed e-mail a fresh set of attempts (after the mail server was fixed)."""
+    from marketplace.notifications.services import retry_failed
+
+    requeued: int = _run(lambda: retry_failed(None, trigger="operator"))
+    print(f"{requeued} failed message(s) back to pending; the worker sends them on its next poll.")
+    return 0
+
+
 def cmd_worker_alive(args: argparse.Namespace) -> int:
     """Exit 0 if the worker showed progress within --max-age seconds: a liveness probe."""
     from marketplace.notifications.worker import heartbeat_age
@@ -330,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-age", type=float, default=None, help="seconds (default: the worker's lease)"
     )
     p.set_defaults(func=cmd_worker_alive)
+
+    p = sub.add_parser("retry-failed", help="send failed e-mails again (fresh attempts)")
+    p.set_defaults(func=cmd_retry_failed)
 
     p = sub.add_parser(
         "reconcile-payments", help="record payments Stripe confirmed but no webhook delivered"

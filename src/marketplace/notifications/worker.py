@@ -38,6 +38,7 @@ from urllib.parse import urlparse
 
 from marketplace.core import clock
 from marketplace.core.db import is_postgres, write_transaction
+from marketplace.notifications import metrics
 from marketplace.notifications.email import (
     Attachment,
     Mailer,
@@ -131,6 +132,10 @@ class Worker:
         )
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.host = urlparse(settings.app.base_url).hostname or "localhost"
+        # Automatic retry of messages that failed because the server did not answer: set when
+        # a send succeeds (the server answers again); else a probe at most once per backoff.
+        self._answered = False
+        self._next_probe = 0.0
 
     @property
     def lease(self) -> dt.timedelta:
@@ -214,6 +219,8 @@ class Worker:
         if not done:
             log.warning("outbox %s: lease lost before it was marked sent", message["id"])
             return "lost"
+        self._answered = True
+        await metrics.add("sent")
         log.info("outbox %s sent (%s) to %s", message["id"], message["template"], message["email"])
         return "sent"
 
@@ -236,6 +243,7 @@ class Worker:
         final = permanent or attempts >= self.settings.worker.max_attempts
         status = "failed" if final else "pending"
         error = f"{type(exc).__name__}: {exc}"[:2000]
+        cause = metrics.cause_of(exc)
         await (
             OutboxMessage.update(
                 {
@@ -245,11 +253,13 @@ class Worker:
                     OutboxMessage.locked_by: None,
                     OutboxMessage.locked_until: None,
                     OutboxMessage.last_error: error,
+                    OutboxMessage.failure_cause: cause,
                 }
             )
             .where((OutboxMessage.id == message["id"]) & (OutboxMessage.locked_by == self.id))
             .run()
         )
+        await metrics.add(f"failed:{cause}")
         log.warning("outbox %s attempt %s failed (%s): %s", message["id"], attempts, status, error)
         return "failed" if final else "retry"
 
@@ -258,8 +268,40 @@ class Worker:
         if path := self.settings.worker.heartbeat_path:
             touch_heartbeat(path)
 
+    async def requeue_when_answering(self) -> int:
+        """Put messages that failed because the server did not answer back to pending once it
+        answers again (a send succeeded, or a probe got a reply); returns how many."""
+        from marketplace.notifications.services import retry_failed
+
+        waiting = (
+            await OutboxMessage.exists()
+            .where(
+                (OutboxMessage.status == "failed")
+                & OutboxMessage.failure_cause.is_in(list(metrics.UNANSWERED))
+            )
+            .run()
+        )
+        if not waiting:
+            return 0
+        if not self._answered:
+            probe = getattr(self.mailer, "probe", None)
+            if probe is None or time.monotonic() < self._next_probe:
+                return 0
+            self._next_probe = time.monotonic() + self.settings.worker.backoff_seconds
+            try:
+                await probe()
+            except Exception as exc:  # still down: the next probe is one backoff away
+                log.info("mail server still not answering: %s: %s", type(exc).__name__, exc)
+                return 0
+        self._answered = False
+        requeued = await retry_failed(None, causes=metrics.UNANSWERED, trigger="automatic")
+        log.info("mail server answers again: %s failed message(s) back to pending", requeued)
+        return requeued
+
     async def run_once(self, limit: int = 10) -> int:
         """Claim one batch and deliver it; returns how many messages were claimed."""
+        await metrics.heartbeat()
+        await self.requeue_when_answering()
         batch = await self.claim(limit)
         for message in batch:
             await self.deliver(message)

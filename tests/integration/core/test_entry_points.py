@@ -91,6 +91,7 @@ def test_the_command_list_is_the_documented_one() -> None:
         "demo",
         "migrate",
         "reconcile-payments",
+        "retry-failed",
         "seed",
         "serve",
         "worker",
