@@ -163,6 +163,20 @@ async def test_retry_failed_from_the_admin_page(
     assert value(samples, "marketplace_outbox_requeued_total", trigger="operator") == 2
 
 
+async def test_retry_failed_from_the_api(
+    client: httpx.AsyncClient, world: World, settings: Settings
+) -> None:
+    await _failed(settings, "one@example.test", "two@example.test")
+    path = "/api/v1/admin/outbox/retry-failed"
+    r = await client.post(path, headers=world.actor("a", "org:owner").headers)
+    assert r.status_code == 403
+    r = await client.post(path, headers=world.admin.headers)
+    assert r.status_code == 200
+    assert r.json() == {"requeued": 2}
+    assert (await client.post(path, headers=world.admin.headers)).json() == {"requeued": 0}
+    assert {m["status"] for m in await outbox()} == {"pending"}
+
+
 async def test_retry_failed_from_the_command_line(settings: Settings, database: None) -> None:
     await _failed(settings, "one@example.test", "two@example.test", "three@example.test")
     proc = await asyncio.create_subprocess_exec(
