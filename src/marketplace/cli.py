@@ -196,12 +196,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from marketplace.core import memory
     from marketplace.core.observability import configure_logging
-    from marketplace.hooks import install
     from marketplace.notifications.worker import Worker, with_worker_settings
     from marketplace.settings import Settings
 
-    configure_logging()
-    install()
+    configure_logging()  # the hooks are installed by main(), as for every command
     settings = Settings.from_env()
     changes = {"lease_seconds": args.lease, "poll_seconds": args.poll}
     settings = with_worker_settings(settings, **{k: v for k, v in changes.items() if v is not None})
@@ -240,6 +238,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         # Same process id: a supervisor, the heartbeat and the liveness probe see no restart.
         os.execv(sys.executable, [sys.executable, "-m", "marketplace.cli", *sys.argv[1:]])  # noqa: S606
+    return 0
+
+
+def cmd_retry_failed(_: argparse.Namespace) -> int:
+    """Give every failed e-mail a fresh set of attempts (after the mail server was fixed)."""
+    from marketplace.notifications.services import retry_failed
+
+    requeued: int = _run(lambda: retry_failed(None, trigger="operator"))
+    print(f"{requeued} failed message(s) back to pending; the worker sends them on its next poll.")
     return 0
 
 
@@ -335,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_worker_alive)
 
+    p = sub.add_parser("retry-failed", help="send failed e-mails again (fresh attempts)")
+    p.set_defaults(func=cmd_retry_failed)
+
     p = sub.add_parser(
         "reconcile-payments", help="record payments Stripe confirmed but no webhook delivered"
     )
@@ -343,9 +353,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def install_hooks() -> None:
+    """The one wiring of every entry point (create_app calls the same function for serve)."""
+    from marketplace.hooks import install
+
+    install()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        # Every command, not only the worker: a command that records something (a payment by
+        # reconcile-payments, an administrator ...) must write the e-mails its cause owes.
+        install_hooks()
         code: int = args.func(args)
     except KeyboardInterrupt:
         return 130

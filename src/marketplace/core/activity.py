@@ -49,6 +49,11 @@ def on_action(action: str, listener: ActionListener) -> None:
         listeners.append(listener)
 
 
+def listeners() -> dict[str, list[ActionListener]]:
+    """A copy of who listens to which action (to check what an entry point wired)."""
+    return {action: list(fns) for action, fns in _listeners.items()}
+
+
 async def log_action(
     action: str,
     *,

@@ -89,6 +89,18 @@ class Throttled(DomainError):
     status_code = 429
 
 
+class StorageUnavailable(DomainError):
+    """The file store cannot take a file (read-only, I/O error): the platform's fault, not the caller's."""
+
+    status_code = 503
+
+
+class InsufficientStorage(DomainError):
+    """The file store is full (507, RFC 4918 11.5)."""
+
+    status_code = 507
+
+
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
     path = request.url.path
     if path.startswith(("/api/", "/webhooks/", "/schema")):

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import MediaType, Response, get
@@ -228,8 +229,31 @@ class RequestContextMiddleware(ASGIMiddleware):
                 )
 
 
+Collector = Callable[[], Awaitable[list[str]]]
+_collectors: list[Collector] = []
+
+
+def add_collector(collector: Collector) -> None:
+    """Let a higher floor add lines to /metrics (the outbox's figures live in the database, and
+    core does not import notifications). Adding the same collector twice is a no-op."""
+    if collector not in _collectors:
+        _collectors.append(collector)
+
+
+async def _collected() -> str:
+    lines: list[str] = []
+    for collector in _collectors:
+        try:
+            lines += await collector()
+        except Exception:  # the database may be away: the HTTP figures must still be scraped
+            logging.getLogger("marketplace.metrics").exception("metrics collector failed")
+            name = getattr(collector, "__module__", "collector")
+            lines.append(f'marketplace_metrics_collector_failed{{collector="{name}"}} 1')
+    return "".join(line + "\n" for line in lines)
+
+
 @get("/metrics", include_in_schema=False, media_type=MediaType.TEXT, cache=False)
 async def metrics_endpoint() -> Response[str]:
     """Prometheus text exposition of this process's counters (scrape each pod)."""
-    text = METRICS.render() + "\n".join(memory.metrics_lines()) + "\n"
+    text = METRICS.render() + "\n".join(memory.metrics_lines()) + "\n" + await _collected()
     return Response(text, media_type="text/plain; version=0.0.4")

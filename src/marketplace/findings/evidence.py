@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from marketplace.core import storage
 from marketplace.core.errors import PayloadTooLarge, UnsupportedMediaType
-from marketplace.settings import PROJECT_ROOT
 
 # MARKETPLACE_EVIDENCE_MAX_BYTES: largest evidence file accepted (below the request body limit)
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -51,8 +52,7 @@ def max_bytes() -> int:
 
 def storage_dir() -> Path:
     """var/evidence under the same MARKETPLACE_VAR_DIR the settings use: never under static files."""
-    base = Path(os.environ.get("MARKETPLACE_VAR_DIR", PROJECT_ROOT / "var"))
-    return base / "evidence"
+    return storage.evidence_dir()
 
 
 @dataclass(frozen=True)
@@ -156,15 +156,28 @@ def new_stored_name() -> str:
 
 
 def write_file(stored_name: str, data: bytes) -> Path:
-    """Write under a server-made name; the directory is created private to the process owner."""
+    """Write under a server-made name; the directory is created private to the process owner.
+
+    A store that is full or read-only answers 507 / 503 (core.storage) and leaves no partial
+    file: the `.part` is removed, and the final name only ever appears complete.
+    """
     directory = storage_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / stored_name
     tmp = directory / (stored_name + ".part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    tmp.replace(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            # A full disk may only say so when the buffered bytes reach it: flush and sync here,
+            # inside the try, so the failure is caught and the file is complete once renamed.
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise storage.storage_error(exc) from exc
     return path
 
 

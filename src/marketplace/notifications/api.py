@@ -62,6 +62,15 @@ class AdminOutboxController(Controller):
     async def counts(self) -> OutboxCountsOut:
         return msgspec.convert(await services.outbox_counts(), OutboxCountsOut)
 
+    @post(
+        "/retry-failed",
+        status_code=200,
+        summary="Give every failed message a fresh set of attempts; answers how many",
+    )
+    async def retry_failed(self, request: Request[Any, Any, Any]) -> dict[str, int]:
+        requeued = await services.retry_failed(principal_of(request).user_id)
+        return {"requeued": requeued}
+
     @post("/{message_id:uuid}/retry", status_code=200, summary="Retry a failed message")
     async def retry(self, message_id: uuid.UUID) -> OutboxCountsOut:
         await services.retry_message(message_id)

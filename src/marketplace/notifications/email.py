@@ -174,6 +174,15 @@ class SmtpMailer:
                 raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
             raise
 
+    def _probe(self) -> None:
+        with self._connect() as smtp:
+            smtp.ehlo()
+            smtp.noop()
+
+    async def probe(self) -> None:
+        """Raise unless the server answers (connect, EHLO, NOOP): is it back after an outage?"""
+        await asyncio.to_thread(self._probe)
+
     async def send(self, message: EmailMessage) -> None:
         # smtplib is blocking; a thread keeps the event loop (and the in-process app) responsive.
         await asyncio.to_thread(self._send, message)

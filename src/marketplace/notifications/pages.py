@@ -68,8 +68,24 @@ class OutboxAdminPages(Controller):
         )
 
     @get("/admin/outbox")
-    async def outbox(self, status: str | None = None, page: int = 1) -> Template:
-        return await self._page(status, page)
+    async def outbox(
+        self, status: str | None = None, page: int = 1, requeued: int | None = None
+    ) -> Template:
+        notice = "" if requeued is None else f"{requeued} failed message(s) back to pending."
+        return await self._page(status, page, notice)
+
+    @get("/admin/outbox/retry-failed")
+    async def confirm_retry_failed(self) -> Template:
+        """The confirm step: how many failed messages would be sent again."""
+        counts = await services.outbox_counts()
+        return Template(
+            "notifications/retry_failed.html", context={"failed": counts["failed"], "errors": {}}
+        )
+
+    @post("/admin/outbox/retry-failed")
+    async def retry_failed(self, request: Request[Any, Any, Any]) -> Redirect:
+        requeued = await services.retry_failed(me(request).user_id)
+        return Redirect(f"/admin/outbox?status=pending&requeued={requeued}", status_code=303)
 
     @post("/admin/outbox/{message_id:uuid}/retry")
     async def retry(self, message_id: uuid.UUID) -> Redirect:

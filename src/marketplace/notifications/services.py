@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,10 +12,12 @@ from marketplace.accounts import services as account_services
 from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import CertificationBody, Membership, Organisation, User
 from marketplace.core import clock
-from marketplace.core.activity import ActionEntry, on_action
+from marketplace.core.activity import ActionEntry, log_action, on_action
 from marketplace.core.db import write_transaction
 from marketplace.core.errors import Conflict, Invalid, NotFound
+from marketplace.core.observability import add_collector
 from marketplace.core.pagination import Page, PageParams
+from marketplace.notifications import metrics
 from marketplace.notifications.tables import NotificationPreference, OutboxMessage
 
 STATUSES = ("pending", "sending", "sent", "failed")
@@ -324,6 +326,41 @@ async def retry_message(message_id: uuid.UUID) -> None:
         if not await OutboxMessage.exists().where(OutboxMessage.id == message_id).run():
             raise NotFound("No such message.")
         raise Conflict("Only a failed message can be retried.", code="not_failed")
+    await metrics.add("requeued:operator")
+
+
+async def retry_failed(
+    actor_id: uuid.UUID | None, *, causes: Sequence[str] | None = None, trigger: str = "operator"
+) -> int:
+    """Give every failed message (or those that failed for one of `causes`) a fresh set of
+    attempts; returns how many. One conditional UPDATE: a message a worker or another operator
+    requeued meanwhile is not counted twice."""
+    where: Any = OutboxMessage.status == "failed"
+    if causes is not None:
+        where &= OutboxMessage.failure_cause.is_in(list(causes))
+    async with write_transaction():
+        updated = (
+            await OutboxMessage.update(
+                {
+                    OutboxMessage.status: "pending",
+                    OutboxMessage.attempts: 0,
+                    OutboxMessage.next_attempt_at: clock.now(),
+                }
+            )
+            .where(where)
+            .returning(OutboxMessage.id)
+            .run()
+        )
+        if updated:
+            await log_action(
+                "marketplace.outbox.retried",
+                actor_id=actor_id,
+                entity_type="outbox",
+                entity_id="failed",
+                data={"count": len(updated), "trigger": trigger, "causes": list(causes or [])},
+            )
+            await metrics.add(f"requeued:{trigger}", len(updated))
+    return len(updated)
 
 
 # --- accounts' invitations (accounts lies below us, so we listen to its log) -----------------
@@ -374,6 +411,7 @@ async def _password_reset_requested(user_id: uuid.UUID, path: str) -> None:
 
 
 def install() -> None:
-    """Listen to the accounts actions this floor turns into e-mails."""
+    """Listen to the accounts actions this floor turns into e-mails; show the outbox on /metrics."""
     on_action("marketplace.invitation.created", _invitation_created)
     account_services.on_password_reset_requested(_password_reset_requested)
+    add_collector(metrics.metrics_lines)

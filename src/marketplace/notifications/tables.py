@@ -6,6 +6,7 @@ from piccolo.columns import (
     JSONB,
     UUID,
     Boolean,
+    DoublePrecision,
     ForeignKey,
     Integer,
     OnDelete,
@@ -40,6 +41,9 @@ class OutboxMessage(Table):
     locked_until = Timestamptz(null=True, default=None)
     sent_at = Timestamptz(null=True, default=None)
     last_error = Text(default="")
+    # Why the last attempt failed, in a word (notifications.metrics.cause_of): "connection" and
+    # "timeout" failures go back to pending by themselves once the server answers again.
+    failure_cause = Varchar(length=20, default="")
     # Sweeps repeat themselves; the key makes "remind once" a database fact (null: no dedupe).
     dedupe_key = Varchar(length=200, null=True, default=None, unique=True)
     created_at = Timestamptz(default=clock.now, index=True)
@@ -65,3 +69,14 @@ class SweepRun(Table):
     last_started_at = Timestamptz(null=True, default=None)
     last_finished_at = Timestamptz(null=True, default=None)
     last_result = Text(default="")
+
+
+class WorkerStat(Table):
+    """Running totals the workers keep in the database, so that `/metrics` of any app process
+    shows them (the worker may run in another process or host): sends, failures by cause,
+    requeues, and the last heartbeat (as a Unix time)."""
+
+    id = UUID(primary_key=True)
+    name = Varchar(length=60, unique=True)  # "sent", "failed:connection", "heartbeat" ...
+    value = DoublePrecision(default=0.0)
+    updated_at = Timestamptz(default=clock.now)

@@ -49,6 +49,7 @@ from piccolo.columns import Column
 from marketplace.core import clock
 from marketplace.core.db import as_uuid, is_connection_failure, is_postgres, write_transaction
 from marketplace.core.observability import DATABASE_OUTAGE
+from marketplace.notifications import metrics
 from marketplace.notifications.email import (
     Attachment,
     Mailer,
@@ -82,6 +83,11 @@ def register_attachment(template: str, fn: AttachmentFn) -> None:
     """Let a higher floor add attachments to every e-mail of a template, computed at send time
     (calendars attach the audit's iTIP invitation) without this module importing it."""
     _attachments[template] = fn
+
+
+def registered_attachments() -> list[str]:
+    """The templates that get attachments at send time."""
+    return list(_attachments)
 
 
 def register_sweep(name: str, interval: dt.timedelta, fn: SweepFn) -> None:
@@ -142,6 +148,10 @@ class Worker:
         self.held: dict[uuid.UUID, bool] = {}
         # Accepted by the SMTP server, not yet recorded as sent (the database was away): id -> when.
         self.unrecorded: dict[uuid.UUID, dt.datetime] = {}
+        # Automatic retry of messages that failed because the server did not answer: set when
+        # a send succeeds (the server answers again); else a probe at most once per backoff.
+        self._answered = False
+        self._next_probe = 0.0
 
     @property
     def lease(self) -> dt.timedelta:
@@ -217,6 +227,7 @@ class Worker:
         except Exception as exc:
             return await self._failed(message, exc)
         # From here on the message is out: it must end up `sent`, never be handed back.
+        self._answered = True  # the server answers: messages it failed to take can go again
         self.held.pop(key, None)
         self.unrecorded[key] = clock.now()
         outcome = await self._record_sent(key)
@@ -250,6 +261,7 @@ class Worker:
         if not done:
             log.warning("outbox %s: lease lost before it was marked sent", key)
             return "lost"
+        await metrics.add("sent")
         return "sent"
 
     async def settle(self) -> None:
@@ -303,6 +315,7 @@ class Worker:
         final = permanent or attempts >= self.settings.worker.max_attempts
         status = "failed" if final else "pending"
         error = f"{type(exc).__name__}: {exc}"[:2000]
+        cause = metrics.cause_of(exc)
         await (
             OutboxMessage.update(
                 {
@@ -312,12 +325,14 @@ class Worker:
                     OutboxMessage.locked_by: None,
                     OutboxMessage.locked_until: None,
                     OutboxMessage.last_error: error,
+                    OutboxMessage.failure_cause: cause,
                 }
             )
             .where((OutboxMessage.id == message["id"]) & (OutboxMessage.locked_by == self.id))
             .run()
         )
         self.held.pop(as_uuid(message["id"]), None)
+        await metrics.add(f"failed:{cause}")
         log.warning("outbox %s attempt %s failed (%s): %s", message["id"], attempts, status, error)
         return "failed" if final else "retry"
 
@@ -326,9 +341,41 @@ class Worker:
         if path := self.settings.worker.heartbeat_path:
             touch_heartbeat(path)
 
+    async def requeue_when_answering(self) -> int:
+        """Put messages that failed because the server did not answer back to pending once it
+        answers again (a send succeeded, or a probe got a reply); returns how many."""
+        from marketplace.notifications.services import retry_failed
+
+        waiting = (
+            await OutboxMessage.exists()
+            .where(
+                (OutboxMessage.status == "failed")
+                & OutboxMessage.failure_cause.is_in(list(metrics.UNANSWERED))
+            )
+            .run()
+        )
+        if not waiting:
+            return 0
+        if not self._answered:
+            probe = getattr(self.mailer, "probe", None)
+            if probe is None or time.monotonic() < self._next_probe:
+                return 0
+            self._next_probe = time.monotonic() + self.settings.worker.backoff_seconds
+            try:
+                await probe()
+            except Exception as exc:  # still down: the next probe is one backoff away
+                log.info("mail server still not answering: %s: %s", type(exc).__name__, exc)
+                return 0
+        self._answered = False
+        requeued = await retry_failed(None, causes=metrics.UNANSWERED, trigger="automatic")
+        log.info("mail server answers again: %s failed message(s) back to pending", requeued)
+        return requeued
+
     async def run_once(self, limit: int = 10) -> int:
         """Claim one batch and deliver it; returns how many messages were claimed."""
         await self.settle()
+        await metrics.heartbeat()
+        await self.requeue_when_answering()
         batch = await self.claim(limit)
         for message in batch:
             await self.deliver(message)

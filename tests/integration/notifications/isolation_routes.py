@@ -19,4 +19,6 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/admin/outbox", {}, other=403),
     Route("GET", "/api/v1/admin/outbox/counts", {}, other=403),
     Route("GET", "/admin/outbox", {}, other=403, anonymous=302),
+    Route("POST", "/api/v1/admin/outbox/retry-failed", {}, other=403),
+    Route("GET", "/admin/outbox/retry-failed", {}, other=403, anonymous=302),
 ]
