@@ -1,4 +1,4 @@
-"""E-mails of billing (invoice issued to the client; paid and overpaid to the body's finance) and the reconciliation sweep."""
+"""E-mails of billing (invoice issued and payment receipts to the client; paid and overpaid to the body's finance) and the reconciliation sweep."""
 
 from __future__ import annotations
 
@@ -66,21 +66,32 @@ async def _invoice_issued(entry: ActionEntry) -> None:
 
 
 async def _invoice_paid(entry: ActionEntry) -> None:
+    """A payment recorded (webhook, reconciliation or any other way in): the body's finance
+    hears that money arrived and the client gets a receipt, whichever process recorded it."""
     row = await _invoice(uuid.UUID(entry.entity_id))
     if row is None:
         return
+    data = {
+        "invoice_id": entry.entity_id,
+        "number_label": f"No. {row['number']}",
+        "organisation": row["organisation_name"],
+        "body_name": row["body_name"],
+        "amount": money(int(entry.data.get("amount_minor") or 0), str(row["currency"])),
+        "path": f"/invoices/{entry.entity_id}",
+    }
     body_id = uuid.UUID(str(row["body"]))
     await notify(
         "invoice_paid",
         user_ids=await members_with_roles(TenantKind.body, body_id, FINANCE_RECIPIENTS),
-        data={
-            "invoice_id": entry.entity_id,
-            "number_label": f"No. {row['number']}",
-            "organisation": row["organisation_name"],
-            "body_name": row["body_name"],
-            "amount": money(int(entry.data.get("amount_minor") or 0), str(row["currency"])),
-            "path": f"/invoices/{entry.entity_id}",
-        },
+        data=data,
+    )
+    organisation_id = uuid.UUID(str(row["organisation"]))
+    await notify(
+        "payment_receipt",
+        user_ids=await members_with_roles(
+            TenantKind.organisation, organisation_id, CLIENT_RECIPIENTS
+        ),
+        data=data,
     )
 
 

@@ -56,6 +56,11 @@ KINDS: dict[str, Kind] = {
         Kind("invoice_issued", "Invoices", "A certification body issues an invoice to us."),
         Kind("invoice_paid", "Payments", "A client pays one of my body's invoices."),
         Kind(
+            "payment_receipt",
+            "Payment receipts",
+            "A payment of one of our invoices reaches the certification body.",
+        ),
+        Kind(
             "invoice_overpaid",
             "Overpayments",
             "More money than an invoice's amount due arrives and must be refunded.",

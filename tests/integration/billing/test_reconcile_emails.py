@@ -1,4 +1,4 @@
-"""A payment found by reconciliation e-mails the body's finance, whichever entry point found it.
+"""A payment found by reconciliation e-mails the body's finance and the client, whichever entry point found it.
 
 Three real processes against localstripe and a real SMTP server (aiosmtpd): the
 `reconcile-payments` command (which queues the e-mails; the worker sends them), `worker --once`
@@ -33,6 +33,7 @@ from tests.integration.notifications.support import (
 from tests.live_server import live_server
 
 FINANCE = ("body:owner", "body:finance")  # billing's FINANCE_RECIPIENTS
+CLIENT = ("org:owner", "org:quality_manager")  # billing's CLIENT_RECIPIENTS: the receipt
 
 
 @pytest.fixture
@@ -83,13 +84,22 @@ def _finance(world: World) -> set[str]:
     return {world.actor("a", k).email for k in FINANCE}
 
 
-def _paid_mail(smtp: SmtpServer) -> dict[str, str]:
-    """Address -> text body of every "invoice paid" e-mail the SMTP server received."""
+def _client(world: World) -> set[str]:
+    return {world.actor("a", k).email for k in CLIENT}
+
+
+def _paid_mail(smtp: SmtpServer, marker: str = " paid by ") -> dict[str, str]:
+    """Address -> text body of every e-mail whose subject has the marker ("invoice paid" to the
+    body; "Payment received" is the client's receipt)."""
     got = {}
     for message in smtp.inbox.messages:
-        if " paid by " in subject(message):
+        if marker in subject(message):
             got[str(message["To"]).split("<")[-1].rstrip(">")] = parts(message)[0]
     return got
+
+
+def _receipts(smtp: SmtpServer) -> dict[str, str]:
+    return _paid_mail(smtp, "Payment received: ")
 
 
 def _check(smtp: SmtpServer, world: World, invoice_id: uuid.UUID) -> None:
@@ -98,12 +108,17 @@ def _check(smtp: SmtpServer, world: World, invoice_id: uuid.UUID) -> None:
     for text in mail.values():
         assert "paid invoice No. 1: 1,710.00 GBP received." in text
         assert f"/invoices/{invoice_id}" in text
+    receipts = _receipts(smtp)
+    assert set(receipts) == _client(world)
+    for text in receipts.values():
+        assert "received your payment of 1,710.00 GBP for invoice No. 1." in text
+        assert f"/invoices/{invoice_id}" in text
 
 
 async def _wait_for(smtp: SmtpServer, world: World) -> None:
     deadline = time.monotonic() + 30
-    while set(_paid_mail(smtp)) != _finance(world):
-        assert time.monotonic() < deadline, sorted(_paid_mail(smtp))
+    while set(_paid_mail(smtp)) != _finance(world) or set(_receipts(smtp)) != _client(world):
+        assert time.monotonic() < deadline, sorted(_paid_mail(smtp)) + sorted(_receipts(smtp))
         await asyncio.sleep(0.1)
 
 
@@ -123,7 +138,9 @@ async def test_reconcile_payments_command_queues_the_paid_e_mails(
 
     queued = await outbox(kind="invoice_paid", status="pending")
     assert {m["email"] for m in queued} == _finance(world)
-    assert await deliver_all(settings_for(settings, smtp)) >= len(queued)
+    receipts = await outbox(kind="payment_receipt", status="pending")
+    assert {m["email"] for m in receipts} == _client(world)
+    assert await deliver_all(settings_for(settings, smtp)) >= len(queued) + len(receipts)
     _check(smtp, world, invoice_id)
 
 

@@ -291,9 +291,15 @@ async def test_invoice_issued_and_paid(
     async with write_transaction():
         assert await billing.record_success(payment.id, 171000, clock.now())
     await deliver_all(mail_settings)
-    assert recipients(smtp) == _addresses(world, "body:owner", "body:finance")
+    # The body's finance hears the money arrived; the client's people get a receipt.
+    assert recipients(smtp) == _addresses(
+        world, "body:owner", "body:finance", "org:owner", "org:quality_manager"
+    )
     text, _ = parts(_only(smtp, world.actor("a", "body:finance").email))
     assert "paid invoice No. 1: 1,710.00 GBP received." in text
+    receipt = _only(smtp, world.actor("a", "org:quality_manager").email)
+    assert subject(receipt).startswith("Payment received: invoice No. 1 from ")
+    assert "received your payment of 1,710.00 GBP for invoice No. 1." in parts(receipt)[0]
 
 
 async def test_certificate_suspended_at_risk_and_expiring(
