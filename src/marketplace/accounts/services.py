@@ -9,7 +9,6 @@ import secrets
 import unicodedata
 import uuid
 import zoneinfo
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -275,18 +274,6 @@ async def change_password(
         )
 
 
-# Listeners told (user id, the link's path) when a reset link is made. Notifications lies above
-# accounts and installs its e-mail here; the secret never goes into the activity log.
-ResetListener = Callable[[uuid.UUID, str], Awaitable[None]]
-_reset_listeners: list[ResetListener] = []
-
-
-def on_password_reset_requested(listener: ResetListener) -> None:
-    """Register a listener (idempotent), called in the request's transaction."""
-    if listener not in _reset_listeners:
-        _reset_listeners.append(listener)
-
-
 async def request_password_reset(email: str) -> None:
     """E-mail a single-use reset link valid for RESET_VALID_FOR to an active account's address.
 
@@ -330,9 +317,9 @@ async def request_password_reset(email: str) -> None:
             actor_id=None,
             entity_type="user",
             entity_id=user_id,
+            # The link's secret reaches the e-mail's listener but never the activity log.
+            private={"path": f"/password-reset/confirm?token={secret}"},
         )
-        for listener in _reset_listeners:
-            await listener(user_id, f"/password-reset/confirm?token={secret}")
 
 
 _BAD_RESET = "This reset link is used, expired or unknown. Ask for a new one."

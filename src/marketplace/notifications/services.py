@@ -409,14 +409,21 @@ async def _invitation_created(entry: ActionEntry) -> None:
     )
 
 
-async def _password_reset_requested(user_id: uuid.UUID, path: str) -> None:
+async def _password_reset_requested(entry: ActionEntry) -> None:
     # The link's secret lives only in this outbox row (the admin outbox never shows data).
+    path = str(entry.private.get("path") or "")
+    if not path:
+        return
     minutes = int(account_services.RESET_VALID_FOR.total_seconds() // 60)
-    await notify("password_reset", user_ids=[user_id], data={"path": path, "minutes": minutes})
+    await notify(
+        "password_reset",
+        user_ids=[uuid.UUID(entry.entity_id)],
+        data={"path": path, "minutes": minutes},
+    )
 
 
 def install() -> None:
     """Listen to the accounts actions this floor turns into e-mails; show the outbox on /metrics."""
     on_action("marketplace.invitation.created", _invitation_created)
-    account_services.on_password_reset_requested(_password_reset_requested)
+    on_action("marketplace.account.password_reset_requested", _password_reset_requested)
     add_collector(metrics.metrics_lines)
