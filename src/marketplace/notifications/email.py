@@ -117,9 +117,18 @@ class PermanentFailure(Exception):
 class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
+    async def probe(self) -> None:
+        """Raise unless the mail server answers; the worker asks before retrying failed mail."""
+        ...
+
 
 class LogMailer:
     """Without SMTP_URL e-mails are only logged (the embedded default)."""
+
+    async def probe(self) -> None:
+        # No server to answer: mail that failed for want of one waits for SMTP_URL to be set
+        # (or an operator's retry), rather than being "delivered" to the log.
+        raise ConnectionError("SMTP_URL is unset: there is no mail server to answer")
 
     async def send(self, message: EmailMessage) -> None:
         log.info(

@@ -357,12 +357,11 @@ class Worker:
         if not waiting:
             return 0
         if not self._answered:
-            probe = getattr(self.mailer, "probe", None)
-            if probe is None or time.monotonic() < self._next_probe:
+            if time.monotonic() < self._next_probe:
                 return 0
             self._next_probe = time.monotonic() + self.settings.worker.backoff_seconds
             try:
-                await probe()
+                await self.mailer.probe()
             except Exception as exc:  # still down: the next probe is one backoff away
                 log.info("mail server still not answering: %s: %s", type(exc).__name__, exc)
                 return 0

@@ -236,6 +236,9 @@ class SlowMailer:
             await asyncio.sleep(0.01)
             self.parent.sent.append((self.worker_id, str(message["Message-ID"])))
 
+        async def probe(self) -> None:
+            return None
+
 
 async def test_two_workers_in_one_process_never_send_the_same_message(
     mail_settings: Settings,
