@@ -7,8 +7,7 @@ import os
 
 from litestar import Controller, MediaType, Response, get
 
-from marketplace.core import storage
-from marketplace.core.tables import ActivityLog
+from marketplace.core import db, storage
 
 
 class HealthController(Controller):
@@ -23,7 +22,7 @@ class HealthController(Controller):
     async def readyz(self) -> Response[dict[str, str]]:
         """The database answers a trivial query and the file store takes a small file."""
         try:
-            await _ping()
+            await db.ping()
         except Exception as exc:  # any failure means "not ready"; the reason is shown, not raised
             return Response(
                 {"status": "unavailable", "detail": type(exc).__name__}, status_code=503
@@ -38,7 +37,3 @@ class HealthController(Controller):
                 status_code=503,
             )
         return Response({"status": "ok"})
-
-
-async def _ping() -> None:
-    await ActivityLog.raw("SELECT 1").run()
