@@ -13,7 +13,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import JSONBody, Parameter
 
 from marketplace.accounts.api import principal_of
-from marketplace.accounts.guards import require_role, requires_login
+from marketplace.accounts.guards import Principal, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.billing import services
 from marketplace.billing.gateway import GatewayError, PaymentGateway
@@ -55,6 +55,22 @@ def gateway_of(request: Request[Any, Any, Any]) -> PaymentGateway | None:
         state["payment_gateway"] = gateway_for(settings_of(request).stripe)
     gateway: PaymentGateway | None = state["payment_gateway"]
     return gateway
+
+
+async def refund_overpayment(
+    request: Request[Any, Any, Any], principal: Principal, invoice_id: uuid.UUID
+) -> services.RefundDone:
+    """The refund of an overpayment, for the API and the invoice page alike: the body's finance
+    or owner only, through the app's gateway, its outages answered as 503."""
+    ref = await services.invoice_ref(invoice_id)
+    services.check_invoice_access(principal, ref, body=BILLERS)
+    gateway = gateway_of(request)
+    if gateway is None:
+        raise PaymentUnavailable(NOT_CONFIGURED, code="payment_not_configured")
+    try:
+        return await services.refund_overpayment(principal.user_id, gateway, invoice_id)
+    except GatewayError as exc:
+        raise PaymentUnavailable(str(exc), code="provider_unavailable") from exc
 
 
 async def invoice_out(invoice_id: uuid.UUID) -> InvoiceOut:
@@ -145,19 +161,10 @@ class InvoiceController(Controller):
         summary="Refund what was paid beyond the amount due, once (body finance or owner)",
         status_code=200,
     )
-    async def refund_overpayment(
+    async def refund(
         self, request: Request[Any, Any, Any], invoice_id: uuid.UUID
     ) -> RefundStartOut:
-        p = principal_of(request)
-        ref = await services.invoice_ref(invoice_id)
-        services.check_invoice_access(p, ref, body=BILLERS)
-        gateway = gateway_of(request)
-        if gateway is None:
-            raise PaymentUnavailable(NOT_CONFIGURED, code="payment_not_configured")
-        try:
-            done = await services.refund_overpayment(p.user_id, gateway, invoice_id)
-        except GatewayError as exc:
-            raise PaymentUnavailable(str(exc), code="provider_unavailable") from exc
+        done = await refund_overpayment(request, principal_of(request), invoice_id)
         return RefundStartOut(
             id=done.id,
             amount_minor=done.amount_minor,

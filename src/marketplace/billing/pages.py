@@ -15,7 +15,12 @@ from marketplace.accounts.guards import Principal, require_role, requires_login
 from marketplace.accounts.pages import me
 from marketplace.accounts.roles import TenantKind
 from marketplace.billing import services
-from marketplace.billing.api import CSP_BASE, NOT_CONFIGURED, PaymentUnavailable, gateway_of
+from marketplace.billing.api import (
+    CSP_BASE,
+    PaymentUnavailable,
+    gateway_of,
+    refund_overpayment,
+)
 from marketplace.billing.gateway import GatewayError
 from marketplace.billing.schemas import InvoiceIn
 from marketplace.billing.services import BILLERS, CLIENT_ALL
@@ -256,16 +261,7 @@ class InvoicePages(Controller):
 
     @post("/invoices/{invoice_id:uuid}/refund")
     async def refund(self, request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> Redirect:
-        principal = me(request)
-        ref = await services.invoice_ref(invoice_id)
-        services.check_invoice_access(principal, ref, body=BILLERS)
-        gateway = gateway_of(request)
-        if gateway is None:
-            raise PaymentUnavailable(NOT_CONFIGURED, code="payment_not_configured")
-        try:
-            await services.refund_overpayment(principal.user_id, gateway, invoice_id)
-        except GatewayError as exc:
-            raise PaymentUnavailable(str(exc), code="provider_unavailable") from exc
+        await refund_overpayment(request, me(request), invoice_id)
         return _back(f"/invoices/{invoice_id}?refunded=1")
 
     @post("/invoices/{invoice_id:uuid}/issue")
