@@ -10,7 +10,12 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody, Parameter
 
 from marketplace.accounts import services
-from marketplace.accounts.guards import Principal, current_principal, require_role, requires_login
+from marketplace.accounts.guards import (
+    client_address,
+    principal_of,
+    require_role,
+    requires_login,
+)
 from marketplace.accounts.roles import CLIENT_MANAGERS, TenantKind
 from marketplace.accounts.schemas import (
     AcceptInvitationIn,
@@ -34,23 +39,9 @@ from marketplace.accounts.schemas import (
 )
 from marketplace.core.activity import Tenant
 from marketplace.core.activity import entries_for_tenant as activity_for_tenant
-from marketplace.core.errors import Unauthorized
 from marketplace.core.pagination import Page, PageParams
 from marketplace.core.tables import ActivityLog
 from marketplace.settings import settings_of
-
-
-def client_address(request: Request[Any, Any, Any]) -> str | None:
-    """The caller's address for throttling: the TCP peer, or the client a trusted proxy names
-    (the server applies MARKETPLACE_TRUSTED_PROXIES to X-Forwarded-For before we see it)."""
-    return request.client.host if request.client else None
-
-
-def principal_of(request: Request[Any, Any, Any]) -> Principal:
-    principal = current_principal(request)
-    if principal is None:
-        raise Unauthorized("Send a valid bearer token.")
-    return principal
 
 
 class AuthController(Controller):

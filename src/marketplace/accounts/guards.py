@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
 from marketplace.accounts.roles import TenantKind
-from marketplace.core.errors import Forbidden, NotFound
+from marketplace.core.errors import Forbidden, NotFound, Unauthorized
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,25 @@ def requires_platform_admin(
         raise NotAuthorizedException()
     if not principal.is_platform_admin:
         raise Forbidden("Platform administrators only.", code="admin_required")
+
+
+def principal_of(request: Request[Any, Any, Any]) -> Principal:
+    """The API caller; 401 when the request carries no valid bearer token."""
+    principal = current_principal(request)
+    if principal is None:
+        raise Unauthorized("Send a valid bearer token.")
+    return principal
+
+
+def me(request: Request[Any, Any, Any]) -> Principal:
+    """The signed-in person on a page; 401 (the sign-in page) without a session."""
+    principal = current_principal(request)
+    if principal is None:
+        raise Unauthorized("Sign in first.")
+    return principal
+
+
+def client_address(request: Request[Any, Any, Any]) -> str | None:
+    """The caller's address for throttling: the TCP peer, or the client a trusted proxy names
+    (the server applies MARKETPLACE_TRUSTED_PROXIES to X-Forwarded-For before we see it)."""
+    return request.client.host if request.client else None

@@ -11,14 +11,13 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from marketplace.accounts import services
-from marketplace.accounts.api import client_address
 from marketplace.accounts.auth import SESSION_COOKIE
-from marketplace.accounts.guards import Principal, current_principal, require_role, requires_login
+from marketplace.accounts.guards import Principal, client_address, me, require_role, requires_login
 from marketplace.accounts.roles import CLIENT_MANAGERS, ROLES, TenantKind
 from marketplace.accounts.schemas import OrganisationIn, SiteIn
 from marketplace.accounts.services import normalise_email
 from marketplace.core.activity import Tenant, entries_for_tenant
-from marketplace.core.errors import DomainError, Unauthorized
+from marketplace.core.errors import DomainError
 from marketplace.reference import services as reference
 from marketplace.settings import Settings, settings_of
 from marketplace.web.forms import convert, errors_by_field, form_data
@@ -56,13 +55,6 @@ def tenant_url(kind: TenantKind | str, tenant_id: uuid.UUID) -> str:
     if kind == TenantKind.organisation:
         return f"/organisations/{tenant_id}"
     return f"/manage/bodies/{tenant_id}"
-
-
-def me(request: Request[Any, Any, Any]) -> Principal:
-    principal = current_principal(request)
-    if principal is None:
-        raise Unauthorized("Sign in first.")
-    return principal
 
 
 class AccountPages(Controller):

@@ -12,8 +12,7 @@ import stripe
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import JSONBody, Parameter
 
-from marketplace.accounts.api import principal_of
-from marketplace.accounts.guards import Principal, require_role, requires_login
+from marketplace.accounts.guards import Principal, principal_of, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.billing import services
 from marketplace.billing.gateway import GatewayError, PaymentGateway

@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from marketplace.accounts.guards import Principal, require_role, requires_login
-from marketplace.accounts.pages import me
+from marketplace.accounts.guards import Principal, me, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.billing import services
 from marketplace.billing.api import (

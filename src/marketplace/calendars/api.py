@@ -11,8 +11,7 @@ from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.enums import HttpMethod
 from litestar.params import JSONBody, Parameter
 
-from marketplace.accounts.api import principal_of
-from marketplace.accounts.guards import Principal, requires_login
+from marketplace.accounts.guards import Principal, principal_of, requires_login
 from marketplace.calendars import services
 from marketplace.calendars.schemas import FeedCreatedOut, FeedIn, FeedOut
 from marketplace.core.errors import NotFound

@@ -9,8 +9,7 @@ from urllib.parse import quote, urlencode
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from marketplace.accounts.guards import Principal, requires_login
-from marketplace.accounts.pages import me
+from marketplace.accounts.guards import Principal, me, requires_login
 from marketplace.calendars import services
 from marketplace.calendars.api import created_out, links_of, single_audit_ics
 from marketplace.calendars.schemas import FeedIn

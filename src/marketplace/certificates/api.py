@@ -9,8 +9,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 
-from marketplace.accounts.api import principal_of
-from marketplace.accounts.guards import require_role, requires_login
+from marketplace.accounts.guards import principal_of, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.certificates import services
 from marketplace.certificates.schemas import (

@@ -10,8 +10,13 @@ import segno
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from marketplace.accounts.guards import Principal, current_principal, require_role, requires_login
-from marketplace.accounts.pages import me
+from marketplace.accounts.guards import (
+    Principal,
+    current_principal,
+    me,
+    require_role,
+    requires_login,
+)
 from marketplace.accounts.roles import TenantKind
 from marketplace.certificates import services
 from marketplace.certificates.api import DECIDERS

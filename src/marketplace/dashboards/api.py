@@ -10,8 +10,12 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, Parameter
 
-from marketplace.accounts.api import principal_of
-from marketplace.accounts.guards import require_role, requires_login, requires_platform_admin
+from marketplace.accounts.guards import (
+    principal_of,
+    require_role,
+    requires_login,
+    requires_platform_admin,
+)
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.pagination import Page, PageParams
 from marketplace.dashboards import services

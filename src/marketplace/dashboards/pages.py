@@ -14,11 +14,11 @@ from litestar.response import Redirect, Template
 
 from marketplace.accounts.guards import (
     Principal,
+    me,
     require_role,
     requires_login,
     requires_platform_admin,
 )
-from marketplace.accounts.pages import me
 from marketplace.accounts.roles import TenantKind
 from marketplace.core import clock
 from marketplace.core.errors import DomainError

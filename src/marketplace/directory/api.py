@@ -10,8 +10,13 @@ from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import JSONBody, Parameter
 
 from marketplace.accounts import services as accounts
-from marketplace.accounts.api import activity_page, invitations_page, principal_of
-from marketplace.accounts.guards import require_role, requires_login, requires_platform_admin
+from marketplace.accounts.api import activity_page, invitations_page
+from marketplace.accounts.guards import (
+    principal_of,
+    require_role,
+    requires_login,
+    requires_platform_admin,
+)
 from marketplace.accounts.roles import BODY_MANAGERS, TenantKind
 from marketplace.accounts.schemas import ActivityOut, InvitationOut, MemberIn, MemberOut
 from marketplace.core.activity import Tenant

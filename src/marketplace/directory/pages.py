@@ -13,11 +13,12 @@ from marketplace.accounts import services as accounts
 from marketplace.accounts.guards import (
     Principal,
     current_principal,
+    me,
     require_role,
     requires_login,
     requires_platform_admin,
 )
-from marketplace.accounts.pages import invited_notice, me, revoke_page
+from marketplace.accounts.pages import invited_notice, revoke_page
 from marketplace.accounts.roles import BODY_MANAGERS, ROLES, TenantKind
 from marketplace.core.activity import Tenant, entries_for_tenant
 from marketplace.core.errors import DomainError, Invalid

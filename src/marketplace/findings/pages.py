@@ -11,8 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
-from marketplace.accounts.guards import Principal, require_role, requires_login
-from marketplace.accounts.pages import me
+from marketplace.accounts.guards import Principal, me, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.activity import entries_for_entity
 from marketplace.core.errors import DomainError, Invalid

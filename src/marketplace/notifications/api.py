@@ -9,8 +9,7 @@ import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.params import JSONBody, Parameter
 
-from marketplace.accounts.api import principal_of
-from marketplace.accounts.guards import requires_login, requires_platform_admin
+from marketplace.accounts.guards import principal_of, requires_login, requires_platform_admin
 from marketplace.core.pagination import Page, PageParams
 from marketplace.notifications import services
 from marketplace.notifications.schemas import (

@@ -8,8 +8,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from marketplace.accounts.guards import requires_login, requires_platform_admin
-from marketplace.accounts.pages import me
+from marketplace.accounts.guards import me, requires_login, requires_platform_admin
 from marketplace.core.errors import DomainError
 from marketplace.core.pagination import PageParams
 from marketplace.notifications import services

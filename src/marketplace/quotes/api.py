@@ -9,8 +9,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, Parameter
 
-from marketplace.accounts.api import principal_of
-from marketplace.accounts.guards import require_role, requires_login
+from marketplace.accounts.guards import principal_of, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.errors import Invalid
 from marketplace.core.pagination import Page, PageParams

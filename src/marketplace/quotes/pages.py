@@ -13,8 +13,7 @@ from litestar.params import Parameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from marketplace.accounts import services as accounts
-from marketplace.accounts.guards import Principal, require_role, requires_login
-from marketplace.accounts.pages import me
+from marketplace.accounts.guards import Principal, me, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import CertificationBody
 from marketplace.core import clock

@@ -12,8 +12,7 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody
 
-from marketplace.accounts.api import principal_of
-from marketplace.accounts.guards import Principal, require_role, requires_login
+from marketplace.accounts.guards import Principal, principal_of, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.errors import Invalid, NotFound
 from marketplace.core.pagination import Page, PageParams

@@ -11,8 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
-from marketplace.accounts.guards import Principal, requires_login
-from marketplace.accounts.pages import me
+from marketplace.accounts.guards import Principal, me, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.errors import DomainError, Invalid, NotFound
 from marketplace.findings import services as findings_services

@@ -12,8 +12,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from marketplace.accounts.guards import Principal, current_principal, requires_login
-from marketplace.accounts.pages import me
+from marketplace.accounts.guards import Principal, current_principal, me, requires_login
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.pagination import PageParams
 from marketplace.directory import services as directory

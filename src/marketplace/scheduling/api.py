@@ -10,8 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.params import JSONBody, Parameter
 
-from marketplace.accounts.api import principal_of
-from marketplace.accounts.guards import Principal, require_role, requires_login
+from marketplace.accounts.guards import Principal, principal_of, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.errors import Conflict
 from marketplace.scheduling import services

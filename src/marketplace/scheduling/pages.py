@@ -10,8 +10,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from marketplace.accounts.guards import Principal, require_role, requires_login
-from marketplace.accounts.pages import me
+from marketplace.accounts.guards import Principal, me, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.core import clock
 from marketplace.core.errors import Conflict, DomainError, Invalid, NotFound
