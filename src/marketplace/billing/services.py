@@ -28,7 +28,7 @@ from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
 from marketplace.core.db import lock_row, write_transaction
 from marketplace.core.errors import Conflict, Invalid, NotFound
-from marketplace.scheduling.services import check_access
+from marketplace.scheduling.context import check_access
 from marketplace.scheduling.tables import Audit
 
 log = logging.getLogger("marketplace.billing")

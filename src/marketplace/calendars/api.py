@@ -16,7 +16,7 @@ from marketplace.calendars import services
 from marketplace.calendars.schemas import FeedCreatedOut, FeedIn, FeedOut
 from marketplace.core.errors import NotFound
 from marketplace.core.pagination import MAX_PER_PAGE, Page, PageParams
-from marketplace.scheduling.services import BODY_ALL, CLIENT_ALL, audit_context, check_access
+from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL, audit_context, check_access
 from marketplace.settings import settings_of
 
 # Litestar appends "; charset=utf-8" to every text/* media type itself.

@@ -19,7 +19,7 @@ from marketplace.certificates.schemas import (
     ManagedCertificateOut,
     ReasonIn,
 )
-from marketplace.scheduling.services import BODY_ALL, NO_ROLES, check_access
+from marketplace.scheduling.context import BODY_ALL, NO_ROLES, check_access
 
 DECIDERS = frozenset({"owner", "decision_maker"})
 

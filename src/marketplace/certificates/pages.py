@@ -22,7 +22,7 @@ from marketplace.certificates import services
 from marketplace.certificates.api import DECIDERS
 from marketplace.certificates.schemas import DecisionIn
 from marketplace.core.errors import DomainError, Invalid
-from marketplace.scheduling.services import BODY_ALL, CLIENT_ALL, NO_ROLES, check_access
+from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL, NO_ROLES, check_access
 from marketplace.settings import settings_of
 from marketplace.web.forms import convert, errors_by_field, form_data
 

@@ -20,7 +20,7 @@ from marketplace.accounts.roles import TenantKind
 from marketplace.core.pagination import Page, PageParams
 from marketplace.dashboards import services
 from marketplace.dashboards.schemas import NoteIn
-from marketplace.scheduling.services import CLIENT_ALL
+from marketplace.scheduling.context import CLIENT_ALL
 
 
 def plain(value: Any) -> Any:

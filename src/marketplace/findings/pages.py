@@ -17,18 +17,18 @@ from marketplace.core.activity import entries_for_entity
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.pagination import PageParams
 from marketplace.findings import services
-from marketplace.findings.api import (
+from marketplace.findings.access import (
     BODY_REVIEWERS,
     CLIENT_ANSWERERS,
     REPORT_WRITERS,
     action_side,
-    evidence_download,
     report_side,
 )
+from marketplace.findings.api import evidence_download
 from marketplace.findings.charts import trend_svg
 from marketplace.findings.evidence import max_bytes
 from marketplace.findings.schemas import CorrectiveActionPatch, FindingIn, ReviewIn, VerifyIn
-from marketplace.scheduling.services import BODY_ALL, CLIENT_ALL, check_access
+from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL, check_access
 from marketplace.web.forms import convert, errors_by_field, form_data
 
 NO_ORG = "No such organisation."

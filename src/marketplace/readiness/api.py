@@ -18,7 +18,7 @@ from marketplace.core.errors import Invalid, NotFound
 from marketplace.core.pagination import Page, PageParams
 from marketplace.findings import evidence as files
 from marketplace.findings import services as findings_services
-from marketplace.findings.api import REPORT_WRITERS, report_side
+from marketplace.findings.access import REPORT_WRITERS, report_side
 from marketplace.readiness import services
 from marketplace.readiness.schemas import (
     AccessOut,
@@ -55,7 +55,7 @@ from marketplace.readiness.schemas import (
     VersionOut,
     VersionPatch,
 )
-from marketplace.scheduling.services import CLIENT_ALL
+from marketplace.scheduling.context import CLIENT_ALL
 
 # Who may do what (DESIGN.md roles). The client's owner and quality manager run readiness; members
 # read. On the body side, shared documents are for those who audit and decide (findings lets the

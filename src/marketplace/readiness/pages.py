@@ -15,7 +15,7 @@ from marketplace.accounts.guards import Principal, me, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.errors import DomainError, Invalid, NotFound
 from marketplace.findings import services as findings_services
-from marketplace.findings.api import REPORT_WRITERS, report_side
+from marketplace.findings.access import REPORT_WRITERS, report_side
 from marketplace.findings.evidence import max_bytes
 from marketplace.readiness import services
 from marketplace.readiness.api import (

@@ -14,6 +14,16 @@ from marketplace.accounts.guards import Principal, principal_of, require_role, r
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.errors import Conflict
 from marketplace.scheduling import services
+from marketplace.scheduling.context import (
+    BODY_ALL,
+    BODY_PLANNERS,
+    CLIENT_ALL,
+    CLIENT_BOOKERS,
+    NO_ROLES,
+    AuditContext,
+    audit_context,
+    check_access,
+)
 from marketplace.scheduling.schemas import (
     AuditorIn,
     AuditorOut,
@@ -32,21 +42,14 @@ from marketplace.scheduling.schemas import (
     UnavailabilityIn,
     UnavailabilityOut,
 )
-from marketplace.scheduling.services import (
-    BODY_ALL,
-    BODY_PLANNERS,
-    CLIENT_ALL,
-    CLIENT_BOOKERS,
-    TeamMember,
-    check_access,
-)
+from marketplace.scheduling.services import TeamMember
 
 NO_BODY = "No such certification body."
 NO_AUDITOR = "No such auditor."
 
 
 async def _audit_out(principal: Principal, audit_id: uuid.UUID) -> AuditOut:
-    ctx = await services.audit_context(audit_id)
+    ctx = await audit_context(audit_id)
     side = check_access(
         principal, ctx.organisation_id, ctx.body_id, client=CLIENT_ALL, body=BODY_ALL
     )
@@ -60,10 +63,10 @@ async def _audit_out(principal: Principal, audit_id: uuid.UUID) -> AuditOut:
 async def _access(
     principal: Principal,
     audit_id: uuid.UUID,
-    client: frozenset[str] = services.NO_ROLES,
-    body: frozenset[str] = services.NO_ROLES,
-) -> tuple[services.AuditContext, str]:
-    ctx = await services.audit_context(audit_id)
+    client: frozenset[str] = NO_ROLES,
+    body: frozenset[str] = NO_ROLES,
+) -> tuple[AuditContext, str]:
+    ctx = await audit_context(audit_id)
     return ctx, check_access(principal, ctx.organisation_id, ctx.body_id, client=client, body=body)
 
 

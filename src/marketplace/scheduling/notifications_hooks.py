@@ -10,7 +10,7 @@ from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import CertificationBody, Organisation
 from marketplace.core.activity import ActionEntry, on_action
 from marketplace.notifications.services import members_with_roles, notify
-from marketplace.scheduling.services import audit_context
+from marketplace.scheduling.context import audit_context
 from marketplace.scheduling.tables import AuditAssignment
 from marketplace.web.templating import local_time
 

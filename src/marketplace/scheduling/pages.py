@@ -16,6 +16,16 @@ from marketplace.core import clock
 from marketplace.core.errors import Conflict, DomainError, Invalid, NotFound
 from marketplace.reference import services as reference
 from marketplace.scheduling import services
+from marketplace.scheduling.context import (
+    BODY_ALL,
+    BODY_PLANNERS,
+    CLIENT_ALL,
+    CLIENT_BOOKERS,
+    NO_ROLES,
+    AuditContext,
+    audit_context,
+    check_access,
+)
 from marketplace.scheduling.schemas import (
     AuditorIn,
     BookingRequestIn,
@@ -26,14 +36,7 @@ from marketplace.scheduling.schemas import (
     RescheduleIn,
     UnavailabilityIn,
 )
-from marketplace.scheduling.services import (
-    BODY_ALL,
-    BODY_PLANNERS,
-    CLIENT_ALL,
-    CLIENT_BOOKERS,
-    TeamMember,
-    check_access,
-)
+from marketplace.scheduling.services import TeamMember
 from marketplace.web.forms import as_list, convert, errors_by_field, form_data
 
 NO_BODY = "No such certification body."
@@ -354,7 +357,7 @@ class AuditPages(Controller):
         values: dict[str, Any] | None = None,
         status_code: int = 200,
     ) -> Template:
-        ctx = await services.audit_context(audit_id)
+        ctx = await audit_context(audit_id)
         side = check_access(
             principal, ctx.organisation_id, ctx.body_id, client=CLIENT_ALL, body=BODY_ALL
         )
@@ -408,7 +411,7 @@ class AuditPages(Controller):
         action: str,
     ) -> Response[Any]:
         principal = me(request)
-        ctx = await services.audit_context(audit_id)
+        ctx = await audit_context(audit_id)
         check_access(principal, ctx.organisation_id, ctx.body_id, client=client, body=body)
         data = await form_data(request)
         try:
@@ -425,7 +428,7 @@ class AuditPages(Controller):
     async def _apply(
         self,
         principal: Principal,
-        ctx: services.AuditContext,
+        ctx: AuditContext,
         action: str,
         data: dict[str, Any],
     ) -> None:
@@ -492,23 +495,21 @@ class AuditPages(Controller):
 
     @post("/proposal")
     async def proposal(self, request: Request[Any, Any, Any], audit_id: uuid.UUID) -> Response[Any]:
-        return await self._act(request, audit_id, services.NO_ROLES, BODY_PLANNERS, "proposal")
+        return await self._act(request, audit_id, NO_ROLES, BODY_PLANNERS, "proposal")
 
     @post("/booking-request")
     async def booking_request(
         self, request: Request[Any, Any, Any], audit_id: uuid.UUID
     ) -> Response[Any]:
-        return await self._act(
-            request, audit_id, CLIENT_BOOKERS, services.NO_ROLES, "booking-request"
-        )
+        return await self._act(request, audit_id, CLIENT_BOOKERS, NO_ROLES, "booking-request")
 
     @post("/decline")
     async def decline(self, request: Request[Any, Any, Any], audit_id: uuid.UUID) -> Response[Any]:
-        return await self._act(request, audit_id, services.NO_ROLES, BODY_PLANNERS, "decline")
+        return await self._act(request, audit_id, NO_ROLES, BODY_PLANNERS, "decline")
 
     @post("/confirm")
     async def confirm(self, request: Request[Any, Any, Any], audit_id: uuid.UUID) -> Response[Any]:
-        return await self._act(request, audit_id, CLIENT_BOOKERS, services.NO_ROLES, "confirm")
+        return await self._act(request, audit_id, CLIENT_BOOKERS, NO_ROLES, "confirm")
 
     @post("/reschedule")
     async def reschedule(
@@ -518,13 +519,11 @@ class AuditPages(Controller):
 
     @post("/cancel")
     async def cancel(self, request: Request[Any, Any, Any], audit_id: uuid.UUID) -> Response[Any]:
-        return await self._act(request, audit_id, services.NO_ROLES, BODY_PLANNERS, "cancel")
+        return await self._act(request, audit_id, NO_ROLES, BODY_PLANNERS, "cancel")
 
     @post("/complete")
     async def complete(self, request: Request[Any, Any, Any], audit_id: uuid.UUID) -> Response[Any]:
-        return await self._act(
-            request, audit_id, services.NO_ROLES, BODY_PLANNERS | {"auditor"}, "complete"
-        )
+        return await self._act(request, audit_id, NO_ROLES, BODY_PLANNERS | {"auditor"}, "complete")
 
 
 PAGE_CONTROLLERS: list[Any] = [PlanningPages, ProgrammePages, AuditPages]

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from marketplace.scheduling import services
+from marketplace.scheduling.context import audit_context
 from tests.factories import World, csrf_from, sign_in
 from tests.integration.scheduling.helpers import engagement
 
@@ -77,7 +78,7 @@ async def test_body_adds_an_auditor_proposes_and_the_client_confirms(
         },
     )
     assert r.status_code == 303, r.text
-    audit = await services.get_audit(await services.audit_context(audit_id))
+    audit = await services.get_audit(await audit_context(audit_id))
     assert audit["status"] == "proposed"
     assert audit["starts_at"].isoformat() == "2027-03-29T08:00:00+00:00"  # 09:00 BST
 

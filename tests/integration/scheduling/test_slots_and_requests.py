@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from marketplace.scheduling import services
+from marketplace.scheduling.context import audit_context
 from marketplace.scheduling.tables import AuditAssignment
 from tests.factories import World, make_organisation
 from tests.integration.scheduling.helpers import at, auditor, engagement
@@ -162,7 +163,7 @@ async def test_slots_late_in_the_window_are_found_and_none_past_it(world: World)
     await services.add_unavailability(
         None, lead, {"starts_at": t(at("2027-03-01", 0)), "ends_at": t(at("2027-05-01", 0))}
     )
-    ctx = await services.audit_context(started.audit_ids["stage1"])
+    ctx = await audit_context(started.audit_ids["stage1"])
     slots = await services.find_slots(ctx, 3)
     # Window ends Sunday 2027-05-30: the last 3-day slot starts Wednesday the 26th.
     assert [s["starts_at"].date().isoformat() for s in slots] == [
