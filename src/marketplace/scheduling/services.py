@@ -26,7 +26,11 @@ from marketplace.rules.cycle import (
     surveillance_and_recert_windows,
     window_state,
 )
-from marketplace.scheduling.booking import (
+from marketplace.scheduling.context import (
+    AuditContext,
+    audit_context,
+)
+from marketplace.scheduling.spans import (
     MAX_AUDIT_DAYS,
     BusyCalendar,
     checked_span,
@@ -35,10 +39,6 @@ from marketplace.scheduling.booking import (
     to_utc,
     working_days,
     zone,
-)
-from marketplace.scheduling.context import (
-    AuditContext,
-    audit_context,
 )
 from marketplace.scheduling.tables import (
     Audit,

@@ -1,4 +1,4 @@
-"""Booking arithmetic without the database: local times to UTC, working-day slots, busy intervals."""
+"""Booking time spans without the database: local times to UTC, working-day slots, busy time."""
 
 from __future__ import annotations
 
