@@ -15,7 +15,7 @@ from marketplace.accounts.guards import Principal
 from marketplace.accounts.tables import Site
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
-from marketplace.core.db import as_uuid, lock_row, write_transaction
+from marketplace.core.db import as_uuid, write_transaction
 from marketplace.core.errors import Conflict, Invalid
 from marketplace.rules.audit_status import AuditAction, AuditStatus
 from marketplace.rules.cycle import AuditKind, consultancy_blocks, initial_windows
@@ -24,8 +24,7 @@ from marketplace.scheduling.context import (
     READERS,
     AuditContext,
     audit_access,
-    audit_context,
-    require_move,
+    lock_for,
     window_state_of,
 )
 from marketplace.scheduling.schemas import AuditOut, ProposalIn, ReasonIn, RescheduleIn
@@ -397,10 +396,7 @@ async def _book(
     try:
         async with write_transaction():
             # Concurrent moves of one audit queue here: each reads the team the previous one left.
-            await lock_row(Audit, audit_id)
-            # Re-read inside the transaction: the status may have moved since the caller looked.
-            ctx = await audit_context(audit_id)
-            status = require_move(ctx, step)
+            ctx, status = await lock_for(audit_id, step)
             tz_name = booking.time_zone or ctx.time_zone
             tz = zone(tz_name)
             start, end = checked_span(booking.starts_at, booking.ends_at, tz)
@@ -496,9 +492,7 @@ async def confirm_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None) -> None
     """The client accepts the proposed dates and team (ISO/IEC 17021-1 9.2.3: the audit plan is
     communicated to and agreed with the client)."""
     async with write_transaction():
-        await lock_row(Audit, audit_id)
-        ctx = await audit_context(audit_id)
-        status = require_move(ctx, AuditAction.confirm)
+        ctx, status = await lock_for(audit_id, AuditAction.confirm)
         await (
             Audit.update({Audit.status: status, Audit.updated_at: clock.now()})
             .where(Audit.id == audit_id)
@@ -518,9 +512,7 @@ async def cancel_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None, reason: 
     if not reason.strip():
         raise Invalid.field("reason", "Give a reason for cancelling.")
     async with write_transaction():
-        await lock_row(Audit, audit_id)
-        ctx = await audit_context(audit_id)
-        status = require_move(ctx, AuditAction.cancel)
+        ctx, status = await lock_for(audit_id, AuditAction.cancel)
         released = await release_team(audit_id)
         sequence = ctx.sequence + 1
         await (
@@ -550,9 +542,7 @@ async def complete_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None) -> Non
     stage 1 is treated as stale). The body may record completion early, so no clock check.
     """
     async with write_transaction():
-        await lock_row(Audit, audit_id)
-        ctx = await audit_context(audit_id)
-        status = require_move(ctx, AuditAction.complete)
+        ctx, status = await lock_for(audit_id, AuditAction.complete)
         # A confirmed audit always has its times.
         assert ctx.starts_at is not None
         assert ctx.ends_at is not None

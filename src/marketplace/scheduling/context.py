@@ -12,6 +12,7 @@ from marketplace.accounts.guards import Principal
 from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import Site
 from marketplace.core import clock
+from marketplace.core.db import lock_row
 from marketplace.core.errors import Conflict, Forbidden, NotFound
 from marketplace.rules.audit_status import AuditAction, AuditStatus, Refusal, next_status
 from marketplace.rules.cycle import Window, window_state
@@ -126,6 +127,14 @@ def require_move(ctx: AuditContext, action: AuditAction) -> str:
     if isinstance(move, Refusal):
         raise Conflict(move.message, code=move.code)
     return move.value
+
+
+async def lock_for(audit_id: uuid.UUID, action: AuditAction) -> tuple[AuditContext, str]:
+    """Inside a write transaction: lock the audit, read it afresh, and the status ``action`` leads
+    to. Concurrent steps on one audit queue on the lock; each sees the status the last one left."""
+    await lock_row(Audit, audit_id)
+    ctx = await audit_context(audit_id)
+    return ctx, require_move(ctx, action)
 
 
 async def audit_access(

@@ -30,6 +30,7 @@ from marketplace.scheduling.context import (
     AuditContext,
     audit_access,
     audit_context,
+    lock_for,
     require_move,
 )
 from marketplace.scheduling.schemas import BookingRequestIn, ReasonIn, SlotOut
@@ -221,6 +222,7 @@ async def request_booking(
     """
     try:
         async with write_transaction():
+            # Not lock_for: a body without self-service says so whatever the audit's status.
             await lock_row(Audit, audit_id)
             ctx = await audit_context(audit_id)
             await _require_self_service(ctx.body_id)
@@ -269,9 +271,7 @@ async def decline_request(audit_id: uuid.UUID, actor_id: uuid.UUID | None, reaso
     if not reason.strip():
         raise Invalid.field("reason", "Give the client a reason.")
     async with write_transaction():
-        await lock_row(Audit, audit_id)
-        ctx = await audit_context(audit_id)
-        status = require_move(ctx, AuditAction.decline)
+        ctx, status = await lock_for(audit_id, AuditAction.decline)
         await release_team(audit_id)
         await (
             Audit.update(
