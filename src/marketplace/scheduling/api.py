@@ -71,7 +71,7 @@ class BodySchedulingController(Controller):
         completed_to: dt.date | None = None,
     ) -> list[BoardAuditOut]:
         filters = board.BoardFilters(kind, opens_by, due_by, completed_from, completed_to)
-        return await board.board(principal_of(request), body_id, auditor_id, status, filters)
+        return await board.read_board(principal_of(request), body_id, auditor_id, status, filters)
 
     @get("/scheduling-settings", summary="Whether clients may book offered slots (body members)")
     async def settings(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> SettingsOut:

@@ -230,7 +230,7 @@ class BoardFilters:
         return {k: v for k, v in vars(self).items() if v}
 
 
-async def board(
+async def read_board(
     principal: Principal,
     body_id: uuid.UUID,
     auditor_id: uuid.UUID | None,

@@ -1,5 +1,6 @@
 """Who acts on an audit and what every booking rule needs to know about it: the access check
-shared by both tenants and the audit's context (engagement, tenants, window, site zone)."""
+shared by both tenants, who takes each step, the audit's context (engagement, tenants, window,
+site zone) and the status move rules.audit_status allows it."""
 
 from __future__ import annotations
 

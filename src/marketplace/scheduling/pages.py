@@ -32,6 +32,11 @@ from marketplace.scheduling.schemas import (
 from marketplace.web.forms import as_list, convert, errors_by_field, form_data
 
 
+def _checked(value: Any) -> bool:
+    """A checkbox's state: browsers send "on" for a bare checkbox, the shared macro "true"."""
+    return value in ("on", "true")
+
+
 def _local(value: Any) -> str:
     """A datetime-local field's value with seconds, as msgspec's ISO 8601 parser wants it."""
     text = str(value or "").strip()
@@ -53,7 +58,7 @@ def _auditor_in(data: dict[str, Any]) -> AuditorIn:
         "name": data.get("name", ""),
         "email": data.get("email", ""),
         "time_zone": data.get("time_zone") or "UTC",
-        "lead": data.get("lead") == "on",
+        "lead": _checked(data.get("lead")),
         "qualifications": qualifications,
     }
     result: AuditorIn = convert(fields, AuditorIn)
@@ -272,7 +277,7 @@ class AuditorPages(Controller):
     ) -> Response[Any]:
         principal = me(request)
         data = await form_data(request)
-        wanted = SettingsIn(self_service_booking=data.get("self_service_booking") == "on")
+        wanted = SettingsIn(self_service_booking=_checked(data.get("self_service_booking")))
         await auditors.change_settings(principal, body_id, wanted)
         return await self._auditors_page(principal, body_id, notice="Settings saved.")
 
