@@ -140,25 +140,42 @@ def _overlaps(column_start: Any, column_end: Any, start: dt.datetime, end: dt.da
     return (column_start < end) & (column_end > start)
 
 
+@dataclass(frozen=True)
+class _Booked:
+    """A team whose members passed the first checks, and the span it is to be booked for."""
+
+    ctx: AuditContext
+    auditors: dict[uuid.UUID, dict[str, Any]]
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def ids(self) -> list[uuid.UUID]:
+        return list(self.auditors)
+
+    def name(self, auditor_id: uuid.UUID) -> str:
+        name: str = self.auditors[auditor_id]["name"]
+        return name
+
+
 async def _check_team(
     ctx: AuditContext,
     team: Sequence[TeamMember],
     start: dt.datetime,
     end: dt.datetime,
     local_start: dt.date,
-) -> dict[uuid.UUID, dict[str, Any]]:
-    """Every team rule, in the order a planner would fix them; returns the auditors by id."""
+) -> None:
+    """Every team rule, in the order a planner would fix them."""
     lead = _check_shape(team)
-    ids = [m.auditor_id for m in team]
     auditors = await _team_auditors(ctx, team)
     if not auditors[lead.auditor_id]["lead"]:
         name = auditors[lead.auditor_id]["name"]
         raise Conflict(f"{name} is not qualified to lead audits.", code="not_qualified")
     await _check_competence(ctx, team)
-    await _check_impartiality(ctx, ids, local_start, auditors)
-    await _check_time_off(ids, start, end, auditors)
-    await _check_free(ctx, ids, start, end, auditors)
-    return auditors
+    booked = _Booked(ctx, auditors, start, end)
+    await _check_impartiality(booked, local_start)
+    await _check_time_off(booked)
+    await _check_free(booked)
 
 
 def _check_shape(team: Sequence[TeamMember]) -> TeamMember:
@@ -215,74 +232,60 @@ async def _check_competence(ctx: AuditContext, team: Sequence[TeamMember]) -> No
         )
 
 
-async def _check_impartiality(
-    ctx: AuditContext,
-    ids: Sequence[uuid.UUID],
-    local_start: dt.date,
-    auditors: dict[uuid.UUID, dict[str, Any]],
-) -> None:
+async def _check_impartiality(booked: _Booked, local_start: dt.date) -> None:
     declarations = (
         await ConsultancyDeclaration.select(
             ConsultancyDeclaration.auditor, ConsultancyDeclaration.ended_on
         )
         .where(
-            ConsultancyDeclaration.auditor.is_in(list(ids))
-            & (ConsultancyDeclaration.organisation == ctx.organisation_id)
+            ConsultancyDeclaration.auditor.is_in(booked.ids)
+            & (ConsultancyDeclaration.organisation == booked.ctx.organisation_id)
         )
         .run()
     )
     for d in declarations:
         if consultancy_blocks(d["ended_on"], local_start):
             raise Conflict(
-                f"{auditors[d['auditor']]['name']} consulted this client until {d['ended_on']}: "
+                f"{booked.name(d['auditor'])} consulted this client until {d['ended_on']}: "
                 "no audit within two years (ISO/IEC 17021-1 5.2).",
                 code="impartiality",
             )
 
 
-async def _check_time_off(
-    ids: Sequence[uuid.UUID],
-    start: dt.datetime,
-    end: dt.datetime,
-    auditors: dict[uuid.UUID, dict[str, Any]],
-) -> None:
+async def _check_time_off(booked: _Booked) -> None:
     off = (
         await Unavailability.select(Unavailability.auditor)
         .where(
-            Unavailability.auditor.is_in(list(ids))
-            & _overlaps(Unavailability.starts_at, Unavailability.ends_at, start, end)
+            Unavailability.auditor.is_in(booked.ids)
+            & _overlaps(Unavailability.starts_at, Unavailability.ends_at, booked.start, booked.end)
         )
         .first()
         .run()
     )
     if off:
         raise Conflict(
-            f"{auditors[off['auditor']]['name']} is unavailable at that time.",
+            f"{booked.name(off['auditor'])} is unavailable at that time.",
             code="auditor_unavailable",
         )
 
 
-async def _check_free(
-    ctx: AuditContext,
-    ids: Sequence[uuid.UUID],
-    start: dt.datetime,
-    end: dt.datetime,
-    auditors: dict[uuid.UUID, dict[str, Any]],
-) -> None:
+async def _check_free(booked: _Booked) -> None:
     busy = (
         await AuditAssignment.select(AuditAssignment.auditor)
         .where(
-            AuditAssignment.auditor.is_in(list(ids))
+            AuditAssignment.auditor.is_in(booked.ids)
             & AuditAssignment.live.eq(True)
-            & (AuditAssignment.audit != ctx.id)
-            & _overlaps(AuditAssignment.starts_at, AuditAssignment.ends_at, start, end)
+            & (AuditAssignment.audit != booked.ctx.id)
+            & _overlaps(
+                AuditAssignment.starts_at, AuditAssignment.ends_at, booked.start, booked.end
+            )
         )
         .first()
         .run()
     )
     if busy:
         raise Conflict(
-            f"{auditors[busy['auditor']]['name']} is already booked at that time.",
+            f"{booked.name(busy['auditor'])} is already booked at that time.",
             code="auditor_conflict",
         )
 
