@@ -141,7 +141,7 @@ def _overlaps(column_start: Any, column_end: Any, start: dt.datetime, end: dt.da
 
 
 @dataclass(frozen=True)
-class _Booked:
+class _Team:
     """A team whose members passed the first checks, and the span it is to be booked for."""
 
     ctx: AuditContext
@@ -172,10 +172,10 @@ async def _check_team(
         name = auditors[lead.auditor_id]["name"]
         raise Conflict(f"{name} is not qualified to lead audits.", code="not_qualified")
     await _check_competence(ctx, team)
-    booked = _Booked(ctx, auditors, start, end)
-    await _check_impartiality(booked, local_start)
-    await _check_time_off(booked)
-    await _check_free(booked)
+    checked = _Team(ctx, auditors, start, end)
+    await _check_impartiality(checked, local_start)
+    await _check_time_off(checked)
+    await _check_free(checked)
 
 
 def _check_shape(team: Sequence[TeamMember]) -> TeamMember:
@@ -232,60 +232,58 @@ async def _check_competence(ctx: AuditContext, team: Sequence[TeamMember]) -> No
         )
 
 
-async def _check_impartiality(booked: _Booked, local_start: dt.date) -> None:
+async def _check_impartiality(team: _Team, local_start: dt.date) -> None:
     declarations = (
         await ConsultancyDeclaration.select(
             ConsultancyDeclaration.auditor, ConsultancyDeclaration.ended_on
         )
         .where(
-            ConsultancyDeclaration.auditor.is_in(booked.ids)
-            & (ConsultancyDeclaration.organisation == booked.ctx.organisation_id)
+            ConsultancyDeclaration.auditor.is_in(team.ids)
+            & (ConsultancyDeclaration.organisation == team.ctx.organisation_id)
         )
         .run()
     )
     for d in declarations:
         if consultancy_blocks(d["ended_on"], local_start):
             raise Conflict(
-                f"{booked.name(d['auditor'])} consulted this client until {d['ended_on']}: "
+                f"{team.name(d['auditor'])} consulted this client until {d['ended_on']}: "
                 "no audit within two years (ISO/IEC 17021-1 5.2).",
                 code="impartiality",
             )
 
 
-async def _check_time_off(booked: _Booked) -> None:
+async def _check_time_off(team: _Team) -> None:
     off = (
         await Unavailability.select(Unavailability.auditor)
         .where(
-            Unavailability.auditor.is_in(booked.ids)
-            & _overlaps(Unavailability.starts_at, Unavailability.ends_at, booked.start, booked.end)
+            Unavailability.auditor.is_in(team.ids)
+            & _overlaps(Unavailability.starts_at, Unavailability.ends_at, team.start, team.end)
         )
         .first()
         .run()
     )
     if off:
         raise Conflict(
-            f"{booked.name(off['auditor'])} is unavailable at that time.",
+            f"{team.name(off['auditor'])} is unavailable at that time.",
             code="auditor_unavailable",
         )
 
 
-async def _check_free(booked: _Booked) -> None:
+async def _check_free(team: _Team) -> None:
     busy = (
         await AuditAssignment.select(AuditAssignment.auditor)
         .where(
-            AuditAssignment.auditor.is_in(booked.ids)
+            AuditAssignment.auditor.is_in(team.ids)
             & AuditAssignment.live.eq(True)
-            & (AuditAssignment.audit != booked.ctx.id)
-            & _overlaps(
-                AuditAssignment.starts_at, AuditAssignment.ends_at, booked.start, booked.end
-            )
+            & (AuditAssignment.audit != team.ctx.id)
+            & _overlaps(AuditAssignment.starts_at, AuditAssignment.ends_at, team.start, team.end)
         )
         .first()
         .run()
     )
     if busy:
         raise Conflict(
-            f"{booked.name(busy['auditor'])} is already booked at that time.",
+            f"{team.name(busy['auditor'])} is already booked at that time.",
             code="auditor_conflict",
         )
 
@@ -301,6 +299,7 @@ async def record_event(
     reason: str = "",
     released: Sequence[uuid.UUID] = (),
 ) -> None:
+    """The step in the audit's history, and in both tenants' activity logs (which notify)."""
     await (
         AuditEvent(
             audit=ctx.id,
@@ -351,6 +350,7 @@ async def assign_team(
     end: dt.datetime,
     status: str = "active",
 ) -> None:
+    """Book the team for the span: live assignments, which the exclusion constraint guards."""
     await AuditAssignment.insert(
         *[
             AuditAssignment(
@@ -578,7 +578,7 @@ async def _open_stage2(ctx: AuditContext, first_day: dt.date, last_day: dt.date)
         .where(
             (Audit.cycle == ctx.cycle_id)
             & (Audit.kind == AuditKind.stage2.value)
-            & (Audit.status != AuditStatus.completed)
+            & (Audit.status != AuditStatus.completed.value)
         )
         .run()
     )

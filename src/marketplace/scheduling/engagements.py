@@ -41,6 +41,8 @@ CYCLE_AUDITS = (
 
 @dataclass(frozen=True)
 class StartedEngagement:
+    """What start_engagement made: the engagement, its first cycle and its audits by kind."""
+
     engagement_id: uuid.UUID
     cycle_id: uuid.UUID
     audit_ids: dict[str, uuid.UUID]
@@ -100,6 +102,7 @@ async def start_engagement(
 
 
 async def get_engagement(engagement_id: uuid.UUID) -> dict[str, Any]:
+    """The engagement row (billing invoices against it)."""
     rows = (
         await Engagement.select().where(Engagement.id == engagement_id).output(load_json=True).run()
     )
@@ -119,7 +122,7 @@ async def has_completed_audit(
             (Audit.cycle._.engagement._.id == engagement_id)
             & (Audit.cycle._.engagement._.organisation == organisation_id)
             & (Audit.cycle._.engagement._.body == body_id)
-            & (Audit.status == "completed")
+            & (Audit.status == AuditStatus.completed.value)
         )
         .run()
     )
