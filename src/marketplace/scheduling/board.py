@@ -227,6 +227,7 @@ class BoardFilters:
     completed_to: dt.date | None = None
 
     def given(self) -> dict[str, Any]:
+        """The filters set, for the page's hidden fields and its "also filtered by" note."""
         return {k: v for k, v in vars(self).items() if v}
 
 
@@ -244,6 +245,8 @@ async def read_board(
 
 @dataclass(frozen=True)
 class PlanningView:
+    """The board page: the caller's role, the audits, and the auditors for the filter."""
+
     role: str
     audits: list[BoardAuditOut]
     auditors: list[dict[str, Any]]
@@ -276,6 +279,8 @@ async def planning_view(
 
 @dataclass(frozen=True)
 class AuditorsView:
+    """The auditors page, with what the caller may change there."""
+
     can_plan: bool
     can_manage: bool
     auditors: list[dict[str, Any]]
@@ -299,6 +304,8 @@ async def auditors_view(principal: Principal, body_id: uuid.UUID) -> AuditorsVie
 
 @dataclass(frozen=True)
 class AgendaView:
+    """One auditor's live assignments and time off."""
+
     auditor: AuditorOut
     assignments: list[AgendaItemOut]
     time_off: list[UnavailabilityOut]
