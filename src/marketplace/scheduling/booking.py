@@ -253,39 +253,36 @@ async def _check_impartiality(team: _Team, local_start: dt.date) -> None:
 
 
 async def _check_time_off(team: _Team) -> None:
-    off = (
-        await Unavailability.select(Unavailability.auditor)
-        .where(
-            Unavailability.auditor.is_in(team.ids)
-            & _overlaps(Unavailability.starts_at, Unavailability.ends_at, team.start, team.end)
-        )
-        .first()
-        .run()
-    )
+    off = await _first_overlap(team, Unavailability)
     if off:
-        raise Conflict(
-            f"{team.name(off['auditor'])} is unavailable at that time.",
-            code="auditor_unavailable",
-        )
+        raise Conflict(f"{team.name(off)} is unavailable at that time.", code="auditor_unavailable")
 
 
 async def _check_free(team: _Team) -> None:
-    busy = (
-        await AuditAssignment.select(AuditAssignment.auditor)
+    # Other audits' live assignments only: the audit's own are replaced by this booking.
+    others = AuditAssignment.live.eq(True) & (AuditAssignment.audit != team.ctx.id)
+    busy = await _first_overlap(team, AuditAssignment, others)
+    if busy:
+        raise Conflict(
+            f"{team.name(busy)} is already booked at that time.", code="auditor_conflict"
+        )
+
+
+async def _first_overlap(
+    team: _Team, table: type[Unavailability] | type[AuditAssignment], *where: Any
+) -> uuid.UUID | None:
+    """One of the team's auditors with a row of ``table`` overlapping the span, if any."""
+    row = (
+        await table.select(table.auditor)
         .where(
-            AuditAssignment.auditor.is_in(team.ids)
-            & AuditAssignment.live.eq(True)
-            & (AuditAssignment.audit != team.ctx.id)
-            & _overlaps(AuditAssignment.starts_at, AuditAssignment.ends_at, team.start, team.end)
+            table.auditor.is_in(team.ids),
+            _overlaps(table.starts_at, table.ends_at, team.start, team.end),
+            *where,
         )
         .first()
         .run()
     )
-    if busy:
-        raise Conflict(
-            f"{team.name(busy['auditor'])} is already booked at that time.",
-            code="auditor_conflict",
-        )
+    return row["auditor"] if row else None
 
 
 async def record_event(
