@@ -187,36 +187,36 @@ class PlanningPages(Controller):
         return Template("scheduling/agenda.html", context={"body_id": body_id, **vars(view)})
 
 
+async def _auditors_page(
+    principal: Principal,
+    body_id: uuid.UUID,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> Template:
+    view = await board.auditors_view(principal, body_id)
+    return Template(
+        "scheduling/auditors.html",
+        context={
+            "body_id": body_id,
+            **vars(view),
+            "errors": errors or {},
+            "values": values or {},
+            "notice": notice,
+        },
+        status_code=status_code,
+    )
+
+
 class AuditorPages(Controller):
     include_in_schema = False
     path = "/manage/bodies/{body_id:uuid}"
     guards = [requires_login]
 
-    async def _auditors_page(
-        self,
-        principal: Principal,
-        body_id: uuid.UUID,
-        errors: dict[str, str] | None = None,
-        values: dict[str, Any] | None = None,
-        notice: str = "",
-        status_code: int = 200,
-    ) -> Template:
-        view = await board.auditors_view(principal, body_id)
-        return Template(
-            "scheduling/auditors.html",
-            context={
-                "body_id": body_id,
-                **vars(view),
-                "errors": errors or {},
-                "values": values or {},
-                "notice": notice,
-            },
-            status_code=status_code,
-        )
-
     @get("/auditors")
     async def auditors(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
-        return await self._auditors_page(me(request), body_id)
+        return await _auditors_page(me(request), body_id)
 
     async def _auditor_form(
         self,
@@ -236,10 +236,10 @@ class AuditorPages(Controller):
         try:
             await step(principal, body_id, auditor_id, data)
         except DomainError as exc:
-            return await self._auditors_page(
+            return await _auditors_page(
                 principal, body_id, errors_by_field(exc), values=data, status_code=exc.status_code
             )
-        return await self._auditors_page(principal, body_id, notice=notice)
+        return await _auditors_page(principal, body_id, notice=notice)
 
     @post("/auditors")
     async def add_auditor(
@@ -279,7 +279,7 @@ class AuditorPages(Controller):
         data = await form_data(request)
         wanted = SettingsIn(self_service_booking=_checked(data.get("self_service_booking")))
         await auditors.change_settings(principal, body_id, wanted)
-        return await self._auditors_page(principal, body_id, notice="Settings saved.")
+        return await _auditors_page(principal, body_id, notice="Settings saved.")
 
 
 # --- the client's side -------------------------------------------------------------------------
