@@ -329,6 +329,11 @@ async def record_event(
         )
 
 
+async def update_audit(audit_id: uuid.UUID, changes: dict[Any, Any]) -> None:
+    """Write ``changes`` to the audit; updated_at moves with every change (calendar feeds read it)."""
+    await Audit.update({**changes, Audit.updated_at: clock.now()}).where(Audit.id == audit_id).run()
+
+
 async def release_team(audit_id: uuid.UUID) -> list[uuid.UUID]:
     """Release the audit's live team; returns the released assignments' ids."""
     rows = await (
@@ -407,22 +412,18 @@ async def _book(
             await release_team(audit_id)
             await assign_team(audit_id, members, start, end)
             sequence = ctx.sequence + (1 if step == AuditAction.reschedule else 0)
-            await (
-                Audit.update(
-                    {
-                        Audit.status: status,
-                        Audit.starts_at: start,
-                        Audit.ends_at: end,
-                        Audit.time_zone: tz_name,
-                        Audit.mode: booking.mode or ctx.mode,
-                        Audit.sequence: sequence,
-                        Audit.requested_starts_at: None,
-                        Audit.requested_ends_at: None,
-                        Audit.updated_at: clock.now(),
-                    }
-                )
-                .where(Audit.id == audit_id)
-                .run()
+            await update_audit(
+                audit_id,
+                {
+                    Audit.status: status,
+                    Audit.starts_at: start,
+                    Audit.ends_at: end,
+                    Audit.time_zone: tz_name,
+                    Audit.mode: booking.mode or ctx.mode,
+                    Audit.sequence: sequence,
+                    Audit.requested_starts_at: None,
+                    Audit.requested_ends_at: None,
+                },
             )
             await record_event(
                 ctx, actor_id, _BOOKED[step], status, sequence, start, end, booking.reason
@@ -493,11 +494,7 @@ async def confirm_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None) -> None
     communicated to and agreed with the client)."""
     async with write_transaction():
         ctx, status = await lock_for(audit_id, AuditAction.confirm)
-        await (
-            Audit.update({Audit.status: status, Audit.updated_at: clock.now()})
-            .where(Audit.id == audit_id)
-            .run()
-        )
+        await update_audit(audit_id, {Audit.status: status})
         await record_event(
             ctx, actor_id, "confirmed", status, ctx.sequence, ctx.starts_at, ctx.ends_at
         )
@@ -515,19 +512,15 @@ async def cancel_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None, reason: 
         ctx, status = await lock_for(audit_id, AuditAction.cancel)
         released = await release_team(audit_id)
         sequence = ctx.sequence + 1
-        await (
-            Audit.update(
-                {
-                    Audit.status: status,
-                    Audit.sequence: sequence,
-                    Audit.cancel_reason: reason,
-                    Audit.requested_starts_at: None,
-                    Audit.requested_ends_at: None,
-                    Audit.updated_at: clock.now(),
-                }
-            )
-            .where(Audit.id == audit_id)
-            .run()
+        await update_audit(
+            audit_id,
+            {
+                Audit.status: status,
+                Audit.sequence: sequence,
+                Audit.cancel_reason: reason,
+                Audit.requested_starts_at: None,
+                Audit.requested_ends_at: None,
+            },
         )
         # The e-mail of the cancellation goes to the team just released: name it exactly.
         await record_event(
@@ -548,16 +541,12 @@ async def complete_audit(audit_id: uuid.UUID, actor_id: uuid.UUID | None) -> Non
         assert ctx.ends_at is not None
         tz = zone(ctx.time_zone)
         first_day, last_day = local_dates(ctx.starts_at, ctx.ends_at, tz)
-        await (
-            Audit.update(
-                {
-                    Audit.status: status,
-                    Audit.completed_on: last_day,
-                    Audit.updated_at: clock.now(),
-                }
-            )
-            .where(Audit.id == audit_id)
-            .run()
+        await update_audit(
+            audit_id,
+            {
+                Audit.status: status,
+                Audit.completed_on: last_day,
+            },
         )
         if ctx.kind == AuditKind.stage1.value:
             await _open_stage2(ctx, first_day, last_day)

@@ -23,6 +23,7 @@ from marketplace.scheduling.booking import (
     is_exclusion_violation,
     record_event,
     release_team,
+    update_audit,
 )
 from marketplace.scheduling.context import (
     ACTORS,
@@ -240,18 +241,14 @@ async def request_booking(
                 )
             await release_team(audit_id)
             await assign_team(audit_id, [TeamMember(free[0], "lead")], start, end, status="held")
-            await (
-                Audit.update(
-                    {
-                        Audit.status: status,
-                        Audit.requested_starts_at: start,
-                        Audit.requested_ends_at: end,
-                        Audit.time_zone: ctx.site_time_zone,
-                        Audit.updated_at: clock.now(),
-                    }
-                )
-                .where(Audit.id == audit_id)
-                .run()
+            await update_audit(
+                audit_id,
+                {
+                    Audit.status: status,
+                    Audit.requested_starts_at: start,
+                    Audit.requested_ends_at: end,
+                    Audit.time_zone: ctx.site_time_zone,
+                },
             )
             await record_event(ctx, actor_id, "requested", status, ctx.sequence, start, end)
     except Exception as exc:
@@ -273,17 +270,13 @@ async def decline_request(audit_id: uuid.UUID, actor_id: uuid.UUID | None, reaso
     async with write_transaction():
         ctx, status = await lock_for(audit_id, AuditAction.decline)
         await release_team(audit_id)
-        await (
-            Audit.update(
-                {
-                    Audit.status: status,
-                    Audit.requested_starts_at: None,
-                    Audit.requested_ends_at: None,
-                    Audit.updated_at: clock.now(),
-                }
-            )
-            .where(Audit.id == audit_id)
-            .run()
+        await update_audit(
+            audit_id,
+            {
+                Audit.status: status,
+                Audit.requested_starts_at: None,
+                Audit.requested_ends_at: None,
+            },
         )
         await record_event(ctx, actor_id, "declined", status, ctx.sequence, reason=reason)
 
