@@ -28,7 +28,7 @@ from marketplace.billing.services import BILLERS, CLIENT_ALL
 from marketplace.billing.stripe_gateway import gateway_for
 from marketplace.core.errors import BadRequest, DomainError, Invalid
 from marketplace.core.pagination import Page, PageParams
-from marketplace.scheduling.services import get_engagement
+from marketplace.scheduling.engagements import get_engagement
 from marketplace.settings import settings_of
 
 log = logging.getLogger("marketplace.billing")

@@ -24,7 +24,7 @@ from marketplace.billing.gateway import GatewayError
 from marketplace.billing.schemas import InvoiceIn
 from marketplace.billing.services import BILLERS, CLIENT_ALL
 from marketplace.core.errors import DomainError, Invalid
-from marketplace.scheduling.services import get_engagement
+from marketplace.scheduling.engagements import get_engagement
 from marketplace.settings import settings_of
 from marketplace.web.forms import convert, errors_by_field, form_data
 

@@ -307,7 +307,7 @@ async def decide(
 
 async def _record_decision_date(cycle_id: uuid.UUID, decided_on: dt.date) -> None:
     """Scheduling owns the cycle's dates and windows; its apply_decision plans the rest."""
-    from marketplace.scheduling import services as scheduling
+    from marketplace.scheduling import engagements as scheduling
 
     apply = getattr(scheduling, "apply_decision", None)
     if apply is not None:

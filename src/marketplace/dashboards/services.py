@@ -1,6 +1,6 @@
 """Dashboard services: attention lists and KPIs per home, a body's client list and client file."""
 
-# Every count reuses the filter of the list it links to (scheduling.board_where,
+# Every count reuses the filter of the list it links to (scheduling.board.board_where,
 # billing.invoice_where, body_action_where below), so a number and its list agree; every
 # aggregate runs in SQL and every row list is bounded.
 from __future__ import annotations
@@ -35,7 +35,7 @@ from marketplace.findings import services as findings
 from marketplace.findings.tables import AuditReport, CorrectiveAction, Finding
 from marketplace.readiness import services as readiness_services
 from marketplace.reviews.tables import Review
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.board import board_where
 from marketplace.scheduling.tables import (
     Audit,
     AuditAssignment,
@@ -200,7 +200,7 @@ async def body_actions(
 
 
 async def _board_count(body_id: uuid.UUID, status: str | None, **filters: Any) -> int:
-    return int(await Audit.count().where(scheduling.board_where(body_id, status, **filters)).run())
+    return int(await Audit.count().where(board_where(body_id, status, **filters)).run())
 
 
 async def certificates_at_risk(body_id: uuid.UUID) -> int:
@@ -1208,20 +1208,14 @@ async def auditor_dashboard(user_id: uuid.UUID) -> dict[str, Any]:
                 Audit.time_zone,
                 Audit.cycle._.engagement._.organisation._.name.as_alias("organisation_name"),
             )
-            .where(
-                scheduling.board_where(body_id, "open")
-                & Audit.id.is_in(audit_ids or [uuid.UUID(int=0)])
-            )
+            .where(board_where(body_id, "open") & Audit.id.is_in(audit_ids or [uuid.UUID(int=0)]))
             .order_by(Audit.window_end)
             .limit(ROW_LIMIT)
             .run()
         )
         ahead_count = (
             await Audit.count()
-            .where(
-                scheduling.board_where(body_id, "open")
-                & Audit.id.is_in(audit_ids or [uuid.UUID(int=0)])
-            )
+            .where(board_where(body_id, "open") & Audit.id.is_in(audit_ids or [uuid.UUID(int=0)]))
             .run()
         )
         lead_ids = [

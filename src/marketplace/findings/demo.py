@@ -13,7 +13,7 @@ from marketplace.accounts.tables import CertificationBody, Organisation, User
 from marketplace.core import clock
 from marketplace.findings import services
 from marketplace.findings.tables import CorrectiveAction
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.engagements import StartedEngagement, start_engagement
 from marketplace.scheduling.tables import Audit
 
 NORTHBRIDGE = "Northbridge Certification"
@@ -125,8 +125,8 @@ async def mark_completed(audit_id: uuid.UUID, last_day: dt.date) -> None:
 
 async def engagement_through_stage2(
     organisation_id: uuid.UUID, body_id: uuid.UUID, standard: str, sector: int, stage2_day: dt.date
-) -> scheduling.StartedEngagement:
-    started = await scheduling.start_engagement(
+) -> StartedEngagement:
+    started = await start_engagement(
         actor_id=None,
         organisation_id=organisation_id,
         body_id=body_id,

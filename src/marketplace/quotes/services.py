@@ -28,7 +28,7 @@ from marketplace.rules.audit_time import (
     estimate,
     table_family,
 )
-from marketplace.scheduling.services import start_engagement
+from marketplace.scheduling.engagements import start_engagement
 
 MAX_BODIES = 5
 # Body roles that see the inbox and answer requests; everyone in a client may read its requests,

@@ -13,7 +13,7 @@ from marketplace.core.db import write_transaction
 from marketplace.directory.tables import BodyRating
 from marketplace.reviews.services import SUB_RATINGS
 from marketplace.reviews.tables import Review
-from marketplace.scheduling.services import start_engagement
+from marketplace.scheduling.engagements import start_engagement
 from marketplace.scheduling.tables import Audit
 from marketplace.web.progress import Progress
 

@@ -17,7 +17,7 @@ from marketplace.billing.tables import Invoice
 from marketplace.certificates import services as certificates
 from marketplace.certificates.tables import Certificate
 from marketplace.core import clock
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.engagements import get_engagement, start_engagement
 from marketplace.scheduling.tables import Audit, CertificationCycle
 from tests.factories import sign_in
 from tests.integration.certificates.support import ready_cycle
@@ -69,7 +69,7 @@ async def busy_client(org_id: uuid.UUID, body_id: uuid.UUID) -> Client:
         .run()
     )
     # A second engagement's stage 1 is planned, no team, its window already open.
-    await scheduling.start_engagement(
+    await start_engagement(
         actor_id=None,
         organisation_id=org_id,
         body_id=body_id,
@@ -81,7 +81,7 @@ async def busy_client(org_id: uuid.UUID, body_id: uuid.UUID) -> Client:
     # ready_cycle left its minor accepted (to verify); another engagement's major is submitted.
     _m, _r, actions = await issued_report(org_id, body_id, ("major",))
     await answered(actions["major"], "submitted")
-    eng = await scheduling.get_engagement(made.engagement_id)
+    eng = await get_engagement(made.engagement_id)
     invoice_id = await billing.create_draft(
         None,
         eng,

@@ -10,7 +10,7 @@ from typing import Any
 from marketplace.core import clock
 from marketplace.findings import services as findings
 from marketplace.findings.tables import CorrectiveAction
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.engagements import start_engagement
 from marketplace.scheduling.tables import Audit
 
 STANDARD = "ISO 9001:2015"
@@ -44,7 +44,7 @@ async def engagement(
 ) -> Made:
     """An engagement whose stage 1 (and stage 2 unless stages=1) are completed."""
     today = clock.today()
-    started = await scheduling.start_engagement(
+    started = await start_engagement(
         actor_id=None,
         organisation_id=org_id,
         body_id=body_id,

@@ -8,7 +8,7 @@ from typing import Any
 
 from marketplace.core import clock
 from marketplace.readiness import services as readiness
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.engagements import start_engagement
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PDF2 = b"%PDF-1.7\n% revised\ntrailer <<>>\n%%EOF\n"
@@ -16,7 +16,7 @@ PDF2 = b"%PDF-1.7\n% revised\ntrailer <<>>\n%%EOF\n"
 
 async def engage(org_id: uuid.UUID, body_id: uuid.UUID) -> dict[str, uuid.UUID]:
     """An engagement between the organisation and the body: it may now share with that body."""
-    started = await scheduling.start_engagement(
+    started = await start_engagement(
         actor_id=None,
         organisation_id=org_id,
         body_id=body_id,
