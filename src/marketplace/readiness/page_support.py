@@ -1,0 +1,68 @@
+"""What every readiness page controller shares: the form as the API's Struct, the try-and-show-again
+step, the page's base context."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, Response
+from litestar.datastructures import UploadFile
+from litestar.response import Redirect, Template
+
+from marketplace.accounts.guards import Principal
+from marketplace.core.errors import DomainError, Invalid
+from marketplace.findings.evidence import max_bytes
+from marketplace.readiness.context import can_edit, client, organisation_name
+from marketplace.web.forms import as_list, convert, errors_by_field
+
+AnyRequest = Request[Any, Any, Any]
+Render = Callable[[dict[str, str], int], Awaitable[Template]]
+
+
+def blanked(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: (None if k in names and v == "" else v) for k, v in data.items()}
+
+
+def parse(
+    data: dict[str, Any], kind: type[Any], blank: tuple[str, ...] = (), lists: tuple[str, ...] = ()
+) -> Any:
+    """A form post as the API's Struct: a blank field is null, a multiple choice is a list."""
+    values = blanked(data, blank)
+    for name in lists:
+        values[name] = as_list(values.get(name))
+    return convert(values, kind)
+
+
+async def attempt(
+    action: Callable[[], Awaitable[Any]], render: Render, success: str | Callable[[Any], str]
+) -> Response[Any]:
+    """Run the change; on a domain error show the same page with the messages and its status."""
+    try:
+        result = await action()
+    except DomainError as exc:
+        return await render(errors_by_field(exc), exc.status_code)
+    return Redirect(success(result) if callable(success) else success, status_code=303)
+
+
+async def read_upload(request: AnyRequest) -> tuple[bytes, str | None]:
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise Invalid.field("file", "Choose a file to upload.")
+    return await upload.read(max_bytes() + 1), upload.filename
+
+
+async def base_context(principal: Principal, organisation_id: uuid.UUID) -> dict[str, Any]:
+    client(principal, organisation_id)
+    return {
+        "organisation_id": organisation_id,
+        "organisation_name": await organisation_name(organisation_id),
+        "can_edit": can_edit(principal, organisation_id),
+        "errors": {},
+    }
+
+
+def page(name: str, ctx: dict[str, Any], errors: dict[str, str], status: int) -> Template:
+    return Template(f"readiness/{name}.html", context={**ctx, "errors": errors}, status_code=status)

@@ -1,0 +1,68 @@
+"""A stage 1 report's references to shared documents and clauses, on the body's side."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.response import Template
+
+from marketplace.accounts.guards import Principal, me, requires_login
+from marketplace.findings import services as findings_services
+from marketplace.findings.access import report_side
+from marketplace.readiness import sharing, stage1
+from marketplace.readiness.context import can_comment
+from marketplace.readiness.page_support import AnyRequest, attempt, page, parse
+from marketplace.readiness.schemas import ReferenceIn
+from marketplace.web.forms import form_data
+
+
+class ReferencePages(Controller):
+    include_in_schema = False
+    path = "/reports/{report_id:uuid}/references"
+    guards = [requires_login]
+
+    async def _page(
+        self, p: Principal, report_id: uuid.UUID, errors: dict[str, str], status: int = 200
+    ) -> Template:
+        row = await findings_services.report_row(report_id)
+        side = report_side(p, row)
+        report = await stage1.report_for_reference(report_id)
+        can_write = (
+            side == "body"
+            and can_comment(p, row["body"])
+            and report["audit_kind"] == "stage1"
+            and report["status"] == "draft"
+        )
+        shared = [
+            d
+            for d in (await sharing.shared_documents(row["body"]) if can_write else [])
+            if d["organisation"] == row["organisation"]
+        ]
+        ctx = {
+            "report": report,
+            "side": side,
+            "references": await stage1.list_references(report_id),
+            "can_write": can_write,
+            "shared": shared,
+        }
+        return page("references", ctx, errors, status)
+
+    @get("")
+    async def view(self, request: AnyRequest, report_id: uuid.UUID) -> Template:
+        return await self._page(me(request), report_id, {})
+
+    @post("")
+    async def add(self, request: AnyRequest, report_id: uuid.UUID) -> Response[Any]:
+        p = me(request)
+        report_side(p, await findings_services.report_row(report_id), write=True)
+        data = await form_data(request)
+        return await attempt(
+            lambda: stage1.add_reference_as(
+                p, report_id, parse(data, ReferenceIn, ("document_id", "version_id"))
+            ),
+            functools.partial(self._page, p, report_id),
+            f"/reports/{report_id}/references",
+        )
