@@ -155,10 +155,24 @@ async def generate(rng: random.Random, progress: bool) -> None:
     demo = await findings_demo.parties()
     if demo is None:
         return
-    today = clock.today()
-    acme = demo.organisation_id
-    actor = demo.client_user
-    await _assessment(rng, acme, "ISO 9001:2015", "ready", actor, 8)
+    await _assessment(rng, demo.organisation_id, "ISO 9001:2015", "ready", demo.client_user, 8)
+    await _acme_documents(rng, demo)
+    await _acme_audit_cycle(demo)
+    await _other_clients(rng, demo.organisation_id)
+    if progress:
+        print(
+            "Readiness: 3 self-assessments, Acme's document room and audit cycle", file=sys.stderr
+        )
+
+
+async def _shares_with_body(demo: findings_demo.DemoParties) -> bool:
+    bodies = await engaged_bodies(demo.organisation_id)
+    return demo.body_id in {b["id"] for b in bodies}
+
+
+async def _acme_documents(rng: random.Random, demo: findings_demo.DemoParties) -> None:
+    """Acme's register, a revised procedure, a draft, and the stage 1 documents shared and read."""
+    acme, actor = demo.organisation_id, demo.client_user
     docs: dict[str, uuid.UUID] = {}
     for code, title, doc_type, clause, retention in ACME_DOCUMENTS:
         # The 2022 calibration records are kept 24 months: past retention, flagged for disposal.
@@ -168,17 +182,23 @@ async def generate(rng: random.Random, progress: bool) -> None:
     await upload_version_file(actor, docs["QP-07"], revision, PDF, "QP-07 rev 2.pdf")
     await approve_version(actor, docs["QP-07"], revision, None)
     await new_version(actor, docs["WI-12"], "New fixture for part 4411")
-    if demo.body_id in {b["id"] for b in await engaged_bodies(acme)}:
-        await share_documents(actor, acme, demo.body_id, [docs[c] for c in SHARED_WITH_BODY])
-        current = (await get_document(docs["QM-01"]))["current"]
-        if current is not None:
-            await add_comment(
-                demo.auditor_user,
-                demo.body_id,
-                docs["QM-01"],
-                current["id"],
-                "Scope statement matches the application; exclusions of 8.3 are justified.",
-            )
+    if not await _shares_with_body(demo):
+        return
+    await share_documents(actor, acme, demo.body_id, [docs[c] for c in SHARED_WITH_BODY])
+    current = (await get_document(docs["QM-01"]))["current"]
+    if current is not None:
+        await add_comment(
+            demo.auditor_user,
+            demo.body_id,
+            docs["QM-01"],
+            current["id"],
+            "Scope statement matches the application; exclusions of 8.3 are justified.",
+        )
+
+
+async def _acme_audit_cycle(demo: findings_demo.DemoParties) -> None:
+    """Two completed internal audits covering clauses 4 to 10 and a recent management review."""
+    acme, actor, today = demo.organisation_id, demo.client_user, clock.today()
     for clauses, days, auditor in (
         (["4", "5", "6", "7"], 120, "Priya Shah"),
         (["8", "9", "10"], 60, "Tom Okafor"),
@@ -207,7 +227,7 @@ async def generate(rng: random.Random, progress: bool) -> None:
             },
         )
         await add_internal_finding(actor, audit, {"grade": "ofi", "clause": clauses[0] + ".1"})
-        if demo.body_id in {b["id"] for b in await engaged_bodies(acme)}:
+        if await _shares_with_body(demo):
             await share_internal_audit(actor, audit, demo.body_id)
     await create_management_review(
         actor,
@@ -220,6 +240,9 @@ async def generate(rng: random.Random, progress: bool) -> None:
         },
     )
 
+
+async def _other_clients(rng: random.Random, acme: uuid.UUID) -> None:
+    """Two more clients: one closing its gaps with an internal audit planned, one just starting."""
     others = (
         await Organisation.select(Organisation.id)
         .where(Organisation.id != acme)
@@ -246,10 +269,6 @@ async def generate(rng: random.Random, progress: bool) -> None:
                     "scope": "Environmental aspects and compliance",
                     "clauses": ["6", "8"],
                     "auditor_name": "External consultant",
-                    "planned_on": today + dt.timedelta(days=21),
+                    "planned_on": clock.today() + dt.timedelta(days=21),
                 },
             )
-    if progress:
-        print(
-            "Readiness: 3 self-assessments, Acme's document room and audit cycle", file=sys.stderr
-        )
