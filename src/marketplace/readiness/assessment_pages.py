@@ -12,18 +12,18 @@ from litestar.response import Template
 from marketplace.accounts.guards import Principal, me, requires_login
 from marketplace.readiness import assessments, documents, stage1
 from marketplace.readiness.charts import progress_svg
-from marketplace.readiness.context import client, organisation_members, standards
+from marketplace.readiness.context import organisation_members, standards
 from marketplace.readiness.page_support import (
     AnyRequest,
     Render,
     attempt,
     base_context,
+    editor_form,
     page,
     parse,
 )
 from marketplace.readiness.schemas import ActionIn, AssessmentIn, GapItemPatch
 from marketplace.rules.readiness import GROUPS, Rating
-from marketplace.web.forms import form_data
 
 RATING_LABELS = {
     Rating.in_place.value: "In place",
@@ -58,7 +58,7 @@ class AssessmentPages(Controller):
     async def create_assessment(
         self, request: AnyRequest, organisation_id: uuid.UUID
     ) -> Response[Any]:
-        p, data = me(request), await form_data(request)
+        p, data = await editor_form(request, organisation_id)
         url = f"/organisations/{organisation_id}/readiness/assessments/"
         return await attempt(
             lambda: assessments.start_assessment_as(p, organisation_id, parse(data, AssessmentIn)),
@@ -96,12 +96,10 @@ class AssessmentPages(Controller):
         self, request: AnyRequest, organisation_id: uuid.UUID, item_id: uuid.UUID
     ) -> tuple[Principal, Render, str, dict[str, Any]]:
         """Who posts, the assessment page to show again on an error, its address, the form."""
-        p = me(request)
-        client(p, organisation_id, write=True)
+        p, data = await editor_form(request, organisation_id)
         aid = (await assessments.item_row(organisation_id, item_id))["assessment"]
         render = functools.partial(self._assessment, p, organisation_id, aid)
-        url = f"/organisations/{organisation_id}/readiness/assessments/{aid}"
-        return p, render, url, await form_data(request)
+        return p, render, f"/organisations/{organisation_id}/readiness/assessments/{aid}", data
 
     @post("/items/{item_id:uuid}")
     async def rate(
@@ -149,8 +147,7 @@ class AssessmentPages(Controller):
     async def action_done(
         self, request: AnyRequest, organisation_id: uuid.UUID, action_id: uuid.UUID
     ) -> Response[Any]:
-        p = me(request)
-        client(p, organisation_id, write=True)
+        p, _ = await editor_form(request, organisation_id)
         return await attempt(
             lambda: assessments.complete_action_as(p, organisation_id, action_id),
             functools.partial(self._actions, p, organisation_id),

@@ -13,13 +13,15 @@ from marketplace.accounts.guards import Principal, me, requires_login
 from marketplace.findings.evidence import max_bytes
 from marketplace.readiness import documents, sharing
 from marketplace.readiness.attachments import file_response
-from marketplace.readiness.context import client, organisation_members
+from marketplace.readiness.context import organisation_members
 from marketplace.readiness.page_support import (
     AnyRequest,
     Render,
     attempt,
     base_context,
     blanked,
+    editor,
+    editor_form,
     page,
     parse,
     read_upload,
@@ -64,18 +66,11 @@ class DocumentPages(Controller):
     async def documents(self, request: AnyRequest, organisation_id: uuid.UUID) -> Template:
         return await self._register(me(request), organisation_id, {})
 
-    async def _register_write(
-        self, request: AnyRequest, organisation_id: uuid.UUID
-    ) -> tuple[Principal, dict[str, Any]]:
-        p = me(request)
-        client(p, organisation_id, write=True)
-        return p, await form_data(request)
-
     @post("/documents")
     async def create_document(
         self, request: AnyRequest, organisation_id: uuid.UUID
     ) -> Response[Any]:
-        p, data = await self._register_write(request, organisation_id)
+        p, data = await editor_form(request, organisation_id)
         data = blanked(data, documents.CLEARABLE_DOCUMENT)
 
         async def render(errors: dict[str, str], status: int) -> Template:
@@ -89,7 +84,7 @@ class DocumentPages(Controller):
 
     @post("/document-shares")
     async def share(self, request: AnyRequest, organisation_id: uuid.UUID) -> Response[Any]:
-        p, data = await self._register_write(request, organisation_id)
+        p, data = await editor_form(request, organisation_id)
         form = {"body_id": data.get("body_id") or None, "document_ids": data.get("document_ids")}
         return await attempt(
             lambda: sharing.share_as(
@@ -103,7 +98,7 @@ class DocumentPages(Controller):
     async def withdraw(
         self, request: AnyRequest, organisation_id: uuid.UUID, share_id: uuid.UUID
     ) -> Response[Any]:
-        p, _ = await self._register_write(request, organisation_id)
+        p, _ = await editor_form(request, organisation_id)
         return await attempt(
             lambda: sharing.withdraw_as(p, organisation_id, share_id),
             functools.partial(self._register, p, organisation_id),
@@ -143,8 +138,7 @@ class DocumentPages(Controller):
         self, request: AnyRequest, organisation_id: uuid.UUID, document_id: uuid.UUID
     ) -> tuple[Principal, Render, str]:
         """Who posts, the document page to show again on an error, and its address."""
-        p = me(request)
-        client(p, organisation_id, write=True)
+        p = editor(request, organisation_id)
         await documents.org_document(organisation_id, document_id)
         render = functools.partial(self._document, p, organisation_id, document_id)
         return p, render, f"/organisations/{organisation_id}/documents/{document_id}"

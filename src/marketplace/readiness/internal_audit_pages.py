@@ -11,12 +11,13 @@ from litestar.response import Template
 
 from marketplace.accounts.guards import Principal, me, requires_login
 from marketplace.readiness import internal_audits, sharing, stage1
-from marketplace.readiness.context import client, organisation_members
+from marketplace.readiness.context import organisation_members
 from marketplace.readiness.page_support import (
     AnyRequest,
     Render,
     attempt,
     base_context,
+    editor_form,
     page,
     parse,
 )
@@ -29,7 +30,7 @@ from marketplace.readiness.schemas import (
     StepIn,
 )
 from marketplace.rules.readiness import GROUPS
-from marketplace.web.forms import as_list, form_data
+from marketplace.web.forms import as_list
 
 
 class InternalAuditPages(Controller):
@@ -60,9 +61,7 @@ class InternalAuditPages(Controller):
 
     @post("/internal-audits")
     async def plan_audit(self, request: AnyRequest, organisation_id: uuid.UUID) -> Response[Any]:
-        p = me(request)
-        client(p, organisation_id, write=True)
-        data = await form_data(request)
+        p, data = await editor_form(request, organisation_id)
         more = [c.strip() for c in str(data.get("more_clauses", "")).split(",") if c.strip()]
         form = {
             "scope": data.get("scope", ""),
@@ -107,12 +106,10 @@ class InternalAuditPages(Controller):
         self, request: AnyRequest, organisation_id: uuid.UUID, audit_id: uuid.UUID
     ) -> tuple[Principal, Render, str, dict[str, Any]]:
         """Who posts, the audit page to show again on an error, its address, the form."""
-        p = me(request)
-        client(p, organisation_id, write=True)
+        p, data = await editor_form(request, organisation_id)
         await internal_audits.org_internal_audit(organisation_id, audit_id)
         render = functools.partial(self._audit, p, organisation_id, audit_id)
-        url = f"/organisations/{organisation_id}/internal-audits/{audit_id}"
-        return p, render, url, await form_data(request)
+        return p, render, f"/organisations/{organisation_id}/internal-audits/{audit_id}", data
 
     @post("/internal-audits/{audit_id:uuid}/complete")
     async def complete_audit(
@@ -181,12 +178,10 @@ class InternalAuditPages(Controller):
         self, request: AnyRequest, organisation_id: uuid.UUID, finding_id: uuid.UUID
     ) -> tuple[Principal, Render, str, dict[str, Any]]:
         """Who posts, the finding page to show again on an error, its address, the form."""
-        p = me(request)
-        client(p, organisation_id, write=True)
+        p, data = await editor_form(request, organisation_id)
         await internal_audits.org_internal_finding(organisation_id, finding_id)
         render = functools.partial(self._finding_page, p, organisation_id, finding_id)
-        url = f"/organisations/{organisation_id}/internal-findings/{finding_id}"
-        return p, render, url, await form_data(request)
+        return p, render, f"/organisations/{organisation_id}/internal-findings/{finding_id}", data
 
     @post("/internal-findings/{finding_id:uuid}")
     async def answer_finding(

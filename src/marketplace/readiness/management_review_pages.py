@@ -11,10 +11,16 @@ from litestar.response import Template
 
 from marketplace.accounts.guards import Principal, me, requires_login
 from marketplace.readiness import management_reviews
-from marketplace.readiness.context import client
-from marketplace.readiness.page_support import AnyRequest, attempt, base_context, page, parse
+from marketplace.readiness.page_support import (
+    AnyRequest,
+    attempt,
+    base_context,
+    editor_form,
+    page,
+    parse,
+)
 from marketplace.readiness.schemas import ManagementReviewIn
-from marketplace.web.forms import as_list, form_data
+from marketplace.web.forms import as_list
 
 
 class ManagementReviewPages(Controller):
@@ -38,9 +44,7 @@ class ManagementReviewPages(Controller):
 
     @post("")
     async def add_review(self, request: AnyRequest, organisation_id: uuid.UUID) -> Response[Any]:
-        p = me(request)
-        client(p, organisation_id, write=True)
-        data = await form_data(request)
+        p, data = await editor_form(request, organisation_id)
         form = {
             "held_on": data.get("held_on") or None,
             "attendees": data.get("attendees", ""),

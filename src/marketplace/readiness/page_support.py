@@ -11,11 +11,11 @@ from litestar import Request, Response
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
-from marketplace.accounts.guards import Principal
+from marketplace.accounts.guards import Principal, me
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.findings.evidence import max_bytes
 from marketplace.readiness.context import can_edit, client, organisation_name
-from marketplace.web.forms import as_list, convert, errors_by_field
+from marketplace.web.forms import as_list, convert, errors_by_field, form_data
 
 AnyRequest = Request[Any, Any, Any]
 Render = Callable[[dict[str, str], int], Awaitable[Template]]
@@ -52,6 +52,19 @@ async def read_upload(request: AnyRequest) -> tuple[bytes, str | None]:
     if not isinstance(upload, UploadFile):
         raise Invalid.field("file", "Choose a file to upload.")
     return await upload.read(max_bytes() + 1), upload.filename
+
+
+def editor(request: AnyRequest, organisation_id: uuid.UUID) -> Principal:
+    """The organisation's editor posting; others get 404 or 403 before anything is read."""
+    principal = me(request)
+    client(principal, organisation_id, write=True)
+    return principal
+
+
+async def editor_form(
+    request: AnyRequest, organisation_id: uuid.UUID
+) -> tuple[Principal, dict[str, Any]]:
+    return editor(request, organisation_id), await form_data(request)
 
 
 async def base_context(principal: Principal, organisation_id: uuid.UUID) -> dict[str, Any]:
