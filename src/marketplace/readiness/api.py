@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import UploadFile
+from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody
 
@@ -26,6 +27,7 @@ from marketplace.readiness import (
 )
 from marketplace.readiness.attachments import file_response
 from marketplace.readiness.context import body, client
+from marketplace.readiness.documents import VersionRef, version_ref
 from marketplace.readiness.schemas import (
     AccessOut,
     ActionIn,
@@ -63,6 +65,8 @@ from marketplace.readiness.schemas import (
 )
 
 AnyRequest = Request[Any, Any, Any]
+# The document version routes take their three path ids as one value.
+VERSION = {"ref": Provide(version_ref, sync_to_thread=False)}
 T = TypeVar("T")
 
 
@@ -262,66 +266,45 @@ class DocumentController(Controller):
     @patch(
         "/{document_id:uuid}/versions/{version_id:uuid}",
         summary="Edit a draft version; an approved version is frozen (409 version_frozen)",
+        dependencies=VERSION,
     )
     async def edit_version(
-        self,
-        request: AnyRequest,
-        organisation_id: uuid.UUID,
-        document_id: uuid.UUID,
-        version_id: uuid.UUID,
-        data: JSONBody[VersionPatch],
+        self, request: AnyRequest, ref: VersionRef, data: JSONBody[VersionPatch]
     ) -> VersionOut:
-        p = principal_of(request)
-        return await documents.edit_version_as(p, organisation_id, document_id, version_id, data)
+        return await documents.edit_version_as(principal_of(request), ref, data)
 
     @post(
         "/{document_id:uuid}/versions/{version_id:uuid}/file",
         summary="Upload the draft's file (multipart `file`; evidence limits: 413, 415)",
         status_code=201,
+        dependencies=VERSION,
     )
     async def upload(
         self,
         request: AnyRequest,
-        organisation_id: uuid.UUID,
-        document_id: uuid.UUID,
-        version_id: uuid.UUID,
+        ref: VersionRef,
         data: Annotated[FileUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> FileOut:
-        p = principal_of(request)
-        read = upload_reader(data)
-        return await documents.upload_file_as(p, organisation_id, document_id, version_id, read)
+        return await documents.upload_file_as(principal_of(request), ref, upload_reader(data))
 
     @get(
         "/{document_id:uuid}/versions/{version_id:uuid}/file",
         summary="Download a version's file (logged)",
+        dependencies=VERSION,
     )
-    async def download(
-        self,
-        request: AnyRequest,
-        organisation_id: uuid.UUID,
-        document_id: uuid.UUID,
-        version_id: uuid.UUID,
-    ) -> Response[bytes]:
-        p = principal_of(request)
-        return file_response(
-            await documents.download_as(p, organisation_id, document_id, version_id)
-        )
+    async def download(self, request: AnyRequest, ref: VersionRef) -> Response[bytes]:
+        return file_response(await documents.download_as(principal_of(request), ref))
 
     @post(
         "/{document_id:uuid}/versions/{version_id:uuid}/approve",
         summary="Approve a draft: frozen from now on, supersedes the approved version",
         status_code=200,
+        dependencies=VERSION,
     )
     async def approve(
-        self,
-        request: AnyRequest,
-        organisation_id: uuid.UUID,
-        document_id: uuid.UUID,
-        version_id: uuid.UUID,
-        data: JSONBody[ApproveIn] | None = None,
+        self, request: AnyRequest, ref: VersionRef, data: JSONBody[ApproveIn] | None = None
     ) -> VersionOut:
-        p = principal_of(request)
-        return await documents.approve_version_as(p, organisation_id, document_id, version_id, data)
+        return await documents.approve_version_as(principal_of(request), ref, data)
 
 
 class DocumentShareController(Controller):

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Response, get, post
+from litestar.di import Provide
 from litestar.response import Template
 
 from marketplace.accounts.guards import Principal, me, requires_login
@@ -14,6 +15,7 @@ from marketplace.findings.evidence import max_bytes
 from marketplace.readiness import documents, sharing
 from marketplace.readiness.attachments import file_response
 from marketplace.readiness.context import organisation_members
+from marketplace.readiness.documents import VersionRef, version_ref
 from marketplace.readiness.page_support import (
     AnyRequest,
     Render,
@@ -36,6 +38,9 @@ from marketplace.readiness.schemas import (
 )
 from marketplace.rules.readiness import DOCUMENT_TYPES
 from marketplace.web.forms import form_data
+
+# The document version pages take their three path ids as one value.
+VERSION = {"ref": Provide(version_ref, sync_to_thread=False)}
 
 
 class DocumentPages(Controller):
@@ -171,73 +176,37 @@ class DocumentPages(Controller):
             url,
         )
 
-    @post("/documents/{document_id:uuid}/versions/{version_id:uuid}")
-    async def edit_version(
-        self,
-        request: AnyRequest,
-        organisation_id: uuid.UUID,
-        document_id: uuid.UUID,
-        version_id: uuid.UUID,
-    ) -> Response[Any]:
-        p, render, url = await self._doc_write(request, organisation_id, document_id)
+    async def _version_write(
+        self, request: AnyRequest, ref: VersionRef
+    ) -> tuple[Principal, Render, str]:
+        return await self._doc_write(request, ref.organisation_id, ref.document_id)
+
+    @post("/documents/{document_id:uuid}/versions/{version_id:uuid}", dependencies=VERSION)
+    async def edit_version(self, request: AnyRequest, ref: VersionRef) -> Response[Any]:
+        p, render, url = await self._version_write(request, ref)
         data = await form_data(request)
         return await attempt(
-            lambda: documents.edit_version_as(
-                p,
-                organisation_id,
-                document_id,
-                version_id,
-                parse(data, VersionPatch, ("author_id",)),
-            ),
+            lambda: documents.edit_version_as(p, ref, parse(data, VersionPatch, ("author_id",))),
             render,
             url,
         )
 
-    @post("/documents/{document_id:uuid}/versions/{version_id:uuid}/file")
-    async def upload(
-        self,
-        request: AnyRequest,
-        organisation_id: uuid.UUID,
-        document_id: uuid.UUID,
-        version_id: uuid.UUID,
-    ) -> Response[Any]:
-        p, render, url = await self._doc_write(request, organisation_id, document_id)
+    @post("/documents/{document_id:uuid}/versions/{version_id:uuid}/file", dependencies=VERSION)
+    async def upload(self, request: AnyRequest, ref: VersionRef) -> Response[Any]:
+        p, render, url = await self._version_write(request, ref)
         read = functools.partial(read_upload, request)
-        return await attempt(
-            lambda: documents.upload_file_as(p, organisation_id, document_id, version_id, read),
-            render,
-            url,
-        )
+        return await attempt(lambda: documents.upload_file_as(p, ref, read), render, url)
 
-    @post("/documents/{document_id:uuid}/versions/{version_id:uuid}/approve")
-    async def approve(
-        self,
-        request: AnyRequest,
-        organisation_id: uuid.UUID,
-        document_id: uuid.UUID,
-        version_id: uuid.UUID,
-    ) -> Response[Any]:
-        p, render, url = await self._doc_write(request, organisation_id, document_id)
+    @post("/documents/{document_id:uuid}/versions/{version_id:uuid}/approve", dependencies=VERSION)
+    async def approve(self, request: AnyRequest, ref: VersionRef) -> Response[Any]:
+        p, render, url = await self._version_write(request, ref)
         data = {"effective_on": str((await form_data(request)).get("effective_on", "")).strip()}
         return await attempt(
-            lambda: documents.approve_version_as(
-                p,
-                organisation_id,
-                document_id,
-                version_id,
-                parse(data, ApproveIn, ("effective_on",)),
-            ),
+            lambda: documents.approve_version_as(p, ref, parse(data, ApproveIn, ("effective_on",))),
             render,
             url,
         )
 
-    @get("/documents/{document_id:uuid}/versions/{version_id:uuid}/file")
-    async def download(
-        self,
-        request: AnyRequest,
-        organisation_id: uuid.UUID,
-        document_id: uuid.UUID,
-        version_id: uuid.UUID,
-    ) -> Response[bytes]:
-        served = await documents.download_as(me(request), organisation_id, document_id, version_id)
-        return file_response(served)
+    @get("/documents/{document_id:uuid}/versions/{version_id:uuid}/file", dependencies=VERSION)
+    async def download(self, request: AnyRequest, ref: VersionRef) -> Response[bytes]:
+        return file_response(await documents.download_as(me(request), ref))

@@ -552,6 +552,22 @@ async def _version_answer(document_id: uuid.UUID, version_id: uuid.UUID) -> Vers
     return version_out(next(v for v in await versions_of([document_id]) if v["id"] == version_id))
 
 
+@dataclass(frozen=True)
+class VersionRef:
+    """The version of an organisation's document that a request's path names."""
+
+    organisation_id: uuid.UUID
+    document_id: uuid.UUID
+    version_id: uuid.UUID
+
+
+def version_ref(
+    organisation_id: uuid.UUID, document_id: uuid.UUID, version_id: uuid.UUID
+) -> VersionRef:
+    """The path's ids as one value (a controller dependency: `ref`)."""
+    return VersionRef(organisation_id, document_id, version_id)
+
+
 def served_file(version: dict[str, Any]) -> VersionFile:
     """The file of a version row, 404 when it has none (or the store lost it)."""
     return VersionFile(version_bytes(version), version["filename"], version["content_type"])
@@ -618,51 +634,39 @@ async def new_version_as(
     return await _version_answer(document_id, vid)
 
 
-async def edit_version_as(
-    principal: Principal,
-    organisation_id: uuid.UUID,
-    document_id: uuid.UUID,
-    version_id: uuid.UUID,
-    data: VersionPatch,
-) -> VersionOut:
-    await _editable(principal, organisation_id, document_id)
+async def edit_version_as(principal: Principal, ref: VersionRef, data: VersionPatch) -> VersionOut:
+    await _editable(principal, ref.organisation_id, ref.document_id)
     changes = msgspec.structs.asdict(data)
-    await update_version(principal.user_id, document_id, version_id, changes)
-    return await _version_answer(document_id, version_id)
+    await update_version(principal.user_id, ref.document_id, ref.version_id, changes)
+    return await _version_answer(ref.document_id, ref.version_id)
 
 
 async def upload_file_as(
-    principal: Principal,
-    organisation_id: uuid.UUID,
-    document_id: uuid.UUID,
-    version_id: uuid.UUID,
-    read: Callable[[], Awaitable[tuple[bytes, str | None]]],
+    principal: Principal, ref: VersionRef, read: Callable[[], Awaitable[tuple[bytes, str | None]]]
 ) -> FileOut:
     """Attach the draft's file; `read` is the controller's coroutine that reads the upload."""
-    await _editable(principal, organisation_id, document_id)
+    await _editable(principal, ref.organisation_id, ref.document_id)
     content, filename = await read()
-    return await upload_version_file(principal.user_id, document_id, version_id, content, filename)
+    return await upload_version_file(
+        principal.user_id, ref.document_id, ref.version_id, content, filename
+    )
 
 
 async def approve_version_as(
-    principal: Principal,
-    organisation_id: uuid.UUID,
-    document_id: uuid.UUID,
-    version_id: uuid.UUID,
-    data: ApproveIn | None,
+    principal: Principal, ref: VersionRef, data: ApproveIn | None
 ) -> VersionOut:
-    await _editable(principal, organisation_id, document_id)
+    await _editable(principal, ref.organisation_id, ref.document_id)
     effective = data.effective_on if data else None
-    await approve_version(principal.user_id, document_id, version_id, effective)
-    return await _version_answer(document_id, version_id)
+    await approve_version(principal.user_id, ref.document_id, ref.version_id, effective)
+    return await _version_answer(ref.document_id, ref.version_id)
 
 
-async def download_as(
-    principal: Principal, organisation_id: uuid.UUID, document_id: uuid.UUID, version_id: uuid.UUID
-) -> VersionFile:
+async def download_as(principal: Principal, ref: VersionRef) -> VersionFile:
     """A version's file for a member of the organisation (drafts too); the download is logged."""
-    client(principal, organisation_id)
-    await org_document(organisation_id, document_id)
-    served = served_file(await version_row(document_id, version_id))
-    await record_access(document_id, version_id, principal.user_id, "organisation", "download")
+    client(principal, ref.organisation_id)
+    await org_document(ref.organisation_id, ref.document_id)
+    served = served_file(await version_row(ref.document_id, ref.version_id))
+    await record_access(
+        ref.document_id, ref.version_id, principal.user_id, "organisation", "download"
+    )
     return served
