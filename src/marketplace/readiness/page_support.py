@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Request, Response
 from litestar.datastructures import UploadFile
@@ -18,6 +18,7 @@ from marketplace.readiness.context import can_edit, client, organisation_name
 from marketplace.web.forms import as_list, convert, errors_by_field, form_data
 
 AnyRequest = Request[Any, Any, Any]
+S = TypeVar("S")
 Render = Callable[[dict[str, str], int], Awaitable[Template]]
 
 
@@ -26,13 +27,14 @@ def blanked(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def parse(
-    data: dict[str, Any], kind: type[Any], blank: tuple[str, ...] = (), lists: tuple[str, ...] = ()
-) -> Any:
+    data: dict[str, Any], kind: type[S], blank: tuple[str, ...] = (), lists: tuple[str, ...] = ()
+) -> S:
     """A form post as the API's Struct: a blank field is null, a multiple choice is a list."""
     values = blanked(data, blank)
     for name in lists:
         values[name] = as_list(values.get(name))
-    return convert(values, kind)
+    parsed: S = convert(values, kind)
+    return parsed
 
 
 async def attempt(
