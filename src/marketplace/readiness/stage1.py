@@ -4,6 +4,7 @@ report references to shared documents, and the stage 2 preparation list."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -17,7 +18,7 @@ from marketplace.findings import services as findings_services
 from marketplace.findings.access import report_side
 from marketplace.findings.tables import AuditReport, CorrectiveAction
 from marketplace.readiness.assessments import assessment_out, list_assessments
-from marketplace.readiness.context import check_clause, client
+from marketplace.readiness.context import can_comment, check_clause, client
 from marketplace.readiness.schemas import (
     ReadinessOut,
     ReferenceIn,
@@ -25,7 +26,7 @@ from marketplace.readiness.schemas import (
     Stage1Out,
     Stage2ItemOut,
 )
-from marketplace.readiness.sharing import body_document
+from marketplace.readiness.sharing import body_document, shared_documents
 from marketplace.readiness.tables import InternalAudit, ManagementReview, Stage1Reference
 from marketplace.rules import readiness as rules
 
@@ -211,6 +212,37 @@ async def readiness_as(principal: Principal, organisation_id: uuid.UUID) -> Read
             await stage2_preparation(organisation_id), list[Stage2ItemOut]
         ),
     )
+
+
+@dataclass
+class ReferenceSheet:
+    """A stage 1 report's references as its page shows them, and whether the caller may add one."""
+
+    report: dict[str, Any]
+    side: str
+    references: list[dict[str, Any]]
+    can_write: bool
+    shared: list[dict[str, Any]]
+
+
+async def reference_sheet(principal: Principal, report_id: uuid.UUID) -> ReferenceSheet:
+    """The body's report writers add references while the stage 1 report is a draft; both read."""
+    row = await findings_services.report_row(report_id)
+    side = report_side(principal, row)
+    report = await report_for_reference(report_id)
+    can_write = (
+        side == "body"
+        and can_comment(principal, row["body"])
+        and report["audit_kind"] == "stage1"
+        and report["status"] == "draft"
+    )
+    shared = [
+        d
+        for d in (await shared_documents(row["body"]) if can_write else [])
+        if d["organisation"] == row["organisation"]
+    ]
+    references = await list_references(report_id)
+    return ReferenceSheet(report, side, references, can_write, shared)
 
 
 async def references_as(principal: Principal, report_id: uuid.UUID) -> list[ReferenceOut]:

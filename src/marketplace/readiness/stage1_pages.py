@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
 from typing import Any
@@ -12,8 +13,7 @@ from litestar.response import Template
 from marketplace.accounts.guards import Principal, me, requires_login
 from marketplace.findings import services as findings_services
 from marketplace.findings.access import report_side
-from marketplace.readiness import sharing, stage1
-from marketplace.readiness.context import can_comment
+from marketplace.readiness import stage1
 from marketplace.readiness.page_support import AnyRequest, attempt, page, parse
 from marketplace.readiness.schemas import ReferenceIn
 from marketplace.web.forms import form_data
@@ -27,27 +27,8 @@ class ReferencePages(Controller):
     async def _page(
         self, p: Principal, report_id: uuid.UUID, errors: dict[str, str], status: int = 200
     ) -> Template:
-        row = await findings_services.report_row(report_id)
-        side = report_side(p, row)
-        report = await stage1.report_for_reference(report_id)
-        can_write = (
-            side == "body"
-            and can_comment(p, row["body"])
-            and report["audit_kind"] == "stage1"
-            and report["status"] == "draft"
-        )
-        shared = [
-            d
-            for d in (await sharing.shared_documents(row["body"]) if can_write else [])
-            if d["organisation"] == row["organisation"]
-        ]
-        ctx = {
-            "report": report,
-            "side": side,
-            "references": await stage1.list_references(report_id),
-            "can_write": can_write,
-            "shared": shared,
-        }
+        sheet = await stage1.reference_sheet(p, report_id)
+        ctx = dataclasses.asdict(sheet)
         return page("references", ctx, errors, status)
 
     @get("")
