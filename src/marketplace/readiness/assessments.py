@@ -1,5 +1,4 @@
-"""Gap self-assessment: the clause checklist, ratings and scores, history, and the internal actions
-that close its gaps."""
+"""Gap self-assessment: the clause checklist, ratings, scores and history, and gap actions."""
 
 from __future__ import annotations
 

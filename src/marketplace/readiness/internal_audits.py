@@ -1,5 +1,4 @@
-"""Internal audits (ISO 9001:2015 9.2): planning, completion, sharing with the body, and the
-internal findings with their corrective action workflow."""
+"""Internal audits (ISO 9001:2015 9.2), sharing them with the body, and their findings."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""What every readiness page controller shares: the form as the API's Struct, the try-and-show-again
-step, the page's base context."""
+"""What every readiness page shares: forms read into the API's Structs, errors shown again."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Sharing the document room with the certification body: engaged bodies, shares and withdrawals,
-what a body sees of a shared document, and its comments."""
+"""Sharing the document room with the certification body, what the body sees, its comments."""
 
 from __future__ import annotations
 

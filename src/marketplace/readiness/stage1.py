@@ -1,5 +1,4 @@
-"""Stage 1 readiness: the panel (internal audit cycle and management review), the body's stage 1
-report references to shared documents, and the stage 2 preparation list."""
+"""Stage 1 readiness: the panel, report references to shared documents, stage 2 preparation."""
 
 from __future__ import annotations
 
