@@ -213,6 +213,16 @@ async def readiness_as(principal: Principal, organisation_id: uuid.UUID) -> Read
     )
 
 
+async def report_reader(principal: Principal, report_id: uuid.UUID) -> str:
+    """Either side of the report may read its references (findings' rule for reading reports)."""
+    return report_side(principal, await findings_services.report_row(report_id))
+
+
+async def report_writer(principal: Principal, report_id: uuid.UUID) -> None:
+    """Only the body's report writers add references (findings' rule for writing reports)."""
+    report_side(principal, await findings_services.report_row(report_id), write=True)
+
+
 @dataclass
 class ReferenceSheet:
     """A stage 1 report's references as its page shows them, and whether the caller may add one."""
@@ -246,15 +256,15 @@ async def reference_sheet(principal: Principal, report_id: uuid.UUID) -> Referen
 
 async def references_as(principal: Principal, report_id: uuid.UUID) -> list[ReferenceOut]:
     """The report's references, for whoever may read the report (either side)."""
-    report_side(principal, await findings_services.report_row(report_id))
+    await report_reader(principal, report_id)
     return msgspec.convert(await list_references(report_id), list[ReferenceOut])
 
 
 async def add_reference_as(
     principal: Principal, report_id: uuid.UUID, data: ReferenceIn
 ) -> ReferenceOut:
-    """A reference from the body's report writers (findings' rule for who writes reports)."""
-    report_side(principal, await findings_services.report_row(report_id), write=True)
+    """A reference from the body's report writers to what the client shares with the body."""
+    await report_writer(principal, report_id)
     rid = await add_reference(principal.user_id, report_id, msgspec.structs.asdict(data))
     row = next(r for r in await list_references(report_id) if r["id"] == rid)
     return msgspec.convert(row, ReferenceOut)

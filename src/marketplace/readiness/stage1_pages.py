@@ -11,8 +11,6 @@ from litestar import Controller, Response, get, post
 from litestar.response import Template
 
 from marketplace.accounts.guards import Principal, me, requires_login
-from marketplace.findings import services as findings_services
-from marketplace.findings.access import report_side
 from marketplace.readiness import stage1
 from marketplace.readiness.page_support import AnyRequest, attempt, page, parse
 from marketplace.readiness.schemas import ReferenceIn
@@ -38,7 +36,7 @@ class ReferencePages(Controller):
     @post("")
     async def add(self, request: AnyRequest, report_id: uuid.UUID) -> Response[Any]:
         p = me(request)
-        report_side(p, await findings_services.report_row(report_id), write=True)
+        await stage1.report_writer(p, report_id)
         data = await form_data(request)
         return await attempt(
             lambda: stage1.add_reference_as(
