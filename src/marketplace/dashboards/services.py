@@ -33,7 +33,8 @@ from marketplace.dashboards.tables import ClientNote
 from marketplace.directory.tables import Accreditation
 from marketplace.findings import services as findings
 from marketplace.findings.tables import AuditReport, CorrectiveAction, Finding
-from marketplace.readiness import services as readiness_services
+from marketplace.readiness.assessments import list_assessments
+from marketplace.readiness.stage1 import stage1_panel
 from marketplace.reviews.tables import Review
 from marketplace.scheduling.board import board_where
 from marketplace.scheduling.tables import (
@@ -1115,7 +1116,7 @@ async def organisation_dashboard(organisation_id: uuid.UUID) -> dict[str, Any]:
 
 async def readiness_summary(organisation_id: uuid.UUID) -> dict[str, Any]:
     """Each self-assessment's score and gap count, and whether stage 1 could be booked."""
-    assessments = await readiness_services.list_assessments(organisation_id)
+    assessments = await list_assessments(organisation_id)
     return {
         "assessments": [
             {
@@ -1127,7 +1128,7 @@ async def readiness_summary(organisation_id: uuid.UUID) -> dict[str, Any]:
             }
             for a in assessments
         ],
-        "stage1": await readiness_services.stage1_panel(organisation_id),
+        "stage1": await stage1_panel(organisation_id),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from marketplace.findings import services as findings
-from marketplace.readiness import services as readiness
+from marketplace.readiness.sharing import share_documents
 from tests.factories import World
 from tests.integration.findings.support import engagement, finding
 from tests.integration.readiness.support import approved_document
@@ -15,7 +15,7 @@ async def _stage1_report(world: World) -> tuple[str, str, str]:
     made = await engagement(world.a.org_id, world.a.body_id, stages=1)
     report = await findings.create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
     doc, version = await approved_document(world.a.org_id, "QM-01")
-    await readiness.share_documents(None, world.a.org_id, world.a.body_id, [doc])
+    await share_documents(None, world.a.org_id, world.a.body_id, [doc])
     return str(report), str(doc), str(version)
 
 
