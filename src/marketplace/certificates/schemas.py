@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 import msgspec
 
@@ -56,3 +56,11 @@ class DecisionOut(msgspec.Struct):
     decision: str
     decision_id: uuid.UUID
     certificate: CertificateOut | None
+
+
+class DecisionResult(TypedDict):
+    """What ``decisions.decide`` answers: the decision, its row and the new certificate's number."""
+
+    decision: str
+    decision_id: uuid.UUID
+    certificate: str | None
