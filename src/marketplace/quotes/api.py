@@ -13,7 +13,18 @@ from marketplace.accounts.guards import principal_of, require_role, requires_log
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.errors import Invalid
 from marketplace.core.pagination import Page, PageParams
-from marketplace.quotes import services
+from marketplace.quotes.acceptance import accept_quote, withdraw_request
+from marketplace.quotes.access import QUOTE_HANDLERS, REQUESTERS, viewer_of
+from marketplace.quotes.baseline import baseline, baseline_out
+from marketplace.quotes.offers import decline_request, submit_quote
+from marketplace.quotes.requests import (
+    create_request,
+    get_quote_row,
+    get_request_row,
+    inbox,
+    request_view,
+    requests_of_organisation,
+)
 from marketplace.quotes.schemas import (
     AcceptOut,
     AuditTimeOut,
@@ -48,12 +59,8 @@ class AuditTimeController(Controller):
             raise Invalid.field("standard", "Name a standard by its code, e.g. ISO 9001:2015.")
         if effective_personnel is None:
             raise Invalid.field("effective_personnel", "Give the effective personnel (1 or more).")
-        base = await services.baseline(
-            standard, effective_personnel, complexity, sites, adjustment_pct
-        )
-        return msgspec.convert(
-            services.baseline_out(base, effective_personnel, sites), AuditTimeOut
-        )
+        base = await baseline(standard, effective_personnel, complexity, sites, adjustment_pct)
+        return msgspec.convert(baseline_out(base, effective_personnel, sites), AuditTimeOut)
 
 
 class QuoteRequestController(Controller):
@@ -70,19 +77,19 @@ class QuoteRequestController(Controller):
             p,
             TenantKind.organisation,
             data.organisation_id,
-            services.REQUESTERS,
+            REQUESTERS,
             what="No such organisation.",
         )
-        request_id = await services.create_request(p.user_id, msgspec.to_builtins(data))
-        req = await services.get_request_row(request_id)
-        viewer = await services.viewer_of(p, req)
-        return _request_out(await services.request_view(request_id, viewer))
+        request_id = await create_request(p.user_id, msgspec.to_builtins(data))
+        req = await get_request_row(request_id)
+        viewer = await viewer_of(p, req)
+        return _request_out(await request_view(request_id, viewer))
 
     @get("/quote-requests/{request_id:uuid}", summary="A request with what the caller may see")
     async def read(self, request: Request[Any, Any, Any], request_id: uuid.UUID) -> QuoteRequestOut:
-        req = await services.get_request_row(request_id)
-        viewer = await services.viewer_of(principal_of(request), req)
-        return _request_out(await services.request_view(request_id, viewer))
+        req = await get_request_row(request_id)
+        viewer = await viewer_of(principal_of(request), req)
+        return _request_out(await request_view(request_id, viewer))
 
     @get(
         "/organisations/{organisation_id:uuid}/quote-requests",
@@ -101,9 +108,7 @@ class QuoteRequestController(Controller):
             organisation_id,
             what="No such organisation.",
         )
-        result = await services.requests_of_organisation(
-            organisation_id, PageParams.of(page, per_page)
-        )
+        result = await requests_of_organisation(organisation_id, PageParams.of(page, per_page))
         return Page(
             items=[msgspec.convert(r, RequestSummaryOut, strict=False) for r in result.items],
             total=result.total,
@@ -124,10 +129,10 @@ class QuoteRequestController(Controller):
             principal_of(request),
             TenantKind.body,
             body_id,
-            services.QUOTE_HANDLERS,
+            QUOTE_HANDLERS,
             what="No such certification body.",
         )
-        result = await services.inbox(body_id, PageParams.of(page, per_page), status)
+        result = await inbox(body_id, PageParams.of(page, per_page), status)
         return Page(
             items=[msgspec.convert(r, InboxItemOut, strict=False) for r in result.items],
             total=result.total,
@@ -145,9 +150,9 @@ class QuoteRequestController(Controller):
     ) -> QuoteCreatedOut:
         p = principal_of(request)
         require_role(
-            p, TenantKind.body, data.body_id, services.QUOTE_HANDLERS, what="No such quote request."
+            p, TenantKind.body, data.body_id, QUOTE_HANDLERS, what="No such quote request."
         )
-        result = await services.submit_quote(p.user_id, request_id, msgspec.to_builtins(data))
+        result = await submit_quote(p.user_id, request_id, msgspec.to_builtins(data))
         return msgspec.convert(result, QuoteCreatedOut)
 
     @post(
@@ -160,13 +165,11 @@ class QuoteRequestController(Controller):
     ) -> QuoteRequestOut:
         p = principal_of(request)
         require_role(
-            p, TenantKind.body, data.body_id, services.QUOTE_HANDLERS, what="No such quote request."
+            p, TenantKind.body, data.body_id, QUOTE_HANDLERS, what="No such quote request."
         )
-        await services.decline_request(p.user_id, request_id, data.body_id, data.reason)
-        req = await services.get_request_row(request_id)
-        return _request_out(
-            await services.request_view(request_id, await services.viewer_of(p, req))
-        )
+        await decline_request(p.user_id, request_id, data.body_id, data.reason)
+        req = await get_request_row(request_id)
+        return _request_out(await request_view(request_id, await viewer_of(p, req)))
 
     @post(
         "/quote-requests/{request_id:uuid}/withdraw",
@@ -177,18 +180,16 @@ class QuoteRequestController(Controller):
         self, request: Request[Any, Any, Any], request_id: uuid.UUID
     ) -> QuoteRequestOut:
         p = principal_of(request)
-        req = await services.get_request_row(request_id)
+        req = await get_request_row(request_id)
         require_role(
             p,
             TenantKind.organisation,
             req["organisation"],
-            services.REQUESTERS,
+            REQUESTERS,
             what="No such quote request.",
         )
-        await services.withdraw_request(p.user_id, request_id)
-        return _request_out(
-            await services.request_view(request_id, await services.viewer_of(p, req))
-        )
+        await withdraw_request(p.user_id, request_id)
+        return _request_out(await request_view(request_id, await viewer_of(p, req)))
 
     @post(
         "/quotes/{quote_id:uuid}/accept",
@@ -197,12 +198,12 @@ class QuoteRequestController(Controller):
     )
     async def accept(self, request: Request[Any, Any, Any], quote_id: uuid.UUID) -> AcceptOut:
         p = principal_of(request)
-        quote = await services.get_quote_row(quote_id)
+        quote = await get_quote_row(quote_id)
         require_role(
             p,
             TenantKind.organisation,
             quote["organisation"],
-            services.REQUESTERS,
+            REQUESTERS,
             what="No such quote.",
         )
-        return msgspec.convert(await services.accept_quote(p.user_id, quote_id), AcceptOut)
+        return msgspec.convert(await accept_quote(p.user_id, quote_id), AcceptOut)

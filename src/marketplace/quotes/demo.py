@@ -10,7 +10,9 @@ from typing import Any
 from marketplace.accounts import services as accounts
 from marketplace.accounts.tables import CertificationBody, Membership, Organisation
 from marketplace.core import clock
-from marketplace.quotes import services
+from marketplace.quotes.baseline import AUDIT_KINDS, baseline_for_request, planned_days
+from marketplace.quotes.offers import decline_request, submit_quote
+from marketplace.quotes.requests import create_request, get_request_row
 from marketplace.quotes.tables import Quote
 from marketplace.web.progress import Progress
 
@@ -51,7 +53,7 @@ def _lines(
             "fees_minor": fees.get(kind, 0),
             "travel_minor": travel,
         }
-        for kind in services.AUDIT_KINDS
+        for kind in AUDIT_KINDS
     ]
 
 
@@ -67,7 +69,7 @@ async def _quote(
 ) -> uuid.UUID:
     if extra_days:
         planned = {k: v + extra_days for k, v in planned.items()}
-    result = await services.submit_quote(
+    result = await submit_quote(
         actor,
         request_id,
         {
@@ -107,7 +109,7 @@ async def generate(rng: random.Random, progress: bool) -> None:
     # Acme: one ISO 9001 request to four bodies; three answered (one under the IAF MD 5 minimum),
     # the fourth still pending: the comparison page has something to show.
     chosen = rng.sample(others, 3)
-    request_id = await services.create_request(
+    request_id = await create_request(
         acme_owner,
         {
             "organisation_id": acme["id"],
@@ -117,9 +119,9 @@ async def generate(rng: random.Random, progress: bool) -> None:
             "desired_start": clock.today() + dt.timedelta(days=45),
         },
     )
-    req = await services.get_request_row(request_id)
-    base = await services.baseline_for_request(req)
-    planned = services.planned_days(base.estimate)
+    req = await get_request_row(request_id)
+    base = await baseline_for_request(req)
+    planned = planned_days(base.estimate)
     minimum = base.estimate.minimum_initial_days
     await _quote(rng, request_id, northbridge, nb_owner, planned)
     await _quote(rng, request_id, chosen[0], owners.get(chosen[0]["id"]), planned, extra_days=0.5)
@@ -129,7 +131,7 @@ async def generate(rng: random.Random, progress: bool) -> None:
 
     # Acme: an ISO 14001 request with one expired answer, still open in Northbridge's inbox.
     late = rng.choice([b for b in others if b not in chosen])
-    request_id = await services.create_request(
+    request_id = await create_request(
         acme_owner,
         {
             "organisation_id": acme["id"],
@@ -138,10 +140,10 @@ async def generate(rng: random.Random, progress: bool) -> None:
             "body_ids": [northbridge["id"], late["id"]],
         },
     )
-    req = await services.get_request_row(request_id)
-    base = await services.baseline_for_request(req)
+    req = await get_request_row(request_id)
+    base = await baseline_for_request(req)
     expired = await _quote(
-        rng, request_id, late, owners.get(late["id"]), services.planned_days(base.estimate)
+        rng, request_id, late, owners.get(late["id"]), planned_days(base.estimate)
     )
     # Demo only: backdate the validity so the page shows an expired quote that cannot be accepted.
     await (
@@ -160,7 +162,7 @@ async def generate(rng: random.Random, progress: bool) -> None:
         if rng.random() < 0.5 and northbridge not in targets:
             targets[0] = northbridge
         profile = await accounts.get_organisation(org["id"])
-        request_id = await services.create_request(
+        request_id = await create_request(
             owners.get(org["id"]),
             {
                 "organisation_id": org["id"],
@@ -170,8 +172,8 @@ async def generate(rng: random.Random, progress: bool) -> None:
                 "sites": max(1, len(profile["sites"])),
             },
         )
-        req = await services.get_request_row(request_id)
-        planned = services.planned_days((await services.baseline_for_request(req)).estimate)
+        req = await get_request_row(request_id)
+        planned = planned_days((await baseline_for_request(req)).estimate)
         for body in targets:
             if body["id"] == northbridge["id"]:
                 continue  # left for the demo body to answer
@@ -179,7 +181,7 @@ async def generate(rng: random.Random, progress: bool) -> None:
             if roll < 0.5:
                 await _quote(rng, request_id, body, owners.get(body["id"]), planned)
             elif roll < 0.65:
-                await services.decline_request(
+                await decline_request(
                     owners.get(body["id"]),
                     request_id,
                     body["id"],

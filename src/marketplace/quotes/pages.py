@@ -20,7 +20,26 @@ from marketplace.core import clock
 from marketplace.core.errors import DomainError, Invalid, NotFound
 from marketplace.core.pagination import PageParams
 from marketplace.directory import services as directory
-from marketplace.quotes import services
+from marketplace.quotes.acceptance import accept_quote, withdraw_request
+from marketplace.quotes.access import QUOTE_HANDLERS, REQUESTERS, Viewer, viewer_of
+from marketplace.quotes.baseline import (
+    AUDIT_KINDS,
+    AUDIT_LABELS,
+    baseline,
+    baseline_for_request,
+    baseline_out,
+    planned_days,
+)
+from marketplace.quotes.offers import decline_request, submit_quote
+from marketplace.quotes.requests import (
+    MAX_BODIES,
+    create_request,
+    get_quote_row,
+    get_request_row,
+    inbox,
+    request_view,
+    requests_of_organisation,
+)
 from marketplace.quotes.schemas import QuoteIn, QuoteRequestIn
 from marketplace.quotes.tables import Quote
 from marketplace.reference import services as reference
@@ -136,8 +155,8 @@ class AuditTimePages(Controller):
                     raise Invalid.field(
                         "adjustment_pct", "Give a percentage such as -10."
                     ) from None
-                base = await services.baseline(standard, personnel, complexity, n_sites, pct)
-                result = services.baseline_out(base, personnel, n_sites)
+                base = await baseline(standard, personnel, complexity, n_sites, pct)
+                result = baseline_out(base, personnel, n_sites)
             except DomainError as exc:
                 errors, status = errors_by_field(exc), exc.status_code
         return Template(
@@ -147,7 +166,7 @@ class AuditTimePages(Controller):
                 "complexities": COMPLEXITIES,
                 "values": values,
                 "result": result,
-                "labels": services.AUDIT_LABELS,
+                "labels": AUDIT_LABELS,
                 "errors": errors,
             },
             status_code=status,
@@ -164,19 +183,19 @@ class QuotePages(Controller):
         organisations = []
         for m in principal.memberships:
             if m.kind == TenantKind.organisation:
-                page = await services.requests_of_organisation(m.tenant_id, PageParams(1, 50))
+                page = await requests_of_organisation(m.tenant_id, PageParams(1, 50))
                 organisations.append(
                     {
                         "id": m.tenant_id,
                         "name": m.tenant_name,
-                        "can_request": m.role in services.REQUESTERS,
+                        "can_request": m.role in REQUESTERS,
                         "requests": page.items,
                     }
                 )
         bodies = [
             {"id": m.tenant_id, "name": m.tenant_name}
             for m in principal.memberships
-            if m.kind == TenantKind.body and m.role in services.QUOTE_HANDLERS
+            if m.kind == TenantKind.body and m.role in QUOTE_HANDLERS
         ]
         return Template(
             "quotes/index.html", context={"organisations": organisations, "bodies": bodies}
@@ -207,7 +226,7 @@ class QuotePages(Controller):
                 "standards": await reference.list_standards(),
                 "sectors": await reference.list_iaf_sectors(),
                 "complexities": COMPLEXITIES,
-                "max_bodies": services.MAX_BODIES,
+                "max_bodies": MAX_BODIES,
                 "errors": errors or {},
             },
             status_code=status_code,
@@ -223,7 +242,7 @@ class QuotePages(Controller):
     ) -> Template:
         principal = me(request)
         if organisation is None:
-            mine = principal.tenants(TenantKind.organisation, services.REQUESTERS)
+            mine = principal.tenants(TenantKind.organisation, REQUESTERS)
             if not mine:
                 raise NotFound(
                     "Quote requests are sent by a client organisation's owner or quality "
@@ -234,11 +253,11 @@ class QuotePages(Controller):
             principal,
             TenantKind.organisation,
             organisation,
-            services.REQUESTERS,
+            REQUESTERS,
             what="No such organisation.",
         )
         org = await accounts.get_organisation(organisation)
-        chosen = _uuids(bodies or [])[: services.MAX_BODIES]
+        chosen = _uuids(bodies or [])[:MAX_BODIES]
         values = {
             "standard": standard or "ISO 9001:2015",
             "iaf_sector": org["iaf_sector"],
@@ -263,7 +282,7 @@ class QuotePages(Controller):
             principal,
             TenantKind.organisation,
             organisation,
-            services.REQUESTERS,
+            REQUESTERS,
             what="No such organisation.",
         )
         chosen = as_list(data.get("body_ids"))
@@ -283,9 +302,7 @@ class QuotePages(Controller):
                 },
                 QuoteRequestIn,
             )
-            request_id = await services.create_request(
-                principal.user_id, msgspec.to_builtins(payload)
-            )
+            request_id = await create_request(principal.user_id, msgspec.to_builtins(payload))
         except DomainError as exc:
             return await self._form(
                 principal,
@@ -307,10 +324,10 @@ class QuotePages(Controller):
         notice: str = "",
         status_code: int = 200,
     ) -> Template:
-        req = await services.get_request_row(request_id)
-        viewer = await services.viewer_of(principal, req)
-        view = await services.request_view(request_id, viewer)
-        base = await services.baseline_for_request(view)
+        req = await get_request_row(request_id)
+        viewer = await viewer_of(principal, req)
+        view = await request_view(request_id, viewer)
+        base = await baseline_for_request(view)
         bodies = {b["id"]: b for b in await _bodies([r["body_id"] for r in view["recipients"]])}
         quotes_by_body = {q["body_id"]: q for q in view["quotes"]}
         ratings = await _ratings(list(bodies))
@@ -337,12 +354,12 @@ class QuotePages(Controller):
             context={
                 "req": view,
                 "viewer": viewer,
-                "can_accept": viewer.client and viewer.role in services.REQUESTERS,
+                "can_accept": viewer.client and viewer.role in REQUESTERS,
                 "columns": columns,
-                "baseline": services.baseline_out(base, view["effective_personnel"], view["sites"]),
-                "planned": services.planned_days(base.estimate),
-                "kinds": services.AUDIT_KINDS,
-                "labels": services.AUDIT_LABELS,
+                "baseline": baseline_out(base, view["effective_personnel"], view["sites"]),
+                "planned": planned_days(base.estimate),
+                "kinds": AUDIT_KINDS,
+                "labels": AUDIT_LABELS,
                 "errors": errors or {},
                 "notice": notice,
             },
@@ -352,8 +369,8 @@ class QuotePages(Controller):
     @get("/quote-requests/{request_id:uuid}")
     async def view(self, request: Request[Any, Any, Any], request_id: uuid.UUID) -> Response[Any]:
         principal = me(request)
-        req = await services.get_request_row(request_id)
-        viewer = await services.viewer_of(principal, req)
+        req = await get_request_row(request_id)
+        viewer = await viewer_of(principal, req)
         if not viewer.client:
             body_id = sorted(viewer.body_ids)[0]
             return Redirect(f"/manage/bodies/{body_id}/quote-requests/{request_id}")
@@ -362,16 +379,16 @@ class QuotePages(Controller):
     @post("/quotes/{quote_id:uuid}/accept")
     async def accept(self, request: Request[Any, Any, Any], quote_id: uuid.UUID) -> Response[Any]:
         principal = me(request)
-        quote = await services.get_quote_row(quote_id)
+        quote = await get_quote_row(quote_id)
         require_role(
             principal,
             TenantKind.organisation,
             quote["organisation"],
-            services.REQUESTERS,
+            REQUESTERS,
             what="No such quote.",
         )
         try:
-            await services.accept_quote(principal.user_id, quote_id)
+            await accept_quote(principal.user_id, quote_id)
         except DomainError as exc:
             return await self._compare(
                 principal,
@@ -386,16 +403,16 @@ class QuotePages(Controller):
         self, request: Request[Any, Any, Any], request_id: uuid.UUID
     ) -> Response[Any]:
         principal = me(request)
-        req = await services.get_request_row(request_id)
+        req = await get_request_row(request_id)
         require_role(
             principal,
             TenantKind.organisation,
             req["organisation"],
-            services.REQUESTERS,
+            REQUESTERS,
             what="No such quote request.",
         )
         try:
-            await services.withdraw_request(principal.user_id, request_id)
+            await withdraw_request(principal.user_id, request_id)
         except DomainError as exc:
             return await self._compare(
                 principal, request_id, errors={"form": exc.detail}, status_code=exc.status_code
@@ -415,11 +432,11 @@ class QuotePages(Controller):
             me(request),
             TenantKind.body,
             body_id,
-            services.QUOTE_HANDLERS,
+            QUOTE_HANDLERS,
             what="No such certification body.",
         )
         body = (await _bodies([body_id]) or [{}])[0]
-        result = await services.inbox(body_id, PageParams.of(page, 50))
+        result = await inbox(body_id, PageParams.of(page, 50))
         return Template(
             "quotes/inbox.html",
             context={"body": body, "page": result, "today": clock.today()},
@@ -438,18 +455,16 @@ class QuotePages(Controller):
             principal,
             TenantKind.body,
             body_id,
-            services.QUOTE_HANDLERS,
+            QUOTE_HANDLERS,
             what="No such certification body.",
         )
-        req = await services.get_request_row(request_id)
-        viewer = await services.viewer_of(principal, req)
+        req = await get_request_row(request_id)
+        viewer = await viewer_of(principal, req)
         if body_id not in viewer.body_ids:
             raise NotFound("No such quote request.")
-        view = await services.request_view(
-            request_id, services.Viewer(False, frozenset({body_id}), "body")
-        )
-        base = await services.baseline_for_request(view)
-        planned = services.planned_days(base.estimate)
+        view = await request_view(request_id, Viewer(False, frozenset({body_id}), "body"))
+        base = await baseline_for_request(view)
+        planned = planned_days(base.estimate)
         body = (await _bodies([body_id]) or [{}])[0]
         recipient = view["recipients"][0] if view["recipients"] else None
         quote = view["quotes"][0] if view["quotes"] else None
@@ -461,7 +476,7 @@ class QuotePages(Controller):
         rate = Decimal(int(body.get("day_rate_min_minor") or 0)).scaleb(
             -_EXPONENT.get(str(defaults["currency"]), 2)
         )
-        for kind in services.AUDIT_KINDS:
+        for kind in AUDIT_KINDS:
             defaults[f"{kind}_days"] = f"{planned[kind]:g}"
             defaults[f"{kind}_day_rate"] = f"{rate:f}"
             defaults[f"{kind}_fees"] = "0"
@@ -473,10 +488,10 @@ class QuotePages(Controller):
                 "body": body,
                 "recipient": recipient,
                 "quote": quote,
-                "baseline": services.baseline_out(base, view["effective_personnel"], view["sites"]),
+                "baseline": baseline_out(base, view["effective_personnel"], view["sites"]),
                 "planned": planned,
-                "kinds": services.AUDIT_KINDS,
-                "labels": services.AUDIT_LABELS,
+                "kinds": AUDIT_KINDS,
+                "labels": AUDIT_LABELS,
                 "values": {**defaults, **(values or {})},
                 "errors": errors or {},
                 "can_answer": req["status"] == "open"
@@ -501,14 +516,14 @@ class QuotePages(Controller):
             principal,
             TenantKind.body,
             body_id,
-            services.QUOTE_HANDLERS,
+            QUOTE_HANDLERS,
             what="No such certification body.",
         )
         data = await form_data(request)
         currency = str(data.get("currency") or "EUR").upper()
         errors: dict[str, str] = {}
         lines = []
-        for kind in services.AUDIT_KINDS:
+        for kind in AUDIT_KINDS:
             line: dict[str, Any] = {"audit_kind": kind}
             try:
                 line["auditor_days"] = float(str(data.get(f"{kind}_days") or "0"))
@@ -534,7 +549,7 @@ class QuotePages(Controller):
                 },
                 QuoteIn,
             )
-            await services.submit_quote(principal.user_id, request_id, msgspec.to_builtins(payload))
+            await submit_quote(principal.user_id, request_id, msgspec.to_builtins(payload))
         except DomainError as exc:
             for e in exc.errors:
                 errors[_form_field(e["field"])] = e["message"]
@@ -554,12 +569,12 @@ class QuotePages(Controller):
             principal,
             TenantKind.body,
             body_id,
-            services.QUOTE_HANDLERS,
+            QUOTE_HANDLERS,
             what="No such certification body.",
         )
         data = await form_data(request)
         try:
-            await services.decline_request(
+            await decline_request(
                 principal.user_id, request_id, body_id, str(data.get("reason", ""))
             )
         except DomainError as exc:
@@ -595,7 +610,7 @@ def _form_field(api_field: str) -> str:
     if api_field.startswith("lines[") and "]." in api_field:
         index = int(api_field[6 : api_field.index("]")])
         name = api_field.split("].", 1)[1]
-        kind = services.AUDIT_KINDS[index] if index < len(services.AUDIT_KINDS) else "form"
+        kind = AUDIT_KINDS[index] if index < len(AUDIT_KINDS) else "form"
         suffix = "days" if name == "auditor_days" else _MONEY_FIELDS.get(name, name)
         return f"{kind}_{suffix}"
     return api_field
