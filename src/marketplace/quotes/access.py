@@ -14,8 +14,6 @@ from marketplace.quotes.tables import QuoteRequestRecipient
 # Body roles that see the inbox and answer requests; everyone in a client may read its requests,
 # only its owner and quality manager send them and accept a quote.
 QUOTE_HANDLERS = frozenset({"owner", "scheduler"})
-
-
 REQUESTERS = frozenset({"owner", "quality_manager"})
 
 

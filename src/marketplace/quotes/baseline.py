@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketplace.core.errors import Invalid
+from marketplace.quotes.schemas import AuditTimeOut, SampledSitesOut
 from marketplace.quotes.values import check_int, clean_text
 from marketplace.reference.tables import Standard
 from marketplace.rules.audit_time import (
@@ -20,8 +21,6 @@ from marketplace.rules.audit_time import (
 
 # The five audits of an initial three-year cycle (ISO/IEC 17021-1 9.1.3), in order.
 AUDIT_KINDS = ("stage1", "stage2", "surveillance1", "surveillance2", "recertification")
-
-
 AUDIT_LABELS = {
     "stage1": "Stage 1",
     "stage2": "Stage 2",
@@ -29,11 +28,7 @@ AUDIT_LABELS = {
     "surveillance2": "Surveillance 2",
     "recertification": "Recertification",
 }
-
-
 MAX_PERSONNEL = 1_000_000
-
-
 MAX_SITES = 10_000
 
 
@@ -120,30 +115,31 @@ async def baseline(
     )
 
 
-def baseline_out(b: Baseline, effective_personnel: int, sites: int) -> dict[str, Any]:
+def baseline_out(b: Baseline, effective_personnel: int, sites: int) -> AuditTimeOut:
+    """The baseline as the API and the pages show it: days per audit, sample sizes, the basis."""
     e = b.estimate
-    return {
-        "standard": b.standard,
-        "family": b.family,
-        "table_family": b.table_family.value,
-        "effective_personnel": effective_personnel,
-        "complexity": b.complexity.value if b.complexity else None,
-        "sites": sites,
-        "table_days": b.table_days,
-        "initial_days": e.initial_days,
-        "stage1_days": e.stage1_days,
-        "stage2_days": e.stage2_days,
-        "surveillance_days": e.surveillance_days,
-        "recertification_days": e.recertification_days,
-        "minimum_initial_days": e.minimum_initial_days,
-        "cycle_days": e.cycle_days(),
-        "sampled_sites": {
-            "initial": e.sampled_sites.initial,
-            "surveillance": e.sampled_sites.surveillance,
-            "recertification": e.sampled_sites.recertification,
-        },
-        "basis": list(b.basis),
-    }
+    return AuditTimeOut(
+        standard=b.standard,
+        family=b.family,
+        table_family=b.table_family.value,
+        effective_personnel=effective_personnel,
+        complexity=b.complexity.value if b.complexity else None,
+        sites=sites,
+        table_days=b.table_days,
+        initial_days=e.initial_days,
+        stage1_days=e.stage1_days,
+        stage2_days=e.stage2_days,
+        surveillance_days=e.surveillance_days,
+        recertification_days=e.recertification_days,
+        minimum_initial_days=e.minimum_initial_days,
+        cycle_days=e.cycle_days(),
+        sampled_sites=SampledSitesOut(
+            initial=e.sampled_sites.initial,
+            surveillance=e.sampled_sites.surveillance,
+            recertification=e.sampled_sites.recertification,
+        ),
+        basis=list(b.basis),
+    )
 
 
 def planned_days(e: AuditTimeEstimate) -> dict[str, float]:

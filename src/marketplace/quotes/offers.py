@@ -8,21 +8,24 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
+
+from marketplace.accounts.guards import Principal, require_role
+from marketplace.accounts.roles import TenantKind
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
 from marketplace.core.db import write_transaction
 from marketplace.core.errors import Conflict, Invalid, NotFound
+from marketplace.quotes.access import QUOTE_HANDLERS
 from marketplace.quotes.baseline import AUDIT_KINDS, baseline_for_request
 from marketplace.quotes.requests import get_request_row
+from marketplace.quotes.schemas import DeclineIn, QuoteCreatedOut, QuoteIn
 from marketplace.quotes.tables import Quote, QuoteLine, QuoteRequestRecipient
 from marketplace.quotes.values import as_date, as_uuid, clean_text
+from marketplace.rules.quote_status import answer_refusal
 
 MAX_LINE_DAYS = 1000.0
-
-
 MAX_MONEY_MINOR = 100_000_000_000  # a billion in major units: far beyond any real audit fee
-
-
 MAX_VALIDITY_DAYS = 366
 
 
@@ -94,15 +97,9 @@ async def _answerable(request_id: uuid.UUID, body_id: uuid.UUID) -> tuple[dict[s
     if not rows:
         # A body may only answer requests sent to it; others' requests do not exist for it.
         raise NotFound("No such quote request.")
-    if req["status"] != "open":
-        raise Conflict(
-            "This request is closed: the client accepted a quote.", code="request_closed"
-        )
-    if rows[0]["status"] != "pending":
-        raise Conflict(
-            f"Your body has already answered this request ({rows[0]['status']}).",
-            code="already_answered",
-        )
+    refusal = answer_refusal(req["status"], rows[0]["status"])
+    if refusal is not None:
+        raise Conflict(refusal.message, code=refusal.code)
     return req, rows[0]
 
 
@@ -225,3 +222,36 @@ async def decline_request(
                 tenant=tenant,
                 data={"body_id": str(body_id), "reason": reason},
             )
+
+
+def _check_handler(principal: Principal, body_id: uuid.UUID, what: str) -> None:
+    require_role(principal, TenantKind.body, body_id, QUOTE_HANDLERS, what=what)
+
+
+async def send_quote(
+    principal: Principal,
+    request_id: uuid.UUID,
+    data: QuoteIn,
+    *,
+    what: str = "No such quote request.",
+) -> QuoteCreatedOut:
+    """An owner or scheduler of the quoting body answers with a quote (see submit_quote).
+
+    ``what`` is the 404 sentence for a caller outside the body: the pages name the body in
+    their address and say "No such certification body." instead.
+    """
+    _check_handler(principal, data.body_id, what)
+    result = await submit_quote(principal.user_id, request_id, msgspec.to_builtins(data))
+    return msgspec.convert(result, QuoteCreatedOut)
+
+
+async def decline(
+    principal: Principal,
+    request_id: uuid.UUID,
+    data: DeclineIn,
+    *,
+    what: str = "No such quote request.",
+) -> None:
+    """An owner or scheduler of a recipient body declines to quote, with the reason."""
+    _check_handler(principal, data.body_id, what)
+    await decline_request(principal.user_id, request_id, data.body_id, data.reason)

@@ -6,25 +6,32 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import msgspec
+
 from marketplace.accounts import services as accounts
+from marketplace.accounts.guards import Principal, require_role
+from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import CertificationBody
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
 from marketplace.core.db import write_transaction
 from marketplace.core.errors import Invalid, NotFound
 from marketplace.core.pagination import Page, PageParams
-from marketplace.quotes.access import Viewer
+from marketplace.quotes.access import QUOTE_HANDLERS, REQUESTERS, Viewer, viewer_of
 from marketplace.quotes.baseline import AUDIT_KINDS, baseline
+from marketplace.quotes.schemas import (
+    InboxItemOut,
+    QuoteRequestIn,
+    QuoteRequestOut,
+    RequestSummaryOut,
+)
 from marketplace.quotes.tables import Quote, QuoteLine, QuoteRequest, QuoteRequestRecipient
 from marketplace.quotes.values import as_date, as_uuid, check_int, clean_text
 from marketplace.reference.tables import IafSector
+from marketplace.rules import quote_status
 
 MAX_BODIES = 5
-
-
 MAX_SHIFTS = 4
-
-
 RECIPIENT_STATUSES = ("pending", "quoted", "declined", "accepted", "not_selected")
 
 
@@ -148,8 +155,7 @@ async def get_quote_row(quote_id: uuid.UUID) -> dict[str, Any]:
 
 def is_expired(quote: dict[str, Any], today: dt.date | None = None) -> bool:
     """A quote past its validity date cannot be accepted (compared by date, in UTC)."""
-    valid_until: dt.date = quote["valid_until"]
-    return quote["status"] == "submitted" and valid_until < (today or clock.today())
+    return quote_status.is_expired(quote["status"], quote["valid_until"], today or clock.today())
 
 
 async def _quotes_with_lines(where: Any) -> list[dict[str, Any]]:
@@ -275,3 +281,62 @@ async def requests_of_organisation(organisation_id: uuid.UUID, params: PageParam
             row["recipient_count"] = len(mine)
             row["answered_count"] = sum(1 for s in mine if s != "pending")
     return Page(items=rows, total=total, page=params.page, per_page=params.per_page)
+
+
+# --- what a signed-in caller asks for ------------------------------------------------------
+
+
+async def send_request(principal: Principal, data: QuoteRequestIn) -> uuid.UUID:
+    """A client owner or quality manager sends a request for their organisation (see create_request)."""
+    require_role(
+        principal,
+        TenantKind.organisation,
+        data.organisation_id,
+        REQUESTERS,
+        what="No such organisation.",
+    )
+    return await create_request(principal.user_id, msgspec.to_builtins(data))
+
+
+async def visible_request(
+    principal: Principal, request_id: uuid.UUID
+) -> tuple[Viewer, dict[str, Any]]:
+    """The request as the caller may see it (the client all, a recipient body its own part)."""
+    req = await get_request_row(request_id)
+    viewer = await viewer_of(principal, req)
+    return viewer, await request_view(request_id, viewer)
+
+
+async def request_out(principal: Principal, request_id: uuid.UUID) -> QuoteRequestOut:
+    _, view = await visible_request(principal, request_id)
+    return msgspec.convert(view, QuoteRequestOut, strict=False)
+
+
+async def organisation_requests(
+    principal: Principal, organisation_id: uuid.UUID, params: PageParams
+) -> Page[RequestSummaryOut]:
+    """The organisation's requests, for any of its members."""
+    require_role(principal, TenantKind.organisation, organisation_id, what="No such organisation.")
+    result = await requests_of_organisation(organisation_id, params)
+    return Page(
+        items=[msgspec.convert(r, RequestSummaryOut, strict=False) for r in result.items],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+    )
+
+
+async def body_inbox(
+    principal: Principal, body_id: uuid.UUID, params: PageParams, status: str | None = None
+) -> Page[InboxItemOut]:
+    """The body's inbox, for its owner and schedulers."""
+    require_role(
+        principal, TenantKind.body, body_id, QUOTE_HANDLERS, what="No such certification body."
+    )
+    result = await inbox(body_id, params, status)
+    return Page(
+        items=[msgspec.convert(r, InboxItemOut, strict=False) for r in result.items],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+    )
