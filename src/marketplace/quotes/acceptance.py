@@ -139,26 +139,23 @@ async def _log_outcome(
             tenant=tenant,
             data=data,
         )
-    for other in others:
+    answered = {o["body"] for o in others}
+    # The bodies that quoted hear their quote is declined; those that never answered, that the
+    # request is closed.
+    told = [("marketplace.quote.declined", "quote", o["id"], o["body"]) for o in others] + [
+        ("marketplace.quote_request.closed", "quote_request", req["id"], r["body"])
+        for r in unanswered
+        if r["body"] not in answered
+    ]
+    for action, entity_type, entity_id, body_id in told:
         await log_action(
-            "marketplace.quote.declined",
+            action,
             actor_id=actor_id,
-            entity_type="quote",
-            entity_id=other["id"],
-            tenant=Tenant("body", other["body"]),
+            entity_type=entity_type,
+            entity_id=entity_id,
+            tenant=Tenant("body", body_id),
             data={**common, "reason": "another quote was accepted"},
         )
-    answered = {o["body"] for o in others}
-    for row in unanswered:
-        if row["body"] not in answered:
-            await log_action(
-                "marketplace.quote_request.closed",
-                actor_id=actor_id,
-                entity_type="quote_request",
-                entity_id=req["id"],
-                tenant=Tenant("body", row["body"]),
-                data={**common, "reason": "another quote was accepted"},
-            )
 
 
 async def accept_quote(actor_id: uuid.UUID, quote_id: uuid.UUID) -> AcceptOut:
