@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from marketplace.accounts.guards import Principal
@@ -78,7 +79,23 @@ async def gate_audit(cycle: dict[str, Any]) -> dict[str, Any] | None:
     return row
 
 
-async def decision_status(cycle_id: uuid.UUID, on: dt.date | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DecisionState:
+    """A cycle as the decision sees it: its gate audit, findings, report and any decision."""
+
+    cycle: dict[str, Any]
+    audit: dict[str, Any] | None
+    last_day: dt.date | None  # of the completed gate audit
+    deadline: dt.date | None  # 6 months after last_day (9.5.3.2)
+    open_majors: list[dict[str, Any]]
+    open_minors: list[dict[str, Any]]
+    late_majors: list[dict[str, Any]]
+    stage2_expired: bool
+    report_issued: bool
+    decision: dict[str, Any] | None
+
+
+async def decision_status(cycle_id: uuid.UUID, on: dt.date | None = None) -> DecisionState:
     """What stands between the cycle and a grant today (for the decision form and the API)."""
     cycle = await cycle_context(cycle_id)
     audit = await gate_audit(cycle)
@@ -103,18 +120,18 @@ async def decision_status(cycle_id: uuid.UUID, on: dt.date | None = None) -> dic
         .first()
         .run()
     )
-    return {
-        "cycle": cycle,
-        "audit": audit,
-        "last_day": last,
-        "deadline": deadline,
-        "open_majors": [a for a in actions if a["grade"] == "major" and a["status"] != "closed"],
-        "open_minors": [
+    return DecisionState(
+        cycle=cycle,
+        audit=audit,
+        last_day=last,
+        deadline=deadline,
+        open_majors=[a for a in actions if a["grade"] == "major" and a["status"] != "closed"],
+        open_minors=[
             a
             for a in actions
             if a["grade"] == "minor" and a["status"] not in ("accepted", "closed")
         ],
-        "late_majors": [
+        late_majors=[
             a
             for a in actions
             if a["grade"] == "major"
@@ -123,32 +140,31 @@ async def decision_status(cycle_id: uuid.UUID, on: dt.date | None = None) -> dic
             and a["closed_at"] is not None
             and a["closed_at"].date() > deadline
         ],
-        "stage2_expired": deadline is not None and on > deadline,
-        "report_issued": bool(
+        stage2_expired=deadline is not None and on > deadline,
+        report_issued=bool(
             audit
             and await AuditReport.exists()
             .where((AuditReport.audit == audit["id"]) & (AuditReport.status == "issued"))
             .run()
         ),
-        "decision": decision,
-    }
+        decision=decision,
+    )
 
 
 def gate_facts(
-    state: dict[str, Any], decision: str, decided_on: dt.date, override_reason: str
+    state: DecisionState, decision: str, decided_on: dt.date, override_reason: str
 ) -> GateFacts:
     """The decision status cut down to what the gate (rules.certification) reads."""
     return GateFacts(
         decision=decision,
         decided_on=decided_on,
-        already_decided=state["decision"] is not None
-        or state["cycle"]["decision_date"] is not None,
-        last_day=state["last_day"],
-        report_issued=state["report_issued"],
-        open_majors=len(state["open_majors"]),
-        open_minors=len(state["open_minors"]),
-        late_majors=len(state["late_majors"]),
-        stage2_expired=state["stage2_expired"],
+        already_decided=state.decision is not None or state.cycle["decision_date"] is not None,
+        last_day=state.last_day,
+        report_issued=state.report_issued,
+        open_majors=len(state.open_majors),
+        open_minors=len(state.open_minors),
+        late_majors=len(state.late_majors),
+        stage2_expired=state.stage2_expired,
         override_reason=override_reason,
     )
 
@@ -181,7 +197,7 @@ async def decide(
         refuse(refusal)
     async with write_transaction():
         state = await decision_status(cycle_id, decided_on)
-        cycle = state["cycle"]
+        cycle = state.cycle
         refusal = decision_refusal(gate_facts(state, decision, decided_on, stage2_override_reason))
         if refusal is not None:
             refuse(refusal)
@@ -193,7 +209,7 @@ async def decide(
             decided_on=decided_on,
             scope=scope,
             comment=comment,
-            stage2_override_reason=stage2_override_reason if state["stage2_expired"] else "",
+            stage2_override_reason=stage2_override_reason if state.stage2_expired else "",
             decided_by=actor_id,
         )
         await record.save().run()

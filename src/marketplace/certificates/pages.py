@@ -131,7 +131,7 @@ class DecisionPages(Controller):
         values: dict[str, Any] | None = None,
     ) -> Template:
         state = await decision_status(cycle_id)
-        cycle = state["cycle"]
+        cycle = state.cycle
         side = check_access(
             principal,
             cycle["organisation_id"],
@@ -142,7 +142,7 @@ class DecisionPages(Controller):
         )
         can_decide = bool(principal.roles_in(TenantKind.body, cycle["body_id"]) & DECIDERS)
         certificate = None
-        if state["decision"] is not None:
+        if state.decision is not None:
             issued = await registry.certificates_for(body_id=cycle["body_id"])
             certificate = next((c for c in issued if c["cycle"] == cycle_id), None)
         return Template(
