@@ -230,27 +230,20 @@ async def withdraw_request(actor_id: uuid.UUID | None, request_id: uuid.UUID) ->
             )
 
 
+def _requester(principal: Principal, organisation_id: uuid.UUID, what: str) -> None:
+    """Only the client's owner or quality manager decides; others of the client get 403."""
+    require_role(principal, TenantKind.organisation, organisation_id, REQUESTERS, what=what)
+
+
 async def accept(principal: Principal, quote_id: uuid.UUID) -> AcceptOut:
     """A client owner or quality manager accepts a quote sent to their organisation."""
     quote = await get_quote_row(quote_id)
-    require_role(
-        principal,
-        TenantKind.organisation,
-        quote["organisation"],
-        REQUESTERS,
-        what="No such quote.",
-    )
+    _requester(principal, quote["organisation"], "No such quote.")
     return await accept_quote(principal.user_id, quote_id)
 
 
 async def withdraw(principal: Principal, request_id: uuid.UUID) -> None:
     """A client owner or quality manager withdraws their organisation's open request."""
     req = await get_request_row(request_id)
-    require_role(
-        principal,
-        TenantKind.organisation,
-        req["organisation"],
-        REQUESTERS,
-        what="No such quote request.",
-    )
+    _requester(principal, req["organisation"], "No such quote request.")
     await withdraw_request(principal.user_id, request_id)

@@ -405,6 +405,15 @@ def _handler(principal: Principal, body_id: uuid.UUID) -> None:
     require_role(principal, TenantKind.body, body_id, QUOTE_HANDLERS, what=_NO_BODY)
 
 
+async def _body_form(
+    request: Request[Any, Any, Any], body_id: uuid.UUID
+) -> tuple[Principal, dict[str, Any]]:
+    """The signed-in handler of the body in the address, and the form they posted."""
+    principal = me(request)
+    _handler(principal, body_id)
+    return principal, await form_data(request)
+
+
 def _answer_defaults(body: dict[str, Any], planned: dict[str, float]) -> dict[str, Any]:
     """The answer form's first values: the baseline's days at the body's lowest day rate."""
     defaults: dict[str, Any] = {
@@ -511,9 +520,7 @@ class AnswerPages(Controller):
     async def submit(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, request_id: uuid.UUID
     ) -> Response[Any]:
-        principal = me(request)
-        _handler(principal, body_id)
-        data = await form_data(request)
+        principal, data = await _body_form(request, body_id)
         currency = str(data.get("currency") or "EUR").upper()
         lines, errors = _quote_lines(data, currency)
         try:
@@ -542,9 +549,7 @@ class AnswerPages(Controller):
     async def decline(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, request_id: uuid.UUID
     ) -> Response[Any]:
-        principal = me(request)
-        _handler(principal, body_id)
-        data = await form_data(request)
+        principal, data = await _body_form(request, body_id)
         try:
             payload = convert(
                 {"body_id": str(body_id), "reason": data.get("reason", "")}, DeclineIn
