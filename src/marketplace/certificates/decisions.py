@@ -250,8 +250,8 @@ async def _refuse_cycle(
     )
 
 
-async def decide_as(principal: Principal, cycle_id: uuid.UUID, data: DecisionIn) -> DecisionOut:
-    """The decision taken by a signed-in decision maker or owner of the cycle's body.
+async def check_decider(principal: Principal, cycle_id: uuid.UUID) -> dict[str, Any]:
+    """The cycle, if the caller is a decision maker or owner of its body.
 
     Client members get 403, anyone outside the two parties 404 (as for an unknown cycle).
     """
@@ -264,6 +264,12 @@ async def decide_as(principal: Principal, cycle_id: uuid.UUID, data: DecisionIn)
         body=DECIDERS,
         what="No such certification cycle.",
     )
+    return cycle
+
+
+async def decide_as(principal: Principal, cycle_id: uuid.UUID, data: DecisionIn) -> DecisionOut:
+    """The decision taken by a signed-in decision maker or owner of the cycle's body."""
+    await check_decider(principal, cycle_id)
     result = await decide(
         principal.user_id,
         cycle_id,

@@ -13,7 +13,12 @@ from litestar.response import Redirect, Template
 from marketplace.accounts.guards import Principal, current_principal, me, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.certificates import registry, status, verification
-from marketplace.certificates.decisions import DECIDERS, decide_as, decision_status
+from marketplace.certificates.decisions import (
+    DECIDERS,
+    check_decider,
+    decide_as,
+    decision_status,
+)
 from marketplace.certificates.schemas import DecisionIn
 from marketplace.core.errors import Conflict, DomainError, Invalid
 from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL, check_access
@@ -166,6 +171,8 @@ class DecisionPages(Controller):
     @post("")
     async def decide(self, request: Request[Any, Any, Any], cycle_id: uuid.UUID) -> Response[Any]:
         principal = me(request)
+        # Who may not decide hears so before any field error (decide_as checks again).
+        await check_decider(principal, cycle_id)
         data = await form_data(request)
         if data.get("decided_on") == "":
             data.pop("decided_on")
