@@ -48,7 +48,7 @@ from marketplace.notifications.api import API_CONTROLLERS as NOTIFICATIONS_API
 from marketplace.notifications.pages import PAGE_CONTROLLERS as NOTIFICATIONS_PAGES
 from marketplace.notifications.worker import inprocess_worker
 from marketplace.quotes.api import AuditTimeController, QuoteRequestController
-from marketplace.quotes.pages import AuditTimePages, QuotePages
+from marketplace.quotes.pages import PAGE_CONTROLLERS as QUOTES_PAGES
 from marketplace.readiness.api import API_CONTROLLERS as READINESS_API
 from marketplace.readiness.pages import PAGE_CONTROLLERS as READINESS_PAGES
 from marketplace.reference.api import ReferenceController
@@ -131,8 +131,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         AccreditationAdminPages,
         ReviewPages,
         ReferencePages,
-        AuditTimePages,
-        QuotePages,
+        *QUOTES_PAGES,
         *SCHEDULING_PAGES,
         *FINDINGS_PAGES,
         *CERTIFICATES_PAGES,

@@ -22,7 +22,7 @@ from marketplace.accounts.tables import (
 )
 from marketplace.billing import services as billing
 from marketplace.billing.tables import Invoice, Payment
-from marketplace.certificates import services as certificates
+from marketplace.certificates.registry import certificates_for, effective_status, with_risk
 from marketplace.certificates.tables import Certificate, CertificateEvent, CertificationDecision
 from marketplace.core import clock, db
 from marketplace.core.activity import Tenant, log_action
@@ -207,7 +207,7 @@ async def _board_count(body_id: uuid.UUID, status: str | None, **filters: Any) -
 async def certificates_at_risk(body_id: uuid.UUID) -> int:
     """Active certificates with a missed surveillance (ISO/IEC 17021-1 9.1.3, 9.6.5).
 
-    The same rule as the certificate list (certificates.with_risk), over the body's active,
+    The same rule as the certificate list (with_risk), over the body's active,
     unexpired certificates only: two bounded queries.
     """
     today = clock.today()
@@ -222,7 +222,7 @@ async def certificates_at_risk(body_id: uuid.UUID) -> int:
     )
     for r in rows:
         r["effective_status"] = "active"
-    return sum(1 for r in await certificates.with_risk(rows) if r["at_risk"])
+    return sum(1 for r in await with_risk(rows) if r["at_risk"])
 
 
 async def body_attention(body_id: uuid.UUID, role: str) -> list[dict[str, Any]]:
@@ -880,7 +880,7 @@ async def client_detail(
         ):
             events.setdefault(ev["certificate"], []).append(ev)
     for c in certs:
-        c["effective_status"] = certificates.effective_status(c, today)
+        c["effective_status"] = effective_status(c, today)
         c["history"] = events.get(c["id"], [])
     invoices: list[dict[str, Any]] | None = None
     if show_invoices:
@@ -1057,7 +1057,7 @@ async def organisation_dashboard(organisation_id: uuid.UUID) -> dict[str, Any]:
         {"currency": r["currency"], "amount_due_minor": int(r["due"] or 0)}
         for r in await _raw(due_sql, organisation_id)
     ]
-    certs = await certificates.certificates_for(organisation_id=organisation_id)
+    certs = await certificates_for(organisation_id=organisation_id)
     certificate_rows = [
         {
             "number": c["number"],

@@ -14,7 +14,7 @@ import httpx
 from marketplace.billing import services as billing
 from marketplace.billing.schemas import InvoiceIn, InvoiceLineIn
 from marketplace.billing.tables import Invoice
-from marketplace.certificates import services as certificates
+from marketplace.certificates.decisions import decide
 from marketplace.certificates.tables import Certificate
 from marketplace.core import clock
 from marketplace.scheduling.engagements import get_engagement, start_engagement
@@ -35,7 +35,7 @@ class Client:
 async def busy_client(org_id: uuid.UUID, body_id: uuid.UUID) -> Client:
     """A certified client whose certificate is at risk and expiring, with open work everywhere."""
     made = await ready_cycle(org_id, body_id)
-    result = await certificates.decide(
+    result = await decide(
         None, made.cycle_id, decision="grant", decided_on=None, scope="Precision parts"
     )
     today = clock.today()
