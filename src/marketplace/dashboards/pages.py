@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
 from litestar.response import Redirect, Template
 
 from marketplace.accounts.guards import (
@@ -117,29 +118,36 @@ class BodyHomePages(Controller):
         )
 
 
+def _client_filters(
+    q: str | None = None,
+    standard: str | None = None,
+    certificate_status: str | None = None,
+    due_before: dt.date | None = None,
+    open_ncs: bool | None = None,
+    overdue_invoices: bool | None = None,
+    sort: str | None = None,
+) -> ClientFilters:
+    """The client list's filters from the page's query string (the list and its export)."""
+    return ClientFilters(
+        q, standard, certificate_status, due_before, open_ncs, overdue_invoices, sort
+    )
+
+
 class ClientListPages(Controller):
     include_in_schema = False
     path = "/manage/bodies/{body_id:uuid}"
     guards = [requires_login]
+    dependencies = {"filters": Provide(_client_filters, sync_to_thread=False)}
 
     @get("/clients")
     async def clients(
         self,
         request: Request[Any, Any, Any],
         body_id: uuid.UUID,
-        q: str | None = None,
-        standard: str | None = None,
-        certificate_status: str | None = None,
-        due_before: dt.date | None = None,
-        open_ncs: bool | None = None,
-        overdue_invoices: bool | None = None,
-        sort: str | None = None,
+        filters: ClientFilters,
         page: int = 1,
     ) -> Template:
         principal = me(request)
-        filters = ClientFilters(
-            q, standard, certificate_status, due_before, open_ncs, overdue_invoices, sort
-        )
         result = await client_list.list_clients(
             principal, body_id, PageParams.of(page, PER_PAGE), filters
         )
@@ -164,18 +172,9 @@ class ClientListPages(Controller):
         self,
         request: Request[Any, Any, Any],
         body_id: uuid.UUID,
-        q: str | None = None,
-        standard: str | None = None,
-        certificate_status: str | None = None,
-        due_before: dt.date | None = None,
-        open_ncs: bool | None = None,
-        overdue_invoices: bool | None = None,
-        sort: str | None = None,
+        filters: ClientFilters,
     ) -> Response[str]:
         principal = me(request)
-        filters = ClientFilters(
-            q, standard, certificate_status, due_before, open_ncs, overdue_invoices, sort
-        )
         result = await client_list.list_clients(principal, body_id, None, filters)
         billers = access.sees_invoices(access.home_role(principal, body_id))
         return Response(
