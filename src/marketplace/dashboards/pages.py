@@ -50,6 +50,17 @@ def _pages(total: int) -> int:
     return max(1, (total + PER_PAGE - 1) // PER_PAGE)
 
 
+def _list_context(body_id: uuid.UUID, result: Page[Any], query: dict[str, Any]) -> dict[str, Any]:
+    """What every list page of a body shows: the page of rows, its pager and its filters."""
+    return {
+        "body_id": body_id,
+        "result": result,
+        "pages": _pages(result.total),
+        "query": query,
+        "querystring": urlencode(query),
+    }
+
+
 def _csv_cell(value: Any) -> str:
     """Neutralise spreadsheet formulas (OWASP CSV injection) and print None as empty."""
     text = "" if value is None else str(value)
@@ -155,11 +166,7 @@ class ClientListPages(Controller):
         return Template(
             "dashboards/clients.html",
             context={
-                "body_id": body_id,
-                "result": result,
-                "pages": _pages(result.total),
-                "query": query,
-                "querystring": urlencode(query),
+                **_list_context(body_id, result, query),
                 "standards": await client_list.body_standards(body_id),
                 "cert_states": client_list.CERT_STATES,
                 "sorts": client_list.CLIENT_SORTS,
@@ -285,14 +292,7 @@ class BodyActionPages(Controller):
         query = {k: v for k, v in query.items() if v}
         return Template(
             "dashboards/body_actions.html",
-            context={
-                "body_id": body_id,
-                "result": result,
-                "pages": _pages(result.total),
-                "query": query,
-                "querystring": urlencode(query),
-                "statuses": ACTION_STATUSES,
-            },
+            context={**_list_context(body_id, result, query), "statuses": ACTION_STATUSES},
         )
 
 
