@@ -38,6 +38,7 @@ from marketplace.core.guards import screen_input
 from marketplace.core.observability import RequestContextMiddleware, metrics_endpoint
 from marketplace.dashboards.api import API_CONTROLLERS as DASHBOARDS_API
 from marketplace.dashboards.pages import PAGE_CONTROLLERS as DASHBOARDS_PAGES
+from marketplace.dashboards.pages import HomePages
 from marketplace.directory import search as directory_search
 from marketplace.directory.api import AdminAccreditationController, BodyController
 from marketplace.directory.pages import AccreditationAdminPages, BodyAdminPages, DirectoryPages
@@ -60,7 +61,6 @@ from marketplace.scheduling.pages import PAGE_CONTROLLERS as SCHEDULING_PAGES
 from marketplace.settings import PROJECT_ROOT, Settings
 from marketplace.web.cache_control import PrivateAnswersMiddleware
 from marketplace.web.csrf import SessionCsrfMiddleware
-from marketplace.web.pages import HomePages
 from marketplace.web.templating import configure_environment
 
 log = logging.getLogger("marketplace")
