@@ -14,7 +14,7 @@ from marketplace.certificates.tables import Certificate, CertificateSequence
 from marketplace.core.activity import Tenant, log_action
 from marketplace.directory.tables import Accreditation
 from marketplace.rules.cycle import expiry_date
-from marketplace.scheduling.services import apply_decision
+from marketplace.scheduling.engagements import apply_decision
 
 
 def number_prefix(body_name: str) -> str:

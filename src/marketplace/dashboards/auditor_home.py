@@ -16,7 +16,7 @@ from marketplace.dashboards.schemas import (
 )
 from marketplace.dashboards.sql import NO_ID, ROW_LIMIT
 from marketplace.findings.tables import AuditReport
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.board import board_where
 from marketplace.scheduling.tables import Audit, AuditAssignment, Auditor
 
 
@@ -76,7 +76,7 @@ async def _audits_ahead(
     body_id: uuid.UUID, audit_ids: list[uuid.UUID]
 ) -> tuple[list[AuditAhead], int]:
     """The open audits the auditor is on (the planning board's filter), and how many there are."""
-    where = scheduling.board_where(body_id, "open") & Audit.id.is_in(audit_ids or [NO_ID])
+    where = board_where(body_id, "open") & Audit.id.is_in(audit_ids or [NO_ID])
     rows = (
         await Audit.select(
             Audit.id,

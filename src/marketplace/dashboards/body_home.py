@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# Every count reuses the filter of the list it links to (scheduling.board_where,
+# Every count reuses the filter of the list it links to (board_where,
 # billing.invoice_where, body_action_where), so a number and its list agree; every aggregate
 # runs in SQL and every row list is bounded.
 # ruff: noqa: S608  -- SQL here is assembled from fixed fragments; every value is a bound {} argument.
@@ -14,7 +14,7 @@ from marketplace.accounts.guards import Principal
 from marketplace.accounts.tables import CertificationBody
 from marketplace.billing import services as billing
 from marketplace.billing.tables import Invoice, Payment
-from marketplace.certificates import services as certificates
+from marketplace.certificates.registry import with_risk
 from marketplace.certificates.tables import Certificate, CertificationDecision
 from marketplace.core import clock, db
 from marketplace.core.errors import NotFound
@@ -35,7 +35,7 @@ from marketplace.dashboards.schemas import (
 )
 from marketplace.dashboards.sql import ROW_LIMIT, days_between, month_of, raw, table
 from marketplace.findings.tables import CorrectiveAction, Finding
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.board import board_where
 from marketplace.scheduling.tables import (
     Audit,
     AuditAssignment,
@@ -89,13 +89,13 @@ async def body_dashboard(principal: Principal, body_id: uuid.UUID) -> BodyDashbo
 
 
 async def _board_count(body_id: uuid.UUID, status: str | None, **filters: Any) -> int:
-    return int(await Audit.count().where(scheduling.board_where(body_id, status, **filters)).run())
+    return int(await Audit.count().where(board_where(body_id, status, **filters)).run())
 
 
 async def certificates_at_risk(body_id: uuid.UUID) -> int:
     """Active certificates with a missed surveillance (ISO/IEC 17021-1 9.1.3, 9.6.5).
 
-    The same rule as the certificate list (certificates.with_risk), over the body's active,
+    The same rule as the certificate list (with_risk), over the body's active,
     unexpired certificates only: two bounded queries.
     """
     today = clock.today()
@@ -110,7 +110,7 @@ async def certificates_at_risk(body_id: uuid.UUID) -> int:
     )
     for r in rows:
         r["effective_status"] = "active"
-    return sum(1 for r in await certificates.with_risk(rows) if r["at_risk"])
+    return sum(1 for r in await with_risk(rows) if r["at_risk"])
 
 
 async def body_attention(body_id: uuid.UUID, role: str) -> list[Metric]:

@@ -11,7 +11,7 @@ from marketplace.accounts.guards import Principal
 from marketplace.accounts.tables import Membership, Site
 from marketplace.billing import services as billing
 from marketplace.billing.tables import Payment
-from marketplace.certificates import services as certificates
+from marketplace.certificates.registry import effective_status
 from marketplace.certificates.tables import Certificate, CertificateEvent
 from marketplace.core import clock
 from marketplace.core.tables import ActivityLog
@@ -245,7 +245,7 @@ async def _certificates(body_id: uuid.UUID, organisation_id: uuid.UUID) -> list[
     return [
         ClientCertificate(
             **c,
-            effective_status=certificates.effective_status(c, today),
+            effective_status=effective_status(c, today),
             history=events.get(c["id"], []),
         )
         for c in certs

@@ -12,7 +12,7 @@ from marketplace.accounts.guards import Principal
 from marketplace.accounts.tables import Organisation
 from marketplace.billing import services as billing
 from marketplace.billing.tables import Invoice
-from marketplace.certificates import services as certificates
+from marketplace.certificates.registry import certificates_for
 from marketplace.core import clock, db
 from marketplace.core.errors import NotFound
 from marketplace.dashboards import access
@@ -33,7 +33,8 @@ from marketplace.dashboards.schemas import (
 from marketplace.dashboards.sql import ROW_LIMIT, as_date, days_between, raw, table
 from marketplace.findings import services as findings
 from marketplace.findings.tables import AuditReport, CorrectiveAction, Finding
-from marketplace.readiness import services as readiness_services
+from marketplace.readiness.assessments import list_assessments
+from marketplace.readiness.stage1 import stage1_panel
 from marketplace.scheduling.tables import Audit
 
 
@@ -158,7 +159,7 @@ async def _actions_by_owner(organisation_id: uuid.UUID) -> list[OwnerMetric]:
 
 async def _certificates(organisation_id: uuid.UUID) -> list[HeldCertificate]:
     today = clock.today()
-    certs = await certificates.certificates_for(organisation_id=organisation_id)
+    certs = await certificates_for(organisation_id=organisation_id)
     return [
         HeldCertificate(
             number=c["number"],
@@ -218,7 +219,7 @@ async def _amounts_due(organisation_id: uuid.UUID) -> list[AmountDue]:
 
 async def readiness_summary(organisation_id: uuid.UUID) -> ReadinessSummary:
     """Each self-assessment's score and gap count, and whether stage 1 could be booked."""
-    assessments = await readiness_services.list_assessments(organisation_id)
+    assessments = await list_assessments(organisation_id)
     return ReadinessSummary(
         assessments=[
             AssessmentScore(
@@ -231,7 +232,7 @@ async def readiness_summary(organisation_id: uuid.UUID) -> ReadinessSummary:
             for a in assessments
         ],
         stage1=msgspec.convert(
-            await readiness_services.stage1_panel(organisation_id),
+            await stage1_panel(organisation_id),
             Stage1Panel,
             from_attributes=True,
         ),

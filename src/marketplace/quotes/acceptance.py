@@ -23,7 +23,7 @@ from marketplace.rules.quote_status import (
     acceptance_refusal,
 )
 from marketplace.rules.refusal import Refusal
-from marketplace.scheduling.services import StartedEngagement, start_engagement
+from marketplace.scheduling.engagements import StartedEngagement, start_engagement
 
 
 def _conflict(refusal: Refusal) -> Conflict:

@@ -14,7 +14,7 @@ from marketplace.readiness.documents import (
     upload_version_file,
 )
 from marketplace.readiness.sharing import list_shares, share_documents
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.engagements import start_engagement
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PDF2 = b"%PDF-1.7\n% revised\ntrailer <<>>\n%%EOF\n"
@@ -22,7 +22,7 @@ PDF2 = b"%PDF-1.7\n% revised\ntrailer <<>>\n%%EOF\n"
 
 async def engage(org_id: uuid.UUID, body_id: uuid.UUID) -> dict[str, uuid.UUID]:
     """An engagement between the organisation and the body: it may now share with that body."""
-    started = await scheduling.start_engagement(
+    started = await start_engagement(
         actor_id=None,
         organisation_id=org_id,
         body_id=body_id,
