@@ -26,7 +26,7 @@ from marketplace.core.pagination import PageParams
 from marketplace.dashboards import services
 from marketplace.dashboards.charts import bar_chart, hbar_chart, timeline_svg
 from marketplace.dashboards.schemas import NoteIn
-from marketplace.findings.services import STATUSES as ACTION_STATUSES
+from marketplace.findings.tracker import STATUSES as ACTION_STATUSES
 from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL
 from marketplace.web.forms import convert, errors_by_field, form_data
 

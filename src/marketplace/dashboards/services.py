@@ -31,8 +31,9 @@ from marketplace.core.pagination import Page, PageParams
 from marketplace.core.tables import ActivityLog
 from marketplace.dashboards.tables import ClientNote
 from marketplace.directory.tables import Accreditation
-from marketplace.findings import services as findings
+from marketplace.findings.corrective_actions import overdue
 from marketplace.findings.tables import AuditReport, CorrectiveAction, Finding
+from marketplace.findings.tracker import STATUSES, list_corrective_actions, overdue_where
 from marketplace.readiness import services as readiness_services
 from marketplace.reviews.tables import Review
 from marketplace.scheduling import services as scheduling
@@ -131,8 +132,8 @@ def body_action_where(
     """Filter of the body's corrective action list; `auditor_ids` are the audits an auditor is on."""
     where: Any = CorrectiveAction.body == body_id
     if status:
-        if status not in findings.STATUSES:
-            raise Invalid.field("status", f"Choose one of {', '.join(findings.STATUSES)}.")
+        if status not in STATUSES:
+            raise Invalid.field("status", f"Choose one of {', '.join(STATUSES)}.")
         where &= CorrectiveAction.status == status
     if grade:
         if grade not in ("major", "minor"):
@@ -141,7 +142,7 @@ def body_action_where(
     if open_only:
         where &= CorrectiveAction.status != "closed"
     if overdue:
-        where &= findings.overdue_where(clock.today())
+        where &= overdue_where(clock.today())
     if clause:
         where &= CorrectiveAction.finding._.clause == clause
     if organisation_id is not None:
@@ -192,7 +193,7 @@ async def body_actions(
     total = await CorrectiveAction.count().where(where).run()
     today = clock.today()
     for r in rows:
-        r["overdue"] = findings.overdue(r, today)
+        r["overdue"] = overdue(r, today)
     return Page(items=rows, total=total, page=params.page, per_page=params.per_page)
 
 
@@ -847,7 +848,7 @@ async def client_detail(
             ca_status.get(s, 0),
             f"{base}/corrective-actions?organisation={organisation_id}&status={s}",
         )
-        for s in findings.STATUSES
+        for s in STATUSES
     ]
     certs = (
         await Certificate.select(
@@ -1026,13 +1027,13 @@ async def organisation_dashboard(organisation_id: uuid.UUID) -> dict[str, Any]:
         .group_by(CorrectiveAction.owner, CorrectiveAction.owner._.name)
         .run()
     ]
-    _, open_total = await findings.list_corrective_actions(
+    _, open_total = await list_corrective_actions(
         organisation_id=organisation_id, status="open", limit=0
     )
-    _, overdue_total = await findings.list_corrective_actions(
+    _, overdue_total = await list_corrective_actions(
         organisation_id=organisation_id, overdue_only=True, limit=0
     )
-    _, closed_total = await findings.list_corrective_actions(
+    _, closed_total = await list_corrective_actions(
         organisation_id=organisation_id, status="closed", limit=0
     )
     inv = f"/organisations/{organisation_id}/invoices"
