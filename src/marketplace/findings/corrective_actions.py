@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -139,6 +141,17 @@ def _converted(row: dict[str, Any], kind: type[_Out]) -> _Out:
     )
 
 
+# What every view of a finding shows (the report's table, the action's page).
+FINDING_COLUMNS = (
+    Finding.id,
+    Finding.number,
+    Finding.grade,
+    Finding.clause,
+    Finding.requirement,
+    Finding.evidence,
+)
+
+
 def action_out(row: dict[str, Any]) -> CorrectiveActionOut:
     """The API's shape of an action row (list rows carry no finding, evidence or history)."""
     return _converted(row, CorrectiveActionOut)
@@ -156,12 +169,7 @@ async def _detail(ca_id: uuid.UUID) -> dict[str, Any]:
     row: dict[str, Any] = rows[0]
     row["finding_detail"] = (
         await Finding.select(
-            Finding.id,
-            Finding.number,
-            Finding.grade,
-            Finding.clause,
-            Finding.requirement,
-            Finding.evidence,
+            *FINDING_COLUMNS,
             Finding.report.as_alias("report_id"),
             Finding.site._.name.as_alias("site_name"),
         )
@@ -238,6 +246,42 @@ async def action_view(principal: Principal, ca_id: uuid.UUID) -> ActionView:
 # --- the workflow ------------------------------------------------------------------------------
 
 
+@asynccontextmanager
+async def _acting(actor: Actor, ca_id: uuid.UUID, act: str) -> AsyncIterator[dict[str, Any]]:
+    """A write transaction over the action, once the actor may `act` on it ("answer", "review")."""
+    async with write_transaction():
+        row = await ca_row(ca_id)
+        action_actor(actor, row, act=act)
+        yield row
+
+
+async def _record(
+    actor: Actor,
+    row: dict[str, Any],
+    values: dict[Any, Any],
+    action: str,
+    data: dict[str, Any] | None = None,
+    *,
+    side: str = "body",
+) -> None:
+    """Write one step to the action and log it for the tenant whose step it is (`side`)."""
+    await (
+        CorrectiveAction.update({**values, CorrectiveAction.updated_at: clock.now()})
+        .where(CorrectiveAction.id == row["id"])
+        .run()
+    )
+    await log_action(
+        action,
+        actor_id=actor_id(actor),
+        entity_type="corrective_action",
+        entity_id=row["id"],
+        tenant=Tenant("organisation", row["organisation"])
+        if side == "client"
+        else Tenant("body", row["body"]),
+        data=data,
+    )
+
+
 def advance(row: dict[str, Any], step: Step) -> str:
     """The status `step` leads to, or the 409 the transition table gives for refusing it."""
     after = workflow.next_status(row["status"], step)
@@ -278,9 +322,7 @@ async def update_corrective_action(actor: Actor, ca_id: uuid.UUID, changes: dict
     corrective action. Editable while open or after a rejection, never once submitted. Only the
     keys given in `changes` count (an explicit owner_id None unassigns the owner).
     """
-    async with write_transaction():
-        row = await ca_row(ca_id)
-        action_actor(actor, row, act="answer")
+    async with _acting(actor, ca_id, "answer") as row:
         advance(row, Step.answer)
         await apply_changes(
             CorrectiveAction,
@@ -299,9 +341,7 @@ async def submit_corrective_action(actor: Actor, ca_id: uuid.UUID) -> None:
     ISO/IEC 17021-1 9.4.9 asks for all of them before the body can review; a rejected answer
     can be completed and submitted again.
     """
-    async with write_transaction():
-        row = await ca_row(ca_id)
-        action_actor(actor, row, act="answer")
+    async with _acting(actor, ca_id, "answer") as row:
         status = advance(row, Step.submit)
         missing = [name for name in REQUIRED_ANSWER if not row[name]]
         if missing:
@@ -310,25 +350,8 @@ async def submit_corrective_action(actor: Actor, ca_id: uuid.UUID) -> None:
                 code="incomplete_answer",
                 errors=[{"field": m, "message": "Required before submitting."} for m in missing],
             )
-        now = clock.now()
-        await (
-            CorrectiveAction.update(
-                {
-                    CorrectiveAction.status: status,
-                    CorrectiveAction.submitted_at: now,
-                    CorrectiveAction.updated_at: now,
-                }
-            )
-            .where(CorrectiveAction.id == ca_id)
-            .run()
-        )
-        await log_action(
-            "marketplace.corrective_action.submitted",
-            actor_id=actor_id(actor),
-            entity_type="corrective_action",
-            entity_id=ca_id,
-            tenant=Tenant("organisation", row["organisation"]),
-        )
+        values = {CorrectiveAction.status: status, CorrectiveAction.submitted_at: clock.now()}
+        await _record(actor, row, values, "marketplace.corrective_action.submitted", side="client")
 
 
 async def review_corrective_action(
@@ -338,34 +361,18 @@ async def review_corrective_action(
 
     A rejection must say why, so the client knows what to change.
     """
-    async with write_transaction():
-        row = await ca_row(ca_id)
-        action_actor(actor, row, act="review")
+    async with _acting(actor, ca_id, "review") as row:
         status = advance(row, Step.accept if decision == "accept" else Step.reject)
         if decision == "reject" and not comment.strip():
             raise Invalid.field("comment", "Say why the answer is rejected.")
-        now = clock.now()
-        await (
-            CorrectiveAction.update(
-                {
-                    CorrectiveAction.status: status,
-                    CorrectiveAction.review_comment: comment,
-                    CorrectiveAction.reviewed_by: actor_id(actor),
-                    CorrectiveAction.reviewed_at: now,
-                    CorrectiveAction.updated_at: now,
-                }
-            )
-            .where(CorrectiveAction.id == ca_id)
-            .run()
-        )
-        await log_action(
-            f"marketplace.corrective_action.{status}",
-            actor_id=actor_id(actor),
-            entity_type="corrective_action",
-            entity_id=ca_id,
-            tenant=Tenant("body", row["body"]),
-            data={"comment": comment},
-        )
+        values = {
+            CorrectiveAction.status: status,
+            CorrectiveAction.review_comment: comment,
+            CorrectiveAction.reviewed_by: actor_id(actor),
+            CorrectiveAction.reviewed_at: clock.now(),
+        }
+        action = f"marketplace.corrective_action.{status}"
+        await _record(actor, row, values, action, {"comment": comment})
     return status
 
 
@@ -377,36 +384,19 @@ async def verify_corrective_action(
     ISO/IEC 17021-1 9.4.10 and 9.5.3: a major's correction and corrective action are verified
     before the certification decision; an ineffective action goes back to the client.
     """
-    async with write_transaction():
-        row = await ca_row(ca_id)
-        action_actor(actor, row, act="review")
+    async with _acting(actor, ca_id, "review") as row:
         status = advance(row, Step.verify if effective else Step.not_effective)
         if not effective and not comment.strip():
             raise Invalid.field("comment", "Say why the action was not effective.")
-        now = clock.now()
-        await (
-            CorrectiveAction.update(
-                {
-                    CorrectiveAction.status: status,
-                    CorrectiveAction.verification_comment: comment,
-                    CorrectiveAction.verified_by: actor_id(actor),
-                    CorrectiveAction.closed_at: now if effective else None,
-                    CorrectiveAction.updated_at: now,
-                }
-            )
-            .where(CorrectiveAction.id == ca_id)
-            .run()
-        )
-        await log_action(
-            "marketplace.corrective_action.verified"
-            if effective
-            else "marketplace.corrective_action.verification_failed",
-            actor_id=actor_id(actor),
-            entity_type="corrective_action",
-            entity_id=ca_id,
-            tenant=Tenant("body", row["body"]),
-            data={"effective": effective, "comment": comment},
-        )
+        values = {
+            CorrectiveAction.status: status,
+            CorrectiveAction.verification_comment: comment,
+            CorrectiveAction.verified_by: actor_id(actor),
+            CorrectiveAction.closed_at: clock.now() if effective else None,
+        }
+        action = "verified" if effective else "verification_failed"
+        data = {"effective": effective, "comment": comment}
+        await _record(actor, row, values, f"marketplace.corrective_action.{action}", data)
     return status
 
 
@@ -416,30 +406,15 @@ async def escalate_corrective_action(actor: Actor, ca_id: uuid.UUID, reason: str
     The major's response time (the body's policy) runs from the day of escalation, and from then
     on the action must be verified before the certification decision (ISO/IEC 17021-1 9.5.3).
     """
-    async with write_transaction():
-        row = await ca_row(ca_id)
-        action_actor(actor, row, act="review")
+    async with _acting(actor, ca_id, "review") as row:
         refused = workflow.escalation_refusal(row["grade"], overdue(row))
         if refused is not None:
             raise Conflict(refused.message, code=refused.code)
         due = due_date(Grade.major, clock.today(), await policy_for(row["body"]))
-        await (
-            CorrectiveAction.update(
-                {
-                    CorrectiveAction.grade: Grade.major.value,
-                    CorrectiveAction.escalated: True,
-                    CorrectiveAction.due_on: due,
-                    CorrectiveAction.updated_at: clock.now(),
-                }
-            )
-            .where(CorrectiveAction.id == ca_id)
-            .run()
-        )
-        await log_action(
-            "marketplace.corrective_action.escalated",
-            actor_id=actor_id(actor),
-            entity_type="corrective_action",
-            entity_id=ca_id,
-            tenant=Tenant("body", row["body"]),
-            data={"from": "minor", "to": "major", "due_on": str(due), "reason": reason},
-        )
+        values = {
+            CorrectiveAction.grade: Grade.major.value,
+            CorrectiveAction.escalated: True,
+            CorrectiveAction.due_on: due,
+        }
+        data = {"from": "minor", "to": "major", "due_on": str(due), "reason": reason}
+        await _record(actor, row, values, "marketplace.corrective_action.escalated", data)

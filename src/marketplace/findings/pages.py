@@ -43,6 +43,11 @@ def _texts(data: dict[str, Any]) -> dict[str, str]:
     return {k: str(data.get(k, "")) for k in reports.TEXT_FIELDS}
 
 
+def _context(view: Any) -> dict[str, Any]:
+    """A service's view dataclass as template variables, one per field."""
+    return {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
+
+
 def _unseen(exc: DomainError) -> bool:
     """404 and 403 answer with the error page, as on a GET; other refusals re-show the form."""
     return isinstance(exc, NotFound | Forbidden)
@@ -63,10 +68,8 @@ class _ReportPage(Controller):
         template: str = "findings/report.html",
     ) -> Template:
         view = await reports.report_view(principal, report_id)
-        context = {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
-        return Template(
-            template, context={**context, "errors": errors or {}}, status_code=status_code
-        )
+        context = {**_context(view), "errors": errors or {}}
+        return Template(template, context=context, status_code=status_code)
 
     async def _done(
         self, principal: Principal, report_id: uuid.UUID, work: Awaitable[Any]
@@ -224,7 +227,7 @@ class TrackerPages(Controller):
         return Template(
             "findings/tracker.html",
             context={
-                **{f.name: getattr(found, f.name) for f in dataclasses.fields(found)},
+                **_context(found),
                 "chart": trend_svg(found.board.trend),
                 "organisation_id": organisation_id,
                 "query": {**{k: v or "" for k, v in query.items()}, "clause": clause or ""},
@@ -267,11 +270,10 @@ class _ActionPage(Controller):
         values: dict[str, Any] | None = None,
     ) -> Template:
         view = await actions.action_view(principal, ca_id)
-        context = {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
         return Template(
             "findings/corrective_action.html",
             context={
-                **context,
+                **_context(view),
                 "errors": errors or {},
                 "values": values or {},
                 "max_kib": files.max_bytes() // 1024,

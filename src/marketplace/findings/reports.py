@@ -25,7 +25,7 @@ from marketplace.findings.access import (
     report_actor,
     report_side,
 )
-from marketplace.findings.corrective_actions import policy_for
+from marketplace.findings.corrective_actions import FINDING_COLUMNS, policy_for
 from marketplace.findings.schemas import FindingIn, ReportIn, ReportOut, ReportPatch
 from marketplace.findings.tables import AuditReport, CorrectiveAction, Finding
 from marketplace.rules.corrective_actions import (
@@ -538,12 +538,7 @@ async def get_report(report_id: uuid.UUID) -> ReportOut:
     report = await report_row(report_id)
     findings = (
         await Finding.select(
-            Finding.id,
-            Finding.number,
-            Finding.grade,
-            Finding.clause,
-            Finding.requirement,
-            Finding.evidence,
+            *FINDING_COLUMNS,
             Finding.site.as_alias("site_id"),
             Finding.site._.name.as_alias("site_name"),
             Finding.origin_id,
