@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +13,7 @@ from marketplace.accounts.guards import Principal
 from marketplace.core import clock
 from marketplace.core.errors import Invalid
 from marketplace.core.pagination import Page, PageParams
+from marketplace.core.spreadsheets import csv_text
 from marketplace.findings.access import Actor, body_member, organisation_member
 from marketplace.findings.corrective_actions import (
     LIST_COLUMNS,
@@ -270,12 +269,6 @@ CSV_COLUMNS = (
 )
 
 
-def _csv_cell(value: Any) -> str:
-    """Text a spreadsheet will not run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _csv_values(r: TrackerRow) -> tuple[Any, ...]:
     return (
         r.id,
@@ -299,11 +292,6 @@ async def export_csv(principal: Principal, organisation_id: uuid.UUID, filters: 
     rows, _total = await list_corrective_actions(
         organisation_id=organisation_id, limit=None, **_as_kwargs(filters)
     )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        writer.writerow(
-            [_csv_cell(v) for v in _csv_values(msgspec.convert(r, TrackerRow, strict=False))]
-        )
-    return out.getvalue()
+    return csv_text(
+        CSV_COLUMNS, (_csv_values(msgspec.convert(r, TrackerRow, strict=False)) for r in rows)
+    )
