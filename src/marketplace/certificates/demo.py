@@ -10,7 +10,7 @@ from marketplace.accounts.tables import Organisation, User
 from marketplace.certificates import services
 from marketplace.core import clock
 from marketplace.findings import demo as findings_demo
-from marketplace.findings.reports import create_report, issue_report
+from marketplace.findings import reports as findings
 from marketplace.rules.cycle import add_months
 
 DECIDER_EMAIL = "decisions@demo.certmarket.test"
@@ -69,7 +69,7 @@ async def generate(rng: random.Random, progress: bool) -> None:
             org["iaf_sector"],
             decided - dt.timedelta(days=20),
         )
-        report = await create_report(
+        report = await findings.create_report(
             demo.auditor_user,
             started.audit_ids["stage2"],
             {
@@ -77,7 +77,7 @@ async def generate(rng: random.Random, progress: bool) -> None:
                 "findings": [findings_demo.demo_finding(findings_demo.FINDINGS[9])],
             },
         )
-        await issue_report(demo.auditor_user, report)
+        await findings.issue_report(demo.auditor_user, report)
         if status == "refused":
             await services.decide(
                 decider,

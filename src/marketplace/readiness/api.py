@@ -17,8 +17,8 @@ from marketplace.accounts.roles import TenantKind
 from marketplace.core.errors import Invalid, NotFound
 from marketplace.core.pagination import Page, PageParams
 from marketplace.findings import evidence as files
+from marketplace.findings import reports as findings_services
 from marketplace.findings.access import REPORT_WRITERS, report_side
-from marketplace.findings.reports import report_row
 from marketplace.readiness import services
 from marketplace.readiness.schemas import (
     AccessOut,
@@ -846,7 +846,7 @@ class Stage1ReferenceController(Controller):
     async def index(
         self, request: Request[Any, Any, Any], report_id: uuid.UUID
     ) -> list[ReferenceOut]:
-        report_side(principal_of(request), await report_row(report_id))
+        report_side(principal_of(request), await findings_services.report_row(report_id))
         return [msgspec.convert(r, ReferenceOut) for r in await services.list_references(report_id)]
 
     @post(
@@ -858,7 +858,7 @@ class Stage1ReferenceController(Controller):
         self, request: Request[Any, Any, Any], report_id: uuid.UUID, data: JSONBody[ReferenceIn]
     ) -> ReferenceOut:
         p = principal_of(request)
-        report_side(p, await report_row(report_id), write=True)
+        report_side(p, await findings_services.report_row(report_id), write=True)
         rid = await services.add_reference(p.user_id, report_id, msgspec.structs.asdict(data))
         row = next(r for r in await services.list_references(report_id) if r["id"] == rid)
         return msgspec.convert(row, ReferenceOut)

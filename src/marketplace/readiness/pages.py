@@ -14,9 +14,9 @@ from litestar.response import Redirect, Template
 from marketplace.accounts.guards import Principal, me, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.errors import DomainError, Invalid, NotFound
+from marketplace.findings import reports as findings_services
 from marketplace.findings.access import REPORT_WRITERS, report_side
 from marketplace.findings.evidence import max_bytes
-from marketplace.findings.reports import report_row
 from marketplace.readiness import services
 from marketplace.readiness.api import (
     BODY_COMMENTERS,
@@ -947,7 +947,7 @@ class ReferencePages(Controller):
     async def _page(
         self, principal: Principal, report_id: uuid.UUID, errors: dict[str, str], status: int = 200
     ) -> Template:
-        row = await report_row(report_id)
+        row = await findings_services.report_row(report_id)
         side = report_side(principal, row)
         report = await services.report_for_reference(report_id)
         can_write = (
@@ -985,7 +985,7 @@ class ReferencePages(Controller):
     @post("")
     async def add(self, request: Request[Any, Any, Any], report_id: uuid.UUID) -> Response[Any]:
         p = me(request)
-        report_side(p, await report_row(report_id), write=True)
+        report_side(p, await findings_services.report_row(report_id), write=True)
         data = _blank_to_none(await form_data(request), "document_id", "version_id")
 
         async def act() -> None:

@@ -10,7 +10,7 @@ import pytest
 from marketplace.core import clock
 from marketplace.core.activity import entries_for_entity
 from marketplace.core.errors import Conflict
-from marketplace.findings.reports import issue_report
+from marketplace.findings import reports as findings
 from marketplace.findings.tables import CorrectiveAction
 from tests.factories import World
 from tests.integration.findings.support import answered, engagement, finding, issued_report
@@ -210,5 +210,5 @@ async def test_amendment_keeps_the_old_revision_and_moves_actions(
 async def test_service_issue_twice_is_a_conflict(world: World) -> None:
     _made, report_id, _ = await issued_report(world.a.org_id, world.a.body_id, ("minor",))
     with pytest.raises(Conflict) as caught:
-        await issue_report(None, report_id)
+        await findings.issue_report(None, report_id)
     assert caught.value.code == "report_frozen"

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.findings.reports import create_report
+from marketplace.findings import reports as findings
 from marketplace.readiness import services as readiness
 from marketplace.readiness.tables import GapItem
 from tests.integration.findings.support import engagement
@@ -106,7 +106,7 @@ async def _shared_internal(world: Any) -> dict[str, Any]:
 
 async def _stage1_report(world: Any) -> dict[str, Any]:
     made = await engagement(world.a.org_id, world.a.body_id, stages=1)
-    report = await create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
+    report = await findings.create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
     return {"report": report}
 
 
