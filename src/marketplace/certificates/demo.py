@@ -13,7 +13,7 @@ from marketplace.certificates.decisions import decide
 from marketplace.certificates.status import suspend, withdraw
 from marketplace.core import clock
 from marketplace.findings import demo as findings_demo
-from marketplace.findings import services as findings
+from marketplace.findings import reports as findings
 from marketplace.rules.cycle import add_months
 
 DECIDER_EMAIL = "decisions@demo.certmarket.test"
