@@ -12,8 +12,9 @@ from marketplace.core.errors import Invalid
 from marketplace.core.pagination import Page, PageParams
 from marketplace.dashboards import access
 from marketplace.dashboards.schemas import BodyAction
-from marketplace.findings import services as findings
+from marketplace.findings.corrective_actions import overdue
 from marketplace.findings.tables import CorrectiveAction
+from marketplace.findings.tracker import STATUSES, overdue_where
 from marketplace.scheduling.tables import AuditAssignment
 
 
@@ -32,8 +33,8 @@ def body_action_where(
     """Filter of the body's corrective action list; `auditor_ids` are the audits an auditor is on."""
     where: Any = CorrectiveAction.body == body_id
     if status:
-        if status not in findings.STATUSES:
-            raise Invalid.field("status", f"Choose one of {', '.join(findings.STATUSES)}.")
+        if status not in STATUSES:
+            raise Invalid.field("status", f"Choose one of {', '.join(STATUSES)}.")
         where &= CorrectiveAction.status == status
     if grade:
         if grade not in ("major", "minor"):
@@ -42,7 +43,7 @@ def body_action_where(
     if open_only:
         where &= CorrectiveAction.status != "closed"
     if overdue:
-        where &= findings.overdue_where(clock.today())
+        where &= overdue_where(clock.today())
     if clause:
         where &= CorrectiveAction.finding._.clause == clause
     if organisation_id is not None:
@@ -103,5 +104,5 @@ async def body_actions(
     )
     total = await CorrectiveAction.count().where(where).run()
     today = clock.today()
-    items = [BodyAction(**r, overdue=findings.overdue(r, today)) for r in rows]
+    items = [BodyAction(**r, overdue=overdue(r, today)) for r in rows]
     return Page(items=items, total=total, page=params.page, per_page=params.per_page)

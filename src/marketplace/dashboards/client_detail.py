@@ -34,8 +34,8 @@ from marketplace.dashboards.schemas import (
     Metric,
 )
 from marketplace.dashboards.sql import NO_ID, ROW_LIMIT
-from marketplace.findings import services as findings
 from marketplace.findings.tables import AuditReport, CorrectiveAction, Finding
+from marketplace.findings.tracker import STATUSES
 from marketplace.scheduling.tables import Audit, CertificationCycle, Engagement
 
 
@@ -206,7 +206,7 @@ async def _action_counts(body_id: uuid.UUID, organisation_id: uuid.UUID) -> list
             ca_status.get(s, 0),
             f"{base}/corrective-actions?organisation={organisation_id}&status={s}",
         )
-        for s in findings.STATUSES
+        for s in STATUSES
     ]
 
 

@@ -31,8 +31,8 @@ from marketplace.dashboards.schemas import (
     Stage1Panel,
 )
 from marketplace.dashboards.sql import ROW_LIMIT, as_date, days_between, raw, table
-from marketplace.findings import services as findings
 from marketplace.findings.tables import AuditReport, CorrectiveAction, Finding
+from marketplace.findings.tracker import list_corrective_actions
 from marketplace.readiness.assessments import list_assessments
 from marketplace.readiness.stage1 import stage1_panel
 from marketplace.scheduling.tables import Audit
@@ -51,7 +51,7 @@ async def organisation_dashboard(
     )
     if org is None:
         raise NotFound(access.NO_ORGANISATION)
-    _, closed_total = await findings.list_corrective_actions(
+    _, closed_total = await list_corrective_actions(
         organisation_id=organisation_id, status="closed", limit=0
     )
     return OrganisationDashboard(
@@ -105,10 +105,10 @@ async def _next_audits(organisation_id: uuid.UUID) -> list[NextAudit]:
 
 async def _action_metrics(organisation_id: uuid.UUID) -> list[Metric]:
     tracker, tracker_api = _tracker(organisation_id)
-    _, open_total = await findings.list_corrective_actions(
+    _, open_total = await list_corrective_actions(
         organisation_id=organisation_id, status="open", limit=0
     )
-    _, overdue_total = await findings.list_corrective_actions(
+    _, overdue_total = await list_corrective_actions(
         organisation_id=organisation_id, overdue_only=True, limit=0
     )
     return [

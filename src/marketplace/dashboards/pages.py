@@ -30,7 +30,7 @@ from marketplace.dashboards.charts import body_home_charts, client_home_chart, e
 from marketplace.dashboards.client_home import organisation_dashboard
 from marketplace.dashboards.homes import homes
 from marketplace.dashboards.schemas import ClientFilters, ClientRow, NoteIn
-from marketplace.findings.services import STATUSES as ACTION_STATUSES
+from marketplace.findings.tracker import STATUSES as ACTION_STATUSES
 from marketplace.reference import services as reference
 from marketplace.web.forms import convert, errors_by_field, form_data
 

@@ -13,8 +13,8 @@ from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
 from marketplace.core.db import write_transaction
 from marketplace.core.errors import Conflict, Invalid, NotFound
-from marketplace.findings import services as findings_services
 from marketplace.findings.access import report_side
+from marketplace.findings.reports import report_row
 from marketplace.findings.tables import AuditReport, CorrectiveAction
 from marketplace.readiness.assessments import assessment_out, list_assessments
 from marketplace.readiness.context import can_comment, check_clause, client
@@ -215,12 +215,12 @@ async def readiness_as(principal: Principal, organisation_id: uuid.UUID) -> Read
 
 async def report_reader(principal: Principal, report_id: uuid.UUID) -> str:
     """Either side of the report may read its references (findings' rule for reading reports)."""
-    return report_side(principal, await findings_services.report_row(report_id))
+    return report_side(principal, await report_row(report_id))
 
 
 async def report_writer(principal: Principal, report_id: uuid.UUID) -> None:
     """Only the body's report writers add references (findings' rule for writing reports)."""
-    report_side(principal, await findings_services.report_row(report_id), write=True)
+    report_side(principal, await report_row(report_id), write=True)
 
 
 @dataclass
@@ -236,7 +236,7 @@ class ReferenceSheet:
 
 async def reference_sheet(principal: Principal, report_id: uuid.UUID) -> ReferenceSheet:
     """The body's report writers add references while the stage 1 report is a draft; both read."""
-    row = await findings_services.report_row(report_id)
+    row = await report_row(report_id)
     side = report_side(principal, row)
     report = await report_for_reference(report_id)
     can_write = (

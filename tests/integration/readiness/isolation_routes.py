@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.findings import services as findings
+from marketplace.findings.reports import create_report
 from marketplace.readiness.assessments import create_action_from_gap, create_assessment
 from marketplace.readiness.documents import new_version
 from marketplace.readiness.internal_audits import (
@@ -112,7 +112,7 @@ async def _shared_internal(world: Any) -> dict[str, Any]:
 
 async def _stage1_report(world: Any) -> dict[str, Any]:
     made = await engagement(world.a.org_id, world.a.body_id, stages=1)
-    report = await findings.create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
+    report = await create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
     return {"report": report}
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import httpx
 
 from marketplace.core import clock
-from marketplace.findings import services as findings
+from marketplace.findings.reports import create_report
 from marketplace.readiness.documents import get_document
 from marketplace.readiness.sharing import list_shares
 from marketplace.readiness.tables import DocumentAccess, GapItem
@@ -236,7 +236,7 @@ async def test_internal_audit_and_review_pages(client: httpx.AsyncClient, world:
 
 async def test_stage1_reference_page(client: httpx.AsyncClient, world: World) -> None:
     made = await engagement(world.a.org_id, world.a.body_id, stages=1)
-    report = await findings.create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
+    report = await create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
     shared = await shared_document(world.a.org_id, world.a.body_id, "QM-02")
     await sign_in(client, world.actor("a", "body:auditor").user_id)
     path = f"/reports/{report}/references"
