@@ -88,13 +88,6 @@ class AppSettings:
     directory_cache_seconds: float = field(
         default_factory=lambda: float(os.environ.get("MARKETPLACE_DIRECTORY_CACHE_SECONDS", "30"))
     )
-    # MARKETPLACE_MEMORY_TRIM_SECONDS: how often a process hands heap memory that glibc holds
-    # free back to the OS (malloc_trim; 0, the default: never). Off by default: with Python's own
-    # allocator the soak showed no difference (bench/results/heap_soak.md); it pays where C code
-    # or PYTHONMALLOC=malloc leaves freed memory in glibc's heaps.
-    memory_trim_seconds: float = field(
-        default_factory=lambda: float(os.environ.get("MARKETPLACE_MEMORY_TRIM_SECONDS", "0"))
-    )
 
 
 @dataclass(frozen=True)
