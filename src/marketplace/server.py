@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
 import os
 import shutil
+import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import uvicorn
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from uvicorn_worker import UvicornWorker
 
 # Seconds a stopping worker (SIGTERM, its request limit, SIGHUP) has to finish what it is
@@ -21,6 +26,11 @@ from uvicorn_worker import UvicornWorker
 GRACEFUL_SECONDS = 25
 # Idle keep-alive of a client or of the proxy in front (uvicorn's own default).
 KEEPALIVE_SECONDS = 5
+# How long a stopping worker, no longer accepting, still answers what arrives on the
+# connections it holds (each answer saying `Connection: close`) before it closes the idle ones.
+DRAIN_SECONDS = 1.0
+# Set once this worker process is stopping (its request limit, SIGTERM, SIGHUP).
+RETIRING = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,8 @@ class Worker(UvicornWorker):  # type: ignore[misc]
     uvicorn's loggers writing through the root handler like every other line (one shape, JSON)."""
 
     CONFIG_KWARGS: dict[str, Any] = {"loop": "auto", "http": "auto", "lifespan": "on"}
+    wsgi: Any  # gunicorn's name for the loaded app, ASGI here
+    max_requests: int
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -47,6 +59,64 @@ class Worker(UvicornWorker):  # type: ignore[misc]
             logger.propagate = True
         # The app writes its own access log, with the request id.
         logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi = _closing_at(self.wsgi, self.max_requests)
+
+    async def _serve(self) -> None:
+        # UvicornWorker._serve with the draining server below.
+        self.config.app = self.wsgi
+        server = _DrainingServer(config=self.config)
+        self._install_sigquit_handler()
+        await server.serve(sockets=self.sockets)
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn stops accepting and at once closes every connection with no request being
+    answered: that includes one accepted in the same loop turn whose request is already on the
+    wire, and a keep-alive one a client is about to reuse (both a reset for the client; seen in
+    test_recycling). Stop accepting, answer what arrives for a moment with `Connection: close`,
+    and only then let uvicorn close what is still idle and wait for the requests in flight."""
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        RETIRING.set()
+        for server in self.servers:
+            server.close()
+        await asyncio.sleep(DRAIN_SECONDS)
+        await super().shutdown(sockets)
+
+
+def _closing_at(app: Any, limit: int) -> Any:
+    """The app, answering `Connection: close` from this worker's `limit`-th request on, and
+    while it drains.
+
+    uvicorn stops at its request limit by closing every idle keep-alive connection, and a
+    client may be sending its next request on one just then (a reset). Told to close after
+    the answer, the client opens a new connection for its next request, which another worker
+    (or this one's replacement) accepts from the shared socket."""
+    served = 0
+
+    async def app_closing(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal served
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        served += 1
+        if served < limit and not RETIRING.is_set():
+            await app(scope, receive, send)
+            return
+
+        async def send_closing(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
+            await send(message)
+
+        await app(scope, receive, send_closing)
+
+    return app_closing
 
 
 class Logs(glogging.Logger):  # type: ignore[misc]

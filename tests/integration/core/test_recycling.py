@@ -35,15 +35,15 @@ def _answered_by(log: Path, prefix: str) -> dict[str, int]:
 
 
 def _ask(url: str, log: Path, prefix: str, keep_alive: bool, lives: int, at_least: int) -> int:
-    """Ask /readyz, `at_least` times and until `lives` processes have answered (or a minute
-    passes), at a steady pace, as a stream of visitors would; every answer must be a 200.
+    """Ask /readyz, `at_least` times and until `lives` processes have answered (or two minutes
+    pass), at a steady pace, as a stream of visitors would; every answer must be a 200.
 
     A new connection per request (while a process retires and its replacement boots, a
     connection must wait, not be refused), or one kept alive (the retiring process must hand it
     over cleanly, not close it under the next request)."""
     sent = 0
     limits = httpx.Limits(max_keepalive_connections=1 if keep_alive else 0)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     with httpx.Client(base_url=url, timeout=30, limits=limits) as client:
         while sent < at_least or (
             len(set(_answered_by(log, prefix).values())) < lives and time.monotonic() < deadline
@@ -72,6 +72,19 @@ async def test_a_process_is_replaced_after_its_request_limit_and_no_request_fail
     assert sum("Maximum request limit of 20" in str(line["message"]) for line in lines) >= 3
     # Every process logs JSON (the access log with its request ids), and one access log, ours.
     assert not any(line["logger"] == "uvicorn.access" for line in lines)
+
+
+async def test_a_process_at_its_limit_asks_keep_alive_clients_to_reconnect(
+    tmp_path: Path, database: None
+) -> None:
+    # From its last request on, a retiring process's answers say `Connection: close`, so a
+    # client's next request goes to a new connection instead of racing the idle one's close.
+    args = ("--max-requests", "5", "--max-requests-jitter", "0")
+    with live_server(args=args) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            answers = [await client.get("/readyz") for _ in range(8)]
+    assert [a.status_code for a in answers] == [200] * 8
+    assert "close" in [a.headers.get("connection", "") for a in answers]
 
 
 async def test_without_a_limit_one_process_serves_everything(
