@@ -50,9 +50,21 @@ def gunicorn(port: int, workers: int, recycle: bool) -> list[str]:
     ]
 
 
+def marketplace_serve(port: int, workers: int, recycle: bool) -> list[str]:
+    """The chosen one as shipped: gunicorn and uvicorn workers configured by server.py."""
+    cmd = [sys.executable, "-m", "marketplace.cli", "serve", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--workers", str(workers)]
+    return [*cmd, "--max-requests", "500" if recycle else "0", "--max-requests-jitter", "50"]
+
+
 CANDIDATES = {"granian": granian, "gunicorn+uvicorn-worker": gunicorn}
+SHIPPED = {"marketplace serve": marketplace_serve}
 # What each server logs once per replaced worker.
-RESPAWN_MARK = {"granian": "Respawning worker", "gunicorn+uvicorn-worker": "Maximum request limit"}
+RESPAWN_MARK = {
+    "granian": "Respawning worker",
+    "gunicorn+uvicorn-worker": "Maximum request limit",
+    "marketplace serve": "Maximum request limit",
+}
 
 
 def started(base: str) -> None:
@@ -71,7 +83,7 @@ def measure(name: str, env: dict[str, str], args: argparse.Namespace, recycle: b
     port = loadgen.free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**env, "MARKETPLACE_BASE_URL": base}
-    cmd = CANDIDATES[name](port, args.workers, recycle)
+    cmd = {**CANDIDATES, **SHIPPED}[name](port, args.workers, recycle)
     log = tempfile.NamedTemporaryFile(prefix=f"mp-{name}-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
     worker = subprocess.Popen(
@@ -118,19 +130,23 @@ def main() -> int:
         "--rounds", type=int, default=1, help="plain runs per candidate, alternating"
     )
     parser.add_argument("--only", choices=("all", "plain", "recycle"), default="all")
+    parser.add_argument(
+        "--shipped", action="store_true", help="measure `marketplace serve` instead of the two"
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
     env = env_for(args.postgres)
     if not args.reuse_db:
         seed(args.postgres, env, [sys.executable, "-m", "marketplace.cli"], args.bodies)
+    names = SHIPPED if args.shipped else CANDIDATES
     plain = [
         (name, measure(name, env, args, recycle=False))
         for _ in range(args.rounds if args.only != "recycle" else 0)
-        for name in CANDIDATES
+        for name in names
     ]
     recycled = [
         (name, measure(name, env, args, recycle=True))
-        for name in (CANDIDATES if args.only != "plain" else ())
+        for name in (names if args.only != "plain" else ())
     ]
     lines = [
         "| server | /healthz req/s | /healthz p99 ms | mixed req/s | mixed p50 ms | mixed p99 ms | errors 5xx / failed | load avg |",

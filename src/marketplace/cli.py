@@ -128,6 +128,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     logins = _run(go)
     seed.print_logins(logins or seed.DEMO_LOGINS)
+    # Someone is reading this terminal: readable lines unless asked for JSON.
+    os.environ.setdefault("MARKETPLACE_LOG_FORMAT", "console")
     print(f"\nServing on http://{args.host}:{args.port}  (Ctrl+C to stop)\n", flush=True)
     return cmd_serve(args)
 

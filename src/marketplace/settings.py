@@ -74,6 +74,9 @@ class AppSettings:
     secure_cookies: bool = field(default_factory=lambda: _bool("MARKETPLACE_SECURE_COOKIES", False))
     # MARKETPLACE_DEBUG: tracebacks in error pages; never in production
     debug: bool = field(default_factory=lambda: _bool("MARKETPLACE_DEBUG", False))
+    # MARKETPLACE_LOG_FORMAT (`json` or `console`; unset: `console` under MARKETPLACE_DEBUG or
+    # `marketplace demo`, else `json`) and MARKETPLACE_LOG_LEVEL (default INFO) are read by
+    # core/logs.py, since logging is set up before any Settings exist (the server's parent).
     # MARKETPLACE_MAX_BODY_BYTES: largest request body accepted (uploads included)
     max_body_bytes: int = field(
         default_factory=lambda: int(
