@@ -512,9 +512,7 @@ def main() -> int:
             if recycled
             else ""
         )
-        + "Memory trim every "
-        f"{os.environ.get('MARKETPLACE_MEMORY_TRIM_SECONDS', '0')} s (0: off); Python's "
-        f"allocator: {os.environ.get('PYTHONMALLOC') or 'pymalloc (default)'}.\n\n"
+        + f"Python's allocator: {os.environ.get('PYTHONMALLOC') or 'pymalloc (default)'}.\n\n"
         "| process | warm | 25% | 50% | 75% | end | peak | trend, 2nd half |\n"
         "| --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(mem_rows) + "\n\n"
         f"![Resident memory over the run]({results.with_suffix('.svg').name})\n"

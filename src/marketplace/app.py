@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,11 +30,11 @@ from marketplace.calendars.api import AuditIcsController, CalendarFeedController
 from marketplace.calendars.pages import CalendarPages
 from marketplace.certificates.api import API_CONTROLLERS as CERTIFICATES_API
 from marketplace.certificates.pages import PAGE_CONTROLLERS as CERTIFICATES_PAGES
-from marketplace.core import db, memory
+from marketplace.core import db, logs
 from marketplace.core.api import HealthController
 from marketplace.core.errors import EXCEPTION_HANDLERS, connection_failure_handlers
 from marketplace.core.guards import screen_input
-from marketplace.core.observability import RequestContextMiddleware, metrics_endpoint
+from marketplace.core.observability import PROMETHEUS, MetricsController, RequestContextMiddleware
 from marketplace.dashboards.api import API_CONTROLLERS as DASHBOARDS_API
 from marketplace.dashboards.pages import PAGE_CONTROLLERS as DASHBOARDS_PAGES
 from marketplace.dashboards.pages import HomePages
@@ -78,29 +77,62 @@ CSP = (
 def create_app(settings: Settings | None = None, *, manage_pool: bool = True) -> Litestar:
     """Build the application. `manage_pool=False` leaves the database pool to the caller (tests)."""
     settings = settings or Settings.from_env()
+    install_notification_hooks()
+    directory_search.configure(settings.app.directory_cache_seconds)
+    return Litestar(
+        route_handlers=_route_handlers(),
+        state=State({"settings": settings}),
+        middleware=_middleware(settings),
+        plugins=[logs.plugin()],
+        template_config=_templates(settings),
+        openapi_config=_openapi(),
+        # While the database is unreachable every route answers 503 with Retry-After, not 500.
+        exception_handlers={**EXCEPTION_HANDLERS, **connection_failure_handlers()},
+        response_headers=[
+            ResponseHeader(name="Content-Security-Policy", value=CSP),
+            ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+            ResponseHeader(name="Referrer-Policy", value="same-origin"),
+        ],
+        request_max_body_size=settings.app.max_body_bytes,
+        before_request=screen_input,
+        # The embedded default drains the outbox in-process; tests (manage_pool=False) and
+        # production (MARKETPLACE_INPROCESS_WORKER=0, `marketplace worker`) do not.
+        lifespan=[_pool(settings, manage_pool), inprocess_worker(settings, enabled=manage_pool)],
+        debug=settings.app.debug,
+    )
+
+
+def _pool(settings: Settings, manage_pool: bool) -> Any:
+    """The database pool for the life of the app (a test's pool is the test's)."""
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         if manage_pool:
             await db.open_pool(settings.db.pool_size)
-        stop = asyncio.Event()
-        trimmer = asyncio.create_task(
-            memory.trim_periodically(settings.app.memory_trim_seconds, stop), name="memory-trim"
-        )
         try:
             yield
         finally:
-            stop.set()
-            await trimmer
             if manage_pool:
                 await db.close_pool()
 
-    install_notification_hooks()
-    template_engine = JinjaTemplateEngine(directory=TEMPLATE_DIR)
-    configure_environment(template_engine.engine, settings)
-    directory_search.configure(settings.app.directory_cache_seconds)
+    return lifespan
 
-    api_handlers: list[Any] = [
+
+def _route_handlers() -> list[Any]:
+    return [
+        HealthController,
+        MetricsController,
+        FeedController,
+        Router(path="/", route_handlers=_api_handlers()),
+        *_page_handlers(),
+        create_static_files_router(
+            path="/static", directories=[STATIC_DIR], include_in_schema=False
+        ),
+    ]
+
+
+def _api_handlers() -> list[Any]:
+    return [
         ReferenceController,
         AuthController,
         MeController,
@@ -121,7 +153,10 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         *NOTIFICATIONS_API,
         *READINESS_API,
     ]
-    page_handlers: list[Any] = [
+
+
+def _page_handlers() -> list[Any]:
+    return [
         HomePages,
         AccountPages,
         InvitationPages,
@@ -142,52 +177,34 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         CalendarPages,
     ]
 
-    return Litestar(
-        route_handlers=[
-            HealthController,
-            metrics_endpoint,
-            FeedController,
-            Router(path="/", route_handlers=api_handlers),
-            *page_handlers,
-            create_static_files_router(
-                path="/static", directories=[STATIC_DIR], include_in_schema=False
-            ),
-        ],
-        state=State({"settings": settings}),
-        middleware=[
-            # Outside the measuring middleware so error answers are marked too.
-            PrivateAnswersMiddleware(),
-            RequestContextMiddleware(),
-            AuthenticationMiddleware(),
-            # CSRF tokens are bound to the session cookie (web/csrf.py), which Litestar's
-            # double-submit CSRFConfig cannot do.
-            SessionCsrfMiddleware(settings.app.secret_key, secure=settings.app.secure_cookies),
-        ],
-        # Litestar's default logging config replaces the root handler with a plain-text one,
-        # which turned the JSON logs (and their request ids) into text; errors.py logs
-        # unhandled exceptions itself.
-        logging_config=None,
-        template_config=TemplateConfig(instance=template_engine),
-        openapi_config=OpenAPIConfig(
-            title="Certification-body marketplace API",
-            version="1",
-            path="/schema",
-            components=Components(
-                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
-            ),
-            security=[{"BearerToken": []}],
+
+def _middleware(settings: Settings) -> list[Any]:
+    return [
+        # Outside the measuring middleware so error answers are marked too.
+        PrivateAnswersMiddleware(),
+        # Counts what RequestContextMiddleware (inside it) answered, errors included.
+        PROMETHEUS.middleware,
+        RequestContextMiddleware(),
+        AuthenticationMiddleware(),
+        # CSRF tokens are bound to the session cookie (web/csrf.py), which Litestar's
+        # double-submit CSRFConfig cannot do.
+        SessionCsrfMiddleware(settings.app.secret_key, secure=settings.app.secure_cookies),
+    ]
+
+
+def _templates(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
+    template_engine = JinjaTemplateEngine(directory=TEMPLATE_DIR)
+    configure_environment(template_engine.engine, settings)
+    return TemplateConfig(instance=template_engine)
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Certification-body marketplace API",
+        version="1",
+        path="/schema",
+        components=Components(
+            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
         ),
-        # While the database is unreachable every route answers 503 with Retry-After, not 500.
-        exception_handlers={**EXCEPTION_HANDLERS, **connection_failure_handlers()},
-        response_headers=[
-            ResponseHeader(name="Content-Security-Policy", value=CSP),
-            ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-            ResponseHeader(name="Referrer-Policy", value="same-origin"),
-        ],
-        request_max_body_size=settings.app.max_body_bytes,
-        before_request=screen_input,
-        # The embedded default drains the outbox in-process; tests (manage_pool=False) and
-        # production (MARKETPLACE_INPROCESS_WORKER=0, `marketplace worker`) do not.
-        lifespan=[lifespan, inprocess_worker(settings, enabled=manage_pool)],
-        debug=settings.app.debug,
+        security=[{"BearerToken": []}],
     )

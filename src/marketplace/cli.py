@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
@@ -80,10 +81,8 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from marketplace.core.observability import configure_logging
-    from marketplace.core.supervisor import STARTUP_FAILURE, Server, Supervisor
+    from marketplace.core.logs import configure_logging
+    from marketplace.server import Options, serve
     from marketplace.settings import ServerSettings
 
     defaults = ServerSettings()
@@ -100,27 +99,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     configure_logging()
-    config = uvicorn.Config(
-        "marketplace.asgi:app",
+    options = Options(
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="info",
-        proxy_headers=True,
-        # uvicorn would otherwise trust 127.0.0.1 (or FORWARDED_ALLOW_IPS): only our setting decides.
-        forwarded_allow_ips=list(defaults.trusted_proxies),
-        lifespan="on",
-        log_config=None,  # keep the JSON logging configured above
-        access_log=False,  # the app writes its own access log with the request id
+        max_requests=max_requests,
+        jitter=jitter,
+        trusted_proxies=defaults.trusted_proxies,
     )
-    if max_requests or args.workers > 1:
-        # The supervisor holds the listening socket, replaces a process at its request limit
-        # once the replacement serves, and one that died at once. uvicorn's own limit would
-        # stop a lone server, and leave a gap while a replacement boots.
-        return Supervisor(config, args.workers, max_requests, jitter).run()
-    server = Server(config)
-    server.run()
-    return 0 if server.started else STARTUP_FAILURE
+    return serve(options)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -141,6 +128,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     logins = _run(go)
     seed.print_logins(logins or seed.DEMO_LOGINS)
+    # Someone is reading this terminal: readable lines unless asked for JSON.
+    os.environ.setdefault("MARKETPLACE_LOG_FORMAT", "console")
     print(f"\nServing on http://{args.host}:{args.port}  (Ctrl+C to stop)\n", flush=True)
     return cmd_serve(args)
 
@@ -194,8 +183,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    from marketplace.core import memory
-    from marketplace.core.observability import configure_logging
+    from marketplace.core.logs import configure_logging
     from marketplace.notifications.worker import Worker, with_worker_settings
     from marketplace.settings import Settings
 
@@ -224,9 +212,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 stop.set()
 
             loop.call_later(settings.worker.renew_seconds, renew)
-        await asyncio.gather(
-            worker.run(stop), memory.trim_periodically(settings.app.memory_trim_seconds, stop)
-        )
+        await worker.run(stop)
         return renewing.is_set()
 
     if _run(go):  # the pool is closed by now and no message is in hand
@@ -296,7 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
-        "--workers", type=int, default=1, help="server processes (PostgreSQL only for >1)"
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY") or 1),
+        help="server processes (default WEB_CONCURRENCY, else 1; PostgreSQL only for >1)",
     )
     _recycling_options(p)
     p.set_defaults(func=cmd_serve)
@@ -360,8 +349,21 @@ def install_hooks() -> None:
     install()
 
 
+# Commands that end in `serve`: their server's processes share one metrics directory.
+SERVING = ("serve", "demo")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        if args.command in SERVING:
+            from marketplace.server import shared_metrics
+
+            stack.enter_context(shared_metrics())  # before the hooks import prometheus_client
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         # Every command, not only the worker: a command that records something (a payment by
         # reconcile-payments, an administrator ...) must write the e-mails its cause owes.

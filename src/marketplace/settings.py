@@ -74,6 +74,9 @@ class AppSettings:
     secure_cookies: bool = field(default_factory=lambda: _bool("MARKETPLACE_SECURE_COOKIES", False))
     # MARKETPLACE_DEBUG: tracebacks in error pages; never in production
     debug: bool = field(default_factory=lambda: _bool("MARKETPLACE_DEBUG", False))
+    # MARKETPLACE_LOG_FORMAT (`json` or `console`; unset: `console` under MARKETPLACE_DEBUG or
+    # `marketplace demo`, else `json`) and MARKETPLACE_LOG_LEVEL (default INFO) are read by
+    # core/logs.py, since logging is set up before any Settings exist (the server's parent).
     # MARKETPLACE_MAX_BODY_BYTES: largest request body accepted (uploads included)
     max_body_bytes: int = field(
         default_factory=lambda: int(
@@ -87,13 +90,6 @@ class AppSettings:
     # How long a process may reuse directory facet counts and the ranking prior (0: never).
     directory_cache_seconds: float = field(
         default_factory=lambda: float(os.environ.get("MARKETPLACE_DIRECTORY_CACHE_SECONDS", "30"))
-    )
-    # MARKETPLACE_MEMORY_TRIM_SECONDS: how often a process hands heap memory that glibc holds
-    # free back to the OS (malloc_trim; 0, the default: never). Off by default: with Python's own
-    # allocator the soak showed no difference (bench/results/heap_soak.md); it pays where C code
-    # or PYTHONMALLOC=malloc leaves freed memory in glibc's heaps.
-    memory_trim_seconds: float = field(
-        default_factory=lambda: float(os.environ.get("MARKETPLACE_MEMORY_TRIM_SECONDS", "0"))
     )
 
 

@@ -3,8 +3,9 @@
 Journeys span days (an audit is booked, held, then reported), so the test moves the server's clock
 between steps by writing an ISO 8601 moment to the file (empty: the real time). Before each HTTP
 request the app's clock is set with `core.clock.travel_to`, the clock's own hook for tests and
-demos, whenever the file changed. Everything else is the real `marketplace serve`: uvicorn imports
-`marketplace.asgi:app` from this process's modules, so it serves the wrapped application.
+demos, whenever the file changed. Everything else is the real `marketplace serve`: its gunicorn
+workers are forked from this process and take `marketplace.asgi.app` from its modules, so they
+serve the wrapped application.
 """
 
 from __future__ import annotations

@@ -1,25 +1,35 @@
-"""Structured JSON logs with a request id, and Prometheus-style metrics of the HTTP traffic."""
+"""Request ids, the access log, the database outage log, and Prometheus metrics summed over every server process."""
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import re
 import threading
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar import MediaType, Response, get
+from litestar import MediaType, Request, Response, get
 from litestar._asgi.utils import wrap_in_exception_handler
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController, PrometheusMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
 
-from marketplace.core import memory
-from marketplace.core.supervisor import RETIRING
+from marketplace.core.logs import bind
 
 access_log = logging.getLogger("marketplace.access")
 outage_log = logging.getLogger("marketplace.outage")
@@ -28,31 +38,8 @@ outage_log = logging.getLogger("marketplace.outage")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: what log shippers (Loki, CloudWatch, ELK) parse without rules."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        extra = getattr(record, "fields", None)
-        if isinstance(extra, dict):
-            entry.update(extra)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+# One `_created` series per counter adds nothing a scrape needs, and doubles the output.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class DatabaseOutage:
@@ -109,59 +96,60 @@ class DatabaseOutage:
 DATABASE_OUTAGE = DatabaseOutage()
 
 
-class Metrics:
-    """Counters and a latency histogram per route template (ids folded), kept per process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
-        self.buckets: dict[tuple[str, str], list[int]] = defaultdict(
-            lambda: [0] * (len(BUCKETS) + 1)
-        )
-        self.sums: dict[tuple[str, str], float] = defaultdict(float)
-
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one request under its route *template*: the label set stays as small as the
-        route table, whatever paths (slugs, tokens, scans of unknown URLs) arrive."""
-        with self._lock:
-            self.requests[(method, route, status)] += 1
-            counts = self.buckets[(method, route)]
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    counts[i] += 1
-            counts[-1] += 1
-            self.sums[(method, route)] += seconds
-
-    def render(self) -> str:
-        lines = [
-            "# HELP marketplace_http_requests_total HTTP requests by method, route and status.",
-            "# TYPE marketplace_http_requests_total counter",
-        ]
-        with self._lock:
-            for (method, route, status), n in sorted(self.requests.items()):
-                lines.append(
-                    f'marketplace_http_requests_total{{method="{method}",route="{route}",status="{status}"}} {n}'
-                )
-            lines += [
-                "# HELP marketplace_http_request_duration_seconds Server time per request.",
-                "# TYPE marketplace_http_request_duration_seconds histogram",
-            ]
-            for (method, route), counts in sorted(self.buckets.items()):
-                labels = f'method="{method}",route="{route}"'
-                for bound, n in zip((*map(str, BUCKETS), "+Inf"), counts, strict=True):
-                    lines.append(
-                        f'marketplace_http_request_duration_seconds_bucket{{{labels},le="{bound}"}} {n}'
-                    )
-                lines.append(
-                    f"marketplace_http_request_duration_seconds_count{{{labels}}} {counts[-1]}"
-                )
-                lines.append(
-                    f"marketplace_http_request_duration_seconds_sum{{{labels}}} {self.sums[(method, route)]:.6f}"
-                )
-        return "\n".join(lines) + "\n"
+# Our names and labels (method, route template, status), the ones dashboards and tests read;
+# Litestar's middleware fills them (HttpMetrics below). With PROMETHEUS_MULTIPROC_DIR set (by
+# `marketplace serve`), prometheus_client keeps each process's values in a file there and a
+# scrape of any process sums them all.
+_LABELS = ("method", "route", "status")
+REQUESTS = Counter(
+    "marketplace_http_requests_total", "HTTP requests by method, route and status.", _LABELS
+)
+DURATION = Histogram(
+    "marketplace_http_request_duration_seconds",
+    "Server time per request.",
+    _LABELS,
+    buckets=BUCKETS,
+)
+ERRORS = Counter("marketplace_http_requests_error_total", "HTTP answers of 500 and above.", _LABELS)
+IN_PROGRESS = Gauge(
+    "marketplace_http_requests_in_progress",
+    "HTTP requests being answered.",
+    _LABELS,
+    multiprocess_mode="livesum",
+)
 
 
-METRICS = Metrics()
+class HttpMetrics(PrometheusMiddleware):
+    """Litestar's Prometheus middleware, counting under the route *template* (the label set stays
+    as small as the route table, whatever paths arrive) into the metrics declared above."""
+
+    def _get_default_labels(self, request: Request[Any, Any, Any]) -> dict[str, str | int | float]:
+        # The third key must be `status_code`: the middleware overwrites it with the answer's.
+        return {
+            "method": request.method,
+            "route": request.scope.get("path_template") or "(unmatched)",
+            "status_code": 200,
+        }
+
+    def request_count(self, labels: dict[str, str | int | float]) -> Counter:
+        return REQUESTS
+
+    def request_time(self, labels: dict[str, str | int | float]) -> Histogram:
+        return DURATION
+
+    def requests_error_count(self, labels: dict[str, str | int | float]) -> Counter:
+        return ERRORS
+
+    def requests_in_progress(self, labels: dict[str, str | int | float]) -> Gauge:
+        return IN_PROGRESS
+
+
+PROMETHEUS = PrometheusConfig(
+    app_name="marketplace",
+    prefix="marketplace_http",
+    middleware_class=HttpMetrics,
+    scopes={ScopeType.HTTP},
+)
 
 
 def _answering_errors(app: ASGIApp) -> ASGIApp:
@@ -172,7 +160,8 @@ def _answering_errors(app: ASGIApp) -> ASGIApp:
 
 
 class RequestContextMiddleware(ASGIMiddleware):
-    """Gives every request an id (kept from X-Request-ID when sane), echoes it, logs and measures it."""
+    """Gives every request an id (kept from X-Request-ID when sane), binds it to every log line of
+    the request, echoes it, and writes the access log."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -193,40 +182,40 @@ class RequestContextMiddleware(ASGIMiddleware):
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
-                if RETIRING.is_set():
-                    headers.append((b"connection", b"close"))
                 message["headers"] = headers
             await send(message)
 
-        try:
-            # A middleware inside this one (CSRF, authentication) can raise before any handler
-            # runs; Litestar would turn that into its answer only outside this middleware, so
-            # the log and the counter would see no answer at all and record a 500 the client
-            # never got. Handling it here sends the real answer through send_with_id.
-            await _answering_errors(next_app)(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            path = str(scope.get("path", ""))
-            method = str(scope.get("method", ""))
-            # The router has filled in the matched template by now (Litestar routes before the
-            # middleware stack runs); a path no route matched never reaches this middleware.
-            METRICS.observe(method, scope.get("path_template") or "(unmatched)", status, elapsed)
-            if path not in ("/healthz", "/metrics"):
-                access_log.info(
-                    "%s %s %s",
-                    method,
-                    path,
-                    status,
-                    extra={
-                        "fields": {
-                            "request_id": request_id,
-                            "method": method,
-                            "path": path,
-                            "status": status,
-                            "duration_ms": round(elapsed * 1000, 2),
-                        }
-                    },
-                )
+        with bind(request_id=request_id):
+            try:
+                # A middleware inside this one (CSRF, authentication) can raise before any
+                # handler runs; Litestar would turn that into its answer only outside this
+                # middleware, so the log and the counter would see no answer at all and record a
+                # 500 the client never got. Handling it here sends the real answer through
+                # send_with_id (and so past the Prometheus middleware outside this one).
+                await _answering_errors(next_app)(scope, receive, send_with_id)
+            finally:
+                if scope.get("path") not in ("/healthz", "/metrics"):
+                    _access(scope, request_id, status, time.perf_counter() - started)
+
+
+def _access(scope: Scope, request_id: str, status: int, elapsed: float) -> None:
+    path = str(scope.get("path", ""))
+    method = str(scope.get("method", ""))
+    access_log.info(
+        "%s %s %s",
+        method,
+        path,
+        status,
+        extra={
+            "fields": {
+                "request_id": request_id,
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+            }
+        },
+    )
 
 
 Collector = Callable[[], Awaitable[list[str]]]
@@ -252,8 +241,24 @@ async def _collected() -> str:
     return "".join(line + "\n" for line in lines)
 
 
-@get("/metrics", include_in_schema=False, media_type=MediaType.TEXT, cache=False)
-async def metrics_endpoint() -> Response[str]:
-    """Prometheus text exposition of this process's counters (scrape each pod)."""
-    text = METRICS.render() + "\n".join(memory.metrics_lines()) + "\n" + await _collected()
-    return Response(text, media_type="text/plain; version=0.0.4")
+def _registry() -> CollectorRegistry:
+    """Under `marketplace serve` (PROMETHEUS_MULTIPROC_DIR set) every process's figures summed;
+    otherwise this process's, with its own resident memory and start time."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+class MetricsController(PrometheusController):
+    """Litestar's /metrics, with the figures that live in the database (the outbox) after the
+    HTTP ones."""
+
+    path = "/metrics"
+    include_in_schema = False
+
+    @get(media_type=MediaType.TEXT, cache=False)
+    async def get(self) -> Response[bytes]:
+        text = generate_latest(_registry()) + (await _collected()).encode()
+        return Response(text, media_type=CONTENT_TYPE_LATEST)

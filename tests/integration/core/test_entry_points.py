@@ -35,7 +35,7 @@ cli.build_parser = probed
 sys.exit(cli.main(sys.argv[1:]))
 """
 
-# What `marketplace serve` (uvicorn on marketplace.asgi:app, in each of its processes) wires.
+# What `marketplace serve` (gunicorn's uvicorn workers on marketplace.asgi:app, in each process) wires.
 _PROBE_SERVE = """
 import json
 import marketplace.asgi  # noqa: F401  (builds the app as uvicorn does)

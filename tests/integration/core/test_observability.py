@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from marketplace.core.observability import JsonFormatter
+from marketplace.core.logs import JsonFormatter
 from tests.live_server import live_server
 
 
@@ -41,8 +41,7 @@ async def test_metrics_fold_ids_and_count_requests(client: httpx.AsyncClient) ->
     text = (await client.get("/metrics")).text
     assert re.search(r'route="/api/v1/organisations/\{[a-z_]+(:uuid)?\}",status="401"', text)
     assert "marketplace_http_request_duration_seconds_bucket" in text
-    assert re.search(r"^process_resident_memory_bytes \d+$", text, re.M)
-    assert re.search(r"^marketplace_memory_trims_total \d+$", text, re.M)
+    assert re.search(r"^process_resident_memory_bytes [0-9.e+]+$", text, re.M)
 
 
 def _series(text: str) -> set[str]:
@@ -84,11 +83,11 @@ def test_a_served_process_logs_json_lines_with_the_request_id(tmp_path: Path) ->
 def _count(text: str, method: str, route: str, status: int) -> int:
     match = re.search(
         rf'^marketplace_http_requests_total\{{method="{method}",route="{re.escape(route)}",'
-        rf'status="{status}"\}} (\d+)$',
+        rf'status="{status}"\}} ([\d.]+)$',
         text,
         re.M,
     )
-    return int(match.group(1)) if match else 0
+    return int(float(match.group(1))) if match else 0
 
 
 async def test_refused_csrf_is_logged_and_counted_as_the_403_the_client_got(
