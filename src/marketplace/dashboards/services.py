@@ -20,7 +20,8 @@ from marketplace.accounts.tables import (
     Site,
     User,
 )
-from marketplace.billing import services as billing
+from marketplace.billing import access as billing_access
+from marketplace.billing import invoices as billing
 from marketplace.billing.tables import Invoice, Payment
 from marketplace.certificates import services as certificates
 from marketplace.certificates.tables import Certificate, CertificateEvent, CertificationDecision
@@ -47,7 +48,7 @@ from marketplace.scheduling.tables import (
 # Who sees a body's home and client file: everyone but auditors, who have a home of their own.
 HOME_ROLES = frozenset({"owner", "scheduler", "decision_maker", "finance"})
 NOTE_WRITERS = frozenset({"owner", "scheduler", "decision_maker"})
-BILLERS = billing.BILLERS
+BILLERS = billing_access.BILLERS
 NO_BODY = "No such certification body."
 NO_CLIENT = "No such client."
 
