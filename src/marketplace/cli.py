@@ -65,7 +65,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_createadmin(args: argparse.Namespace) -> int:
-    from marketplace.accounts.services import make_platform_admin
+    from marketplace.accounts.users import make_platform_admin
 
     password = os.environ.get("MARKETPLACE_ADMIN_PASSWORD")
     if password is None and sys.stdin.isatty():

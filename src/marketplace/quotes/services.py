@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from marketplace.accounts import services as accounts
+from marketplace.accounts import organisations as accounts
 from marketplace.accounts.guards import Principal
 from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import CertificationBody
