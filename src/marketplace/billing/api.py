@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 import stripe
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, MediaType, Request, get, post
 from litestar.params import JSONBody, Parameter
 
 from marketplace.accounts.guards import principal_of, require_role, requires_login
@@ -24,6 +24,7 @@ from marketplace.billing.schemas import (
     PaymentStartOut,
     RefundStartOut,
     VoidIn,
+    WebhookOut,
 )
 from marketplace.billing.stripe_gateway import gateway_for
 from marketplace.core.errors import BadRequest, Invalid
@@ -193,7 +194,7 @@ class StripeWebhookController(Controller):
     include_in_schema = False
 
     @post("", status_code=200, media_type=MediaType.JSON)
-    async def receive(self, request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+    async def receive(self, request: Request[Any, Any, Any]) -> WebhookOut:
         secret = settings_of(request).stripe.webhook_secret
         if not secret:
             raise BadRequest("Stripe webhooks are not configured.", code="not_configured")
@@ -220,7 +221,7 @@ class StripeWebhookController(Controller):
             outcome = await webhooks.handle_event(event)
         except webhooks.MalformedEvent as exc:
             raise BadRequest(str(exc), code="malformed_body") from exc
-        return Response({"status": outcome})
+        return WebhookOut(status=outcome)
 
 
 API_CONTROLLERS: list[Any] = [InvoiceController, TenantInvoiceController, StripeWebhookController]

@@ -142,3 +142,9 @@ class InvoiceSummaryOut(msgspec.Struct):
     total_minor: int
     amount_due_minor: int
     due_on: dt.date | None
+
+
+class WebhookOut(msgspec.Struct):
+    """What Stripe is told about a delivery: applied, ignored or duplicate."""
+
+    status: str
