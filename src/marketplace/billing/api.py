@@ -100,13 +100,7 @@ class InvoiceController(Controller):
     async def payment(
         self, request: Request[Any, Any, Any], invoice_id: uuid.UUID
     ) -> PaymentStartOut:
-        started = await payments.pay_invoice(principal_of(request), gateway_of(request), invoice_id)
-        return PaymentStartOut(
-            provider=started.provider,
-            payment_intent_id=started.payment_intent_id,
-            client_secret=started.client_secret,
-            publishable_key=started.publishable_key,
-        )
+        return await payments.pay_invoice(principal_of(request), gateway_of(request), invoice_id)
 
     @post(
         "/{invoice_id:uuid}/refund-overpayment",
@@ -116,13 +110,7 @@ class InvoiceController(Controller):
     async def refund(
         self, request: Request[Any, Any, Any], invoice_id: uuid.UUID
     ) -> RefundStartOut:
-        done = await refunds.refund_excess(principal_of(request), gateway_of(request), invoice_id)
-        return RefundStartOut(
-            id=done.id,
-            amount_minor=done.amount_minor,
-            currency=done.currency,
-            provider_reference=done.provider_reference,
-        )
+        return await refunds.refund_excess(principal_of(request), gateway_of(request), invoice_id)
 
 
 def _page(rows: list[dict[str, Any]], total: int, params: PageParams) -> Page[InvoiceSummaryOut]:

@@ -13,6 +13,7 @@ from marketplace.accounts.guards import Principal
 from marketplace.billing.access import CLIENT_ALL, NO_INVOICE, authorise, refuse
 from marketplace.billing.balance import amount_due, overpaid_minor
 from marketplace.billing.gateway import GatewayError, Intent, InvoiceToPay, PaymentGateway
+from marketplace.billing.schemas import PaymentStartOut
 from marketplace.billing.tables import Invoice, Payment
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
@@ -50,16 +51,6 @@ RECEIVABLE_STATES = (*OPEN_PAYMENT_STATES, "detached")
 CLAIM_ABANDONED_AFTER = dt.timedelta(seconds=60)
 CLAIM_WAIT_SECONDS = 20.0
 CLAIM_POLL_SECONDS = 0.05
-
-
-@dataclass(frozen=True)
-class PaymentStart:
-    """The intent a browser pays with, and whose it is (provider and its publishable key)."""
-
-    payment_intent_id: str
-    client_secret: str
-    provider: str
-    publishable_key: str
 
 
 @dataclass(frozen=True)
@@ -203,7 +194,16 @@ async def _wait_for_claim(claim_id: uuid.UUID, deadline: float) -> None:
             return
 
 
-async def start_payment(gateway: PaymentGateway, invoice_id: uuid.UUID) -> PaymentStart:
+def _started(gateway: PaymentGateway, intent: Intent) -> PaymentStartOut:
+    return PaymentStartOut(
+        provider=gateway.provider,
+        payment_intent_id=intent.id,
+        client_secret=intent.client_secret,
+        publishable_key=gateway.publishable_key,
+    )
+
+
+async def start_payment(gateway: PaymentGateway, invoice_id: uuid.UUID) -> PaymentStartOut:
     """The open invoice's one live intent for its amount due, created once whatever the concurrency.
 
     The first request claims the invoice's live payment row (a placeholder under a partial unique
@@ -225,18 +225,14 @@ async def start_payment(gateway: PaymentGateway, invoice_id: uuid.UUID) -> Payme
         if step.live is not None:
             intent = await gateway.fetch_intent(step.live["payment_intent_id"])
             if intent.status != "canceled":
-                return PaymentStart(
-                    intent.id, intent.client_secret, gateway.provider, gateway.publishable_key
-                )
+                return _started(gateway, intent)
             await _detach([step.live["id"]])  # canceled at the provider: start a new attempt
             continue
         if step.claimed is not None:
             await _cancel_quietly(gateway, step.retired)
             made = await _fill_claim(gateway, invoice_id, step)
             if made is not None:
-                return PaymentStart(
-                    made.id, made.client_secret, gateway.provider, gateway.publishable_key
-                )
+                return _started(gateway, made)
             continue
         if loop.time() > deadline:
             raise GatewayError(
@@ -415,7 +411,7 @@ def unique_violation(exc: BaseException) -> bool:
 
 async def pay_invoice(
     principal: Principal, gateway: PaymentGateway | None, invoice_id: uuid.UUID
-) -> PaymentStart:
+) -> PaymentStartOut:
     """The client starts (or resumes) paying an open invoice online (see start_payment); a switched
     off or unreachable provider is a 503."""
     await authorise(principal, invoice_id, client=CLIENT_ALL)

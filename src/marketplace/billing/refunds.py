@@ -12,6 +12,7 @@ from marketplace.billing.access import BILLERS, authorise
 from marketplace.billing.balance import overpaid_minor
 from marketplace.billing.gateway import GatewayError, PaymentGateway, RefundResult
 from marketplace.billing.payments import PaymentUnavailable, require_gateway, unique_violation
+from marketplace.billing.schemas import RefundStartOut
 from marketplace.billing.tables import Invoice, Payment, Refund
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
@@ -55,14 +56,6 @@ async def record_charge_refunded(charge: dict[str, Any], at: dt.datetime) -> boo
         data={"payment_id": str(payment["id"]), "refunded_minor": refunded},
     )
     return True
-
-
-@dataclass(frozen=True)
-class RefundDone:
-    id: uuid.UUID
-    amount_minor: int
-    currency: str
-    provider_reference: str
 
 
 @dataclass(frozen=True)
@@ -129,7 +122,7 @@ async def _request_refund(actor_id: uuid.UUID | None, invoice_id: uuid.UUID) -> 
 
 async def refund_overpayment(
     actor_id: uuid.UUID | None, gateway: PaymentGateway, invoice_id: uuid.UUID
-) -> RefundDone:
+) -> RefundStartOut:
     """Hand back what was paid beyond the amount due, once, through the provider.
 
     The refund is recorded as requested before the provider is asked (committed, so no
@@ -152,7 +145,12 @@ async def refund_overpayment(
         await _mark_failed(invoice_id, claim, exc)
         raise
     await _record_made(actor_id, invoice_id, claim, result)
-    return RefundDone(claim.id, claim.amount_minor, claim.currency, result.id)
+    return RefundStartOut(
+        id=claim.id,
+        amount_minor=claim.amount_minor,
+        currency=claim.currency,
+        provider_reference=result.id,
+    )
 
 
 async def _mark_failed(invoice_id: uuid.UUID, claim: _Claim, exc: BaseException) -> None:
@@ -227,7 +225,7 @@ async def _record_made(
 
 async def refund_excess(
     principal: Principal, gateway: PaymentGateway | None, invoice_id: uuid.UUID
-) -> RefundDone:
+) -> RefundStartOut:
     """The body's finance or owner refunds an overpayment (see refund_overpayment); a switched
     off or unreachable provider is a 503."""
     await authorise(principal, invoice_id, body=BILLERS)
