@@ -40,6 +40,7 @@ from marketplace.core.guards import screen_input
 from marketplace.core.observability import RequestContextMiddleware, metrics_endpoint
 from marketplace.dashboards.api import API_CONTROLLERS as DASHBOARDS_API
 from marketplace.dashboards.pages import PAGE_CONTROLLERS as DASHBOARDS_PAGES
+from marketplace.dashboards.pages import HomePages
 from marketplace.directory import search as directory_search
 from marketplace.directory.api import AdminAccreditationController, BodyController
 from marketplace.directory.pages import AccreditationAdminPages, BodyAdminPages, DirectoryPages
@@ -50,7 +51,7 @@ from marketplace.notifications.api import API_CONTROLLERS as NOTIFICATIONS_API
 from marketplace.notifications.pages import PAGE_CONTROLLERS as NOTIFICATIONS_PAGES
 from marketplace.notifications.worker import inprocess_worker
 from marketplace.quotes.api import AuditTimeController, QuoteRequestController
-from marketplace.quotes.pages import AuditTimePages, QuotePages
+from marketplace.quotes.pages import PAGE_CONTROLLERS as QUOTES_PAGES
 from marketplace.readiness.api import API_CONTROLLERS as READINESS_API
 from marketplace.readiness.pages import PAGE_CONTROLLERS as READINESS_PAGES
 from marketplace.reference.api import ReferenceController
@@ -60,7 +61,6 @@ from marketplace.reviews.pages import ReviewPages
 from marketplace.scheduling.api import API_CONTROLLERS as SCHEDULING_API
 from marketplace.scheduling.pages import PAGE_CONTROLLERS as SCHEDULING_PAGES
 from marketplace.settings import PROJECT_ROOT, Settings
-from marketplace.web.pages import HomePages
 from marketplace.web.templating import configure_environment
 
 log = logging.getLogger("marketplace")
@@ -131,8 +131,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         AccreditationAdminPages,
         ReviewPages,
         ReferencePages,
-        AuditTimePages,
-        QuotePages,
+        *QUOTES_PAGES,
         *SCHEDULING_PAGES,
         *FINDINGS_PAGES,
         *CERTIFICATES_PAGES,

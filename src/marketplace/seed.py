@@ -13,10 +13,16 @@ from piccolo.table import Table
 from marketplace.accounts.bodies import slugify
 from marketplace.accounts.passwords import hash_password
 from marketplace.accounts.tables import CertificationBody, Membership, Organisation, Site, User
+from marketplace.certificates import demo as certificates_demo
 from marketplace.core.db import write_transaction
+from marketplace.directory import demo as directory_demo
 from marketplace.directory.tables import BodyLanguage, BodyRegion, BodyService
+from marketplace.quotes import demo as quotes_demo
+from marketplace.readiness import demo as readiness_demo
 from marketplace.reference.services import load_reference_data
 from marketplace.reference.tables import SupportService
+from marketplace.reviews import demo as reviews_demo
+from marketplace.scheduling import demo as scheduling_demo
 from marketplace.web.progress import Progress
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -92,114 +98,106 @@ def print_logins(logins: dict[str, str]) -> None:
         print(f"  {role:<58} {email}")
 
 
-async def seed_demo(
-    bodies: int = 60, organisations: int = 40, random_seed: int = 2026, progress: bool = True
-) -> dict[str, str]:
-    """Generate a believable marketplace: bodies with profiles, client organisations with sites, demo users."""
-    if await demo_present():
-        raise RuntimeError(
-            "demo data is already present; use a fresh database (delete var/ for SQLite)"
-        )
-    rng = random.Random(random_seed)
-    Faker.seed(random_seed)
-    fakers = {loc: Faker(loc) for *_, loc in COUNTRIES}
-    for f in fakers.values():
-        f.seed_instance(random_seed)
-    pw_hash = hash_password(
-        DEMO_PASSWORD
-    )  # one hash for every demo user: argon2 is slow on purpose
-    services = [r["code"] for r in await SupportService.select(SupportService.code).run()]
-    bar = Progress("Demo data", bodies + organisations + 1, enabled=progress)
+class _Demo:
+    """The rows of the demo's tenants as they are drawn, in the order the random stream gives them."""
 
-    users: list[Table] = []
-    memberships: list[Table] = []
+    def __init__(self, rng: random.Random, random_seed: int, services: list[str]) -> None:
+        self.rng = rng
+        Faker.seed(random_seed)
+        self.fakers = {loc: Faker(loc) for *_, loc in COUNTRIES}
+        for f in self.fakers.values():
+            f.seed_instance(random_seed)
+        # One hash for every demo user: argon2 is slow on purpose.
+        self.pw_hash = hash_password(DEMO_PASSWORD)
+        self.services = services
+        self.users: list[Table] = []
+        self.memberships: list[Table] = []
+        self.bodies: list[Table] = []
+        self.children: dict[type[Table], list[Table]] = {
+            BodyLanguage: [],
+            BodyRegion: [],
+            BodyService: [],
+        }
+        self.organisations: list[Table] = []
+        self.sites: list[Table] = []
+        self.slugs: set[str] = set()
 
-    def user(email: str, name: str, tz: str = "Europe/London", admin: bool = False) -> uuid.UUID:
-        uid = uuid.UUID(int=rng.getrandbits(128), version=4)
-        users.append(
+    def _id(self) -> uuid.UUID:
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+
+    def user(
+        self, email: str, name: str, tz: str = "Europe/London", admin: bool = False
+    ) -> uuid.UUID:
+        uid = self._id()
+        self.users.append(
             User(
                 id=uid,
                 email=email,
                 name=name,
-                password_hash=pw_hash,
+                password_hash=self.pw_hash,
                 time_zone=tz,
                 is_platform_admin=admin,
             )
         )
         return uid
 
-    # --- the named demo tenants --------------------------------------------------------------
-    admin_id = user(DEMO_LOGINS["platform administrator"], "Ada Admin", admin=True)
-    del admin_id
-    client_id = user(
-        DEMO_LOGINS["client (quality manager, owner of Acme Precision Ltd)"], "Quinn Manager"
-    )
-    body_owner = user(
-        DEMO_LOGINS["certification body (owner of Northbridge Certification)"], "Blake Owner"
-    )
-    role_users = {
-        "scheduler": user(DEMO_LOGINS["body scheduler"], "Sam Scheduler"),
-        "auditor": user(DEMO_LOGINS["auditor"], "Avery Auditor"),
-        "decision_maker": user(DEMO_LOGINS["decision maker"], "Dana Decider"),
-        "finance": user(DEMO_LOGINS["finance"], "Finley Finance"),
-    }
-
-    body_rows: list[Table] = []
-    child_rows: dict[type[Table], list[Table]] = {BodyLanguage: [], BodyRegion: [], BodyService: []}
-    org_rows: list[Table] = []
-    site_rows: list[Table] = []
-    slugs: set[str] = set()
-
-    def add_body(name: str, country_idx: int) -> uuid.UUID:
-        country, lang, _tz, _loc = COUNTRIES[country_idx]
-        bid = uuid.UUID(int=rng.getrandbits(128), version=4)
+    def _slug(self, name: str) -> str:
         slug, n = slugify(name), 1
-        while slug in slugs:
+        while slug in self.slugs:
             n += 1
             slug = f"{slugify(name)}-{n}"
-        slugs.add(slug)
+        self.slugs.add(slug)
+        return slug
+
+    def body(self, name: str, country_idx: int) -> uuid.UUID:
+        """A body with its profile, languages, regions and support services."""
+        rng = self.rng
+        country, lang, _tz, loc = COUNTRIES[country_idx]
+        bid = self._id()
+        slug = self._slug(name)
         low = rng.randrange(600, 1400, 50) * 100
-        currency = CURRENCY.get(country, "EUR")
-        body_rows.append(
+        self.bodies.append(
             CertificationBody(
                 id=bid,
                 slug=slug,
                 name=name,
                 country=country,
-                description=fakers[COUNTRIES[country_idx][3]].paragraph(nb_sentences=3),
+                description=self.fakers[loc].paragraph(nb_sentences=3),
                 day_rate_min_minor=low,
                 day_rate_max_minor=low + rng.randrange(100, 600, 50) * 100,
-                currency=currency,
+                currency=CURRENCY.get(country, "EUR"),
                 response_time_hours=rng.choice([4, 8, 24, 24, 48, 48, 72, 120]),
                 remote_audits=rng.random() < 0.7,
                 website=f"https://{slug}.example",
             )
         )
+        self._body_children(bid, country, lang)
+        return bid
+
+    def _body_children(self, bid: uuid.UUID, country: str, lang: str) -> None:
+        rng = self.rng
         langs = (
             {lang}
             | ({"en"} if rng.random() < 0.6 else set())
             | set(rng.sample(["de", "fr", "es", "it", "nl", "pl", "pt"], rng.randint(0, 2)))
         )
         for lg in sorted(langs):
-            child_rows[BodyLanguage].append(BodyLanguage(body=bid, language=lg))
+            self.children[BodyLanguage].append(BodyLanguage(body=bid, language=lg))
         regions = {country} | {c[0] for c in rng.sample(COUNTRIES, rng.randint(0, 5))}
         for rg in sorted(regions):
-            child_rows[BodyRegion].append(BodyRegion(body=bid, region=rg))
+            self.children[BodyRegion].append(BodyRegion(body=bid, region=rg))
+        services = self.services
         for sv in sorted(rng.sample(services, rng.randint(2, min(8, len(services))))):
-            child_rows[BodyService].append(BodyService(body=bid, service=sv))
-        return bid
+            self.children[BodyService].append(BodyService(body=bid, service=sv))
 
-    northbridge = add_body("Northbridge Certification", 0)
-    memberships.append(Membership(user=body_owner, body=northbridge, role="owner"))
-    for role, uid in role_users.items():
-        memberships.append(Membership(user=uid, body=northbridge, role=role))
-
-    def add_org(name: str, country_idx: int) -> uuid.UUID:
+    def organisation(self, name: str, country_idx: int) -> uuid.UUID:
+        """A client organisation with one to five sites, the first its head office."""
+        rng = self.rng
         country, _lang, tz, loc = COUNTRIES[country_idx]
-        fk = fakers[loc]
-        oid = uuid.UUID(int=rng.getrandbits(128), version=4)
+        fk = self.fakers[loc]
+        oid = self._id()
         personnel = rng.choice([8, 20, 45, 60, 120, 250, 400, 900, 1800, 4000])
-        org_rows.append(
+        self.organisations.append(
             Organisation(
                 id=oid,
                 name=name,
@@ -210,7 +208,7 @@ async def seed_demo(
         )
         n_sites = rng.choice([1, 1, 1, 2, 3, 5])
         for i in range(n_sites):
-            site_rows.append(
+            self.sites.append(
                 Site(
                     organisation=oid,
                     name="Head office" if i == 0 else f"{fk.city()} site",
@@ -223,50 +221,89 @@ async def seed_demo(
             )
         return oid
 
-    acme = add_org("Acme Precision Ltd", 0)
-    memberships.append(Membership(user=client_id, organisation=acme, role="owner"))
-    bar.advance()
+    async def save(self) -> None:
+        async with write_transaction():
+            await _insert_many(User, self.users)
+            await _insert_many(CertificationBody, self.bodies)
+            await _insert_many(Organisation, self.organisations)
+            await _insert_many(Site, self.sites)
+            for table, rows in self.children.items():
+                await _insert_many(table, rows)
+            await _insert_many(Membership, self.memberships)
 
-    for i in range(bodies - 1):
+
+def _named_tenants(demo: _Demo) -> None:
+    """The demo logins: Northbridge Certification with a user per role, Acme Precision Ltd."""
+    demo.user(DEMO_LOGINS["platform administrator"], "Ada Admin", admin=True)
+    client_id = demo.user(
+        DEMO_LOGINS["client (quality manager, owner of Acme Precision Ltd)"], "Quinn Manager"
+    )
+    body_owner = demo.user(
+        DEMO_LOGINS["certification body (owner of Northbridge Certification)"], "Blake Owner"
+    )
+    role_users = {
+        "scheduler": demo.user(DEMO_LOGINS["body scheduler"], "Sam Scheduler"),
+        "auditor": demo.user(DEMO_LOGINS["auditor"], "Avery Auditor"),
+        "decision_maker": demo.user(DEMO_LOGINS["decision maker"], "Dana Decider"),
+        "finance": demo.user(DEMO_LOGINS["finance"], "Finley Finance"),
+    }
+    northbridge = demo.body("Northbridge Certification", 0)
+    demo.memberships.append(Membership(user=body_owner, body=northbridge, role="owner"))
+    for role, uid in role_users.items():
+        demo.memberships.append(Membership(user=uid, body=northbridge, role=role))
+    acme = demo.organisation("Acme Precision Ltd", 0)
+    demo.memberships.append(Membership(user=client_id, organisation=acme, role="owner"))
+
+
+def _random_tenants(demo: _Demo, bodies: int, organisations: int, bar: Progress) -> None:
+    """The rest of the market: bodies and clients from every country, Faker-named."""
+    rng = demo.rng
+    for i in range(bodies):
         idx = rng.randrange(len(COUNTRIES))
-        fk = fakers[COUNTRIES[idx][3]]
-        add_body(
+        fk = demo.fakers[COUNTRIES[idx][3]]
+        demo.body(
             f"{fk.last_name()} {rng.choice(BODY_WORDS)}" + (f" {i}" if rng.random() < 0.1 else ""),
             idx,
         )
         bar.advance()
-    for _ in range(organisations - 1):
+    for _ in range(organisations):
         idx = rng.randrange(len(COUNTRIES))
-        add_org(fakers[COUNTRIES[idx][3]].company(), idx)
+        demo.organisation(demo.fakers[COUNTRIES[idx][3]].company(), idx)
         bar.advance()
 
-    async with write_transaction():
-        await _insert_many(User, users)
-        await _insert_many(CertificationBody, body_rows)
-        await _insert_many(Organisation, org_rows)
-        await _insert_many(Site, site_rows)
-        for table, rows in child_rows.items():
-            await _insert_many(table, rows)
-        await _insert_many(Membership, memberships)
+
+async def _domain_demos(rng: random.Random, progress: bool) -> None:
+    """Each domain's demo on top of the tenants, in floor order (each builds on the ones before)."""
+    for generate in (
+        directory_demo.generate,
+        reviews_demo.generate,
+        quotes_demo.generate,
+        scheduling_demo.generate,
+        certificates_demo.generate,
+        readiness_demo.generate,
+    ):
+        await generate(rng, progress)
+
+
+async def seed_demo(
+    bodies: int = 60, organisations: int = 40, random_seed: int = 2026, progress: bool = True
+) -> dict[str, str]:
+    """Generate a believable marketplace: bodies with profiles, client organisations with sites, demo users."""
+    if await demo_present():
+        raise RuntimeError(
+            "demo data is already present; use a fresh database (delete var/ for SQLite)"
+        )
+    rng = random.Random(random_seed)
+    services = [r["code"] for r in await SupportService.select(SupportService.code).run()]
+    demo = _Demo(rng, random_seed, services)
+    bar = Progress("Demo data", bodies + organisations + 1, enabled=progress)
+    _named_tenants(demo)
+    bar.advance()
+    _random_tenants(demo, bodies - 1, organisations - 1, bar)
+    await demo.save()
     bar.advance()
     bar.close()
-    from marketplace.directory import demo as directory_demo
-    from marketplace.reviews import demo as reviews_demo
-
-    await directory_demo.generate(rng, progress)
-    await reviews_demo.generate(rng, progress)
-    from marketplace.quotes import demo as quotes_demo
-
-    await quotes_demo.generate(rng, progress)
-    from marketplace.scheduling import demo as scheduling_demo
-
-    await scheduling_demo.generate(rng, progress)
-    from marketplace.certificates import demo as certificates_demo
-
-    await certificates_demo.generate(rng, progress)
-    from marketplace.readiness import demo as readiness_demo
-
-    await readiness_demo.generate(rng, progress)
+    await _domain_demos(rng, progress)
     return dict(DEMO_LOGINS)
 
 

@@ -30,7 +30,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 from marketplace.accounts.tables import User
 from marketplace.core import clock
 from marketplace.directory import services as directory
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.auditors import create_auditor
 from tests.factories import PASSWORD, World, make_body, make_user
 from tests.live_server import free_port, live_server
 
@@ -229,7 +229,7 @@ async def seed(world: World) -> dict[str, Any]:
         await User.update({User.name: name}).where(User.id == user_id).run()
     auditor_user = world.actor("a", "body:auditor").user_id
     for name, lead, user in (("Avery Lead", True, auditor_user), ("Sam Second", False, None)):
-        await scheduling.create_auditor(
+        await create_auditor(
             owner,
             world.a.body_id,
             {

@@ -18,7 +18,7 @@ from marketplace.core.activity import Tenant, log_action
 from marketplace.core.db import write_transaction
 from marketplace.core.errors import Invalid
 from marketplace.quotes.tables import Quote, QuoteLine
-from marketplace.scheduling.services import get_engagement
+from marketplace.scheduling.engagements import get_engagement
 from marketplace.scheduling.tables import Audit, Engagement
 
 MAX_QUANTITY = Decimal(1_000_000)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 
-from marketplace.accounts.guards import principal_of, require_role, requires_login
-from marketplace.accounts.roles import TenantKind
-from marketplace.certificates import services
+from marketplace.accounts.guards import principal_of, requires_login
+from marketplace.certificates import registry, status
+from marketplace.certificates.decisions import decide_as
 from marketplace.certificates.schemas import (
     CertificateOut,
     DecisionIn,
@@ -19,29 +18,8 @@ from marketplace.certificates.schemas import (
     ManagedCertificateOut,
     ReasonIn,
 )
-from marketplace.scheduling.context import BODY_ALL, NO_ROLES, check_access
-
-DECIDERS = frozenset({"owner", "decision_maker"})
-
-
-async def public_out(number: str) -> CertificateOut:
-    row = await services.certificate_row(number)
-    return msgspec.convert(services.registry_fields(row), CertificateOut, strict=False)
-
-
-async def managed_out(row: dict[str, Any]) -> ManagedCertificateOut:
-    return msgspec.convert(
-        {
-            **services.registry_fields(row),
-            "id": row["id"],
-            "at_risk": await services.at_risk(row),
-            "status_reason": row["status_reason"],
-            "suspended_on": row["suspended_on"],
-            "history": await services.history(row["id"]),
-        },
-        ManagedCertificateOut,
-        strict=False,
-    )
+from marketplace.certificates.verification import public_out
+from marketplace.rules.certification import CertificateAction
 
 
 class DecisionController(Controller):
@@ -57,27 +35,7 @@ class DecisionController(Controller):
     async def decide(
         self, request: Request[Any, Any, Any], cycle_id: uuid.UUID, data: JSONBody[DecisionIn]
     ) -> DecisionOut:
-        p = principal_of(request)
-        cycle = await services.cycle_context(cycle_id)
-        check_access(
-            p,
-            cycle["organisation_id"],
-            cycle["body_id"],
-            client=NO_ROLES,
-            body=DECIDERS,
-            what="No such certification cycle.",
-        )
-        result = await services.decide(
-            p.user_id,
-            cycle_id,
-            decision=data.decision,
-            decided_on=data.decided_on,
-            scope=data.scope,
-            comment=data.comment,
-            stage2_override_reason=data.stage2_override_reason,
-        )
-        certificate = await public_out(result["certificate"]) if result["certificate"] else None
-        return DecisionOut(result["decision"], result["decision_id"], certificate)
+        return await decide_as(principal_of(request), cycle_id, data)
 
 
 class CertificateController(Controller):
@@ -98,25 +56,13 @@ class CertificateController(Controller):
         guards=[requires_login],
     )
     async def manage(self, request: Request[Any, Any, Any], number: str) -> ManagedCertificateOut:
-        row = await services.certificate_row(number)
-        p = principal_of(request)
-        check_access(
-            p,
-            row["organisation"],
-            row["body"],
-            client=frozenset({"owner", "quality_manager", "member"}),
-            body=frozenset({"owner", "scheduler", "auditor", "decision_maker", "finance"}),
-            what="No certificate with this number.",
-        )
-        return await managed_out(row)
+        return await registry.managed_for(principal_of(request), number)
 
-    async def _decider(self, request: Request[Any, Any, Any], number: str) -> uuid.UUID:
-        row = await services.certificate_row(number)
-        p = principal_of(request)
-        require_role(
-            p, TenantKind.body, row["body"], DECIDERS, what="No certificate with this number."
-        )
-        return p.user_id
+    async def _change(
+        self, request: Request[Any, Any, Any], number: str, action: str, reason: str
+    ) -> ManagedCertificateOut:
+        await status.change_status(principal_of(request), number, action, reason)
+        return await registry.managed_out(await registry.certificate_row(number))
 
     @post(
         "/suspend",
@@ -127,9 +73,7 @@ class CertificateController(Controller):
     async def suspend(
         self, request: Request[Any, Any, Any], number: str, data: JSONBody[ReasonIn]
     ) -> ManagedCertificateOut:
-        actor = await self._decider(request, number)
-        await services.suspend(actor, number, data.reason)
-        return await managed_out(await services.certificate_row(number))
+        return await self._change(request, number, CertificateAction.suspend, data.reason)
 
     @post(
         "/withdraw",
@@ -140,9 +84,7 @@ class CertificateController(Controller):
     async def withdraw(
         self, request: Request[Any, Any, Any], number: str, data: JSONBody[ReasonIn]
     ) -> ManagedCertificateOut:
-        actor = await self._decider(request, number)
-        await services.withdraw(actor, number, data.reason)
-        return await managed_out(await services.certificate_row(number))
+        return await self._change(request, number, CertificateAction.withdraw, data.reason)
 
     @post(
         "/restore",
@@ -153,9 +95,7 @@ class CertificateController(Controller):
     async def restore(
         self, request: Request[Any, Any, Any], number: str, data: JSONBody[ReasonIn]
     ) -> ManagedCertificateOut:
-        actor = await self._decider(request, number)
-        await services.restore(actor, number, data.reason)
-        return await managed_out(await services.certificate_row(number))
+        return await self._change(request, number, CertificateAction.restore, data.reason)
 
 
 class BodyCertificatesController(Controller):
@@ -167,28 +107,8 @@ class BodyCertificatesController(Controller):
     async def list(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID
     ) -> list[ManagedCertificateOut]:
-        require_role(
-            principal_of(request),
-            TenantKind.body,
-            body_id,
-            BODY_ALL,
-            what="No such certification body.",
-        )
-        rows = await services.with_risk(await services.certificates_for(body_id=body_id))
-        return [
-            msgspec.convert(
-                {
-                    **services.registry_fields(r),
-                    "id": r["id"],
-                    "at_risk": r["at_risk"],
-                    "status_reason": r["status_reason"],
-                    "suspended_on": r["suspended_on"],
-                },
-                ManagedCertificateOut,
-                strict=False,
-            )
-            for r in rows
-        ]
+        rows = await registry.body_certificates(principal_of(request), body_id)
+        return [await registry.managed_out(r, with_history=False) for r in rows]
 
 
 API_CONTROLLERS = [DecisionController, CertificateController, BodyCertificatesController]

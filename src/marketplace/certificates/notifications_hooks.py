@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from marketplace.accounts.roles import TenantKind
-from marketplace.certificates.services import effective_status, with_risk
+from marketplace.certificates.registry import effective_status, with_risk
 from marketplace.certificates.tables import Certificate
 from marketplace.core import clock
 from marketplace.core.activity import ActionEntry, on_action

@@ -10,19 +10,18 @@ import segno
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from marketplace.accounts.guards import (
-    Principal,
-    current_principal,
-    me,
-    require_role,
-    requires_login,
-)
+from marketplace.accounts.guards import Principal, current_principal, me, requires_login
 from marketplace.accounts.roles import TenantKind
-from marketplace.certificates import services
-from marketplace.certificates.api import DECIDERS
+from marketplace.certificates import registry, status, verification
+from marketplace.certificates.decisions import (
+    DECIDERS,
+    check_decider,
+    decide_as,
+    decision_status,
+)
 from marketplace.certificates.schemas import DecisionIn
-from marketplace.core.errors import DomainError, Invalid
-from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL, NO_ROLES, check_access
+from marketplace.core.errors import Conflict, DomainError, Invalid
+from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL, check_access
 from marketplace.settings import settings_of
 from marketplace.web.forms import convert, errors_by_field, form_data
 
@@ -60,7 +59,7 @@ class PublicCertificatePages(Controller):
         errors: dict[str, str] = {}
         results: list[dict[str, Any]] = []
         try:
-            results = await services.search(q or "")
+            results = await verification.search(q or "")
         except DomainError as exc:
             errors = errors_by_field(exc)
         return Template(
@@ -77,7 +76,7 @@ class PublicCertificatePages(Controller):
         status_code: int = 200,
         template: str = "certificates/certificate.html",
     ) -> Template:
-        row = await services.certificate_row(number)
+        row = await registry.certificate_row(number)
         principal = current_principal(request)
         party = _is_party(principal, row)
         can_decide = principal is not None and bool(
@@ -87,13 +86,13 @@ class PublicCertificatePages(Controller):
         return Template(
             template,
             context={
-                "cert": services.registry_fields(row),
+                "cert": registry.registry_fields(row),
                 "row": row,
                 "standard_title": row["standard_title"],
                 "party": party,
                 "can_decide": can_decide,
-                "at_risk": await services.at_risk(row) if party else False,
-                "events": await services.history(row["id"]) if party else [],
+                "at_risk": await registry.at_risk(row) if party else False,
+                "events": await registry.history(row["id"]) if party else [],
                 "errors": errors or {},
                 "url": url,
                 "qr": qr_svg(url),
@@ -113,29 +112,14 @@ class PublicCertificatePages(Controller):
     async def change(
         self, request: Request[Any, Any, Any], number: str, action: str
     ) -> Response[Any]:
-        principal = me(request)
-        row = await services.certificate_row(number)
-        require_role(
-            principal,
-            TenantKind.body,
-            row["body"],
-            DECIDERS,
-            what="No certificate with this number.",
-        )
-        handlers = {
-            "suspend": services.suspend,
-            "withdraw": services.withdraw,
-            "restore": services.restore,
-        }
-        handler = handlers.get(action)
-        if handler is None:
-            raise Invalid.field("action", "Choose suspend, withdraw or restore.")
         data = await form_data(request)
         try:
-            await handler(principal.user_id, number, str(data.get("reason", "")))
-        except DomainError as exc:
+            await status.change_status(me(request), number, action, str(data.get("reason", "")))
+        except (Invalid, Conflict) as exc:
+            if exc.errors and exc.errors[0]["field"] == "action":
+                raise  # a mangled address, not the form's fault: the error page
             return await self._page(request, number, errors_by_field(exc), exc.status_code)
-        return _back(f"/certificates/{row['number']}")
+        return _back(f"/certificates/{number.strip().upper()}")
 
 
 class DecisionPages(Controller):
@@ -151,8 +135,8 @@ class DecisionPages(Controller):
         status_code: int = 200,
         values: dict[str, Any] | None = None,
     ) -> Template:
-        state = await services.decision_status(cycle_id)
-        cycle = state["cycle"]
+        state = await decision_status(cycle_id)
+        cycle = state.cycle
         side = check_access(
             principal,
             cycle["organisation_id"],
@@ -163,8 +147,8 @@ class DecisionPages(Controller):
         )
         can_decide = bool(principal.roles_in(TenantKind.body, cycle["body_id"]) & DECIDERS)
         certificate = None
-        if state["decision"] is not None:
-            issued = await services.certificates_for(body_id=cycle["body_id"])
+        if state.decision is not None:
+            issued = await registry.certificates_for(body_id=cycle["body_id"])
             certificate = next((c for c in issued if c["cycle"] == cycle_id), None)
         return Template(
             "certificates/decision.html",
@@ -187,35 +171,19 @@ class DecisionPages(Controller):
     @post("")
     async def decide(self, request: Request[Any, Any, Any], cycle_id: uuid.UUID) -> Response[Any]:
         principal = me(request)
-        cycle = await services.cycle_context(cycle_id)
-        check_access(
-            principal,
-            cycle["organisation_id"],
-            cycle["body_id"],
-            client=NO_ROLES,
-            body=DECIDERS,
-            what="No such certification cycle.",
-        )
+        # Who may not decide hears so before any field error (decide_as checks again).
+        await check_decider(principal, cycle_id)
         data = await form_data(request)
         if data.get("decided_on") == "":
             data.pop("decided_on")
         try:
-            decision = convert(data, DecisionIn)
-            result = await services.decide(
-                principal.user_id,
-                cycle_id,
-                decision=decision.decision,
-                decided_on=decision.decided_on,
-                scope=decision.scope,
-                comment=decision.comment,
-                stage2_override_reason=decision.stage2_override_reason,
-            )
-        except DomainError as exc:
+            result = await decide_as(principal, cycle_id, convert(data, DecisionIn))
+        except (Invalid, Conflict) as exc:
             return await self._page(
                 principal, cycle_id, errors_by_field(exc), exc.status_code, data
             )
-        if result["certificate"]:
-            return _back(f"/certificates/{result['certificate']}")
+        if result.certificate is not None:
+            return _back(f"/certificates/{result.certificate.number}")
         return _back(f"/cycles/{cycle_id}/decision")
 
 
@@ -232,11 +200,7 @@ class BodyCertificatePages(Controller):
         at_risk: bool | None = None,
         expiring_by: dt.date | None = None,
     ) -> Template:
-        principal = me(request)
-        require_role(
-            principal, TenantKind.body, body_id, BODY_ALL, what="No such certification body."
-        )
-        rows = await services.with_risk(await services.certificates_for(body_id=body_id))
+        rows = await registry.body_certificates(me(request), body_id)
         risky = sum(1 for r in rows if r["at_risk"])
         # Filters the dashboards link to: at risk, or still valid and expiring by a date.
         if at_risk:

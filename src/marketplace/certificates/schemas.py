@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, TypedDict
 
 import msgspec
 
@@ -23,6 +23,25 @@ class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
+class CertificateSiteOut(msgspec.Struct):
+    """A certified site as printed on the certificate, each with its own scope."""
+
+    name: str
+    address: str
+    country: str
+    scope: str
+
+
+class CertificateEventOut(msgspec.Struct):
+    """One line of a certificate's history: granted, suspended, restored, withdrawn."""
+
+    action: str
+    status: str
+    reason: str
+    created_at: dt.datetime
+    actor_name: str | None
+
+
 class CertificateOut(msgspec.Struct):
     """The public registry entry (reference README's certificate fields)."""
 
@@ -36,7 +55,7 @@ class CertificateOut(msgspec.Struct):
     standard: str
     scope: str
     iaf_sectors: list[int]
-    sites: list[dict[str, Any]]
+    sites: list[CertificateSiteOut]
     original_issued_on: dt.date
     issued_on: dt.date
     expires_on: dt.date
@@ -49,10 +68,18 @@ class ManagedCertificateOut(CertificateOut):
     at_risk: bool = False
     status_reason: str = ""
     suspended_on: dt.date | None = None
-    history: list[dict[str, Any]] = []
+    history: list[CertificateEventOut] = []
 
 
 class DecisionOut(msgspec.Struct):
     decision: str
     decision_id: uuid.UUID
     certificate: CertificateOut | None
+
+
+class DecisionResult(TypedDict):
+    """What ``decisions.decide`` answers: the decision, its row and the new certificate's number."""
+
+    decision: str
+    decision_id: uuid.UUID
+    certificate: str | None

@@ -1,1 +1,1 @@
-"""Dashboards: each user's home page, and a certification body's view of its clients."""
+"""Dashboards: the home page, each user's home, and a certification body's view of its clients."""

@@ -6,33 +6,26 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, Parameter
 
-from marketplace.accounts.guards import (
-    principal_of,
-    require_role,
-    requires_login,
-    requires_platform_admin,
-)
-from marketplace.accounts.roles import TenantKind
+from marketplace.accounts.guards import principal_of, requires_login, requires_platform_admin
 from marketplace.core.pagination import Page, PageParams
-from marketplace.dashboards import services
-from marketplace.dashboards.schemas import NoteIn
-from marketplace.scheduling.context import CLIENT_ALL
-
-
-def plain(value: Any) -> Any:
-    """Dates, ids and nested rows as JSON-ready builtins."""
-    return msgspec.to_builtins(value)
-
-
-def plain_page(result: Page[Any]) -> Page[Any]:
-    """A page of service rows with its items made JSON-ready."""
-    return Page(
-        items=plain(result.items), total=result.total, page=result.page, per_page=result.per_page
-    )
+from marketplace.dashboards import admin_home, auditor_home, body_home, client_detail, clients
+from marketplace.dashboards.client_home import organisation_dashboard
+from marketplace.dashboards.schemas import (
+    AdminDashboard,
+    AuditorDashboard,
+    BodyDashboard,
+    ClientDetail,
+    ClientFilters,
+    ClientRow,
+    Note,
+    NoteIn,
+    OrganisationDashboard,
+    RecentReview,
+    RecentUser,
+)
 
 
 class BodyDashboardController(Controller):
@@ -41,15 +34,8 @@ class BodyDashboardController(Controller):
     guards = [requires_login]
 
     @get("/dashboard", summary="The body's home: attention list and KPIs (not auditors)")
-    async def dashboard(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Any:
-        role = require_role(
-            principal_of(request),
-            TenantKind.body,
-            body_id,
-            services.HOME_ROLES,
-            what=services.NO_BODY,
-        )
-        return plain(await services.body_dashboard(body_id, role))
+    async def dashboard(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> BodyDashboard:
+        return await body_home.body_dashboard(principal_of(request), body_id)
 
     @get("/clients", summary="The body's clients with filters, sort and paging (not auditors)")
     async def clients(
@@ -65,56 +51,25 @@ class BodyDashboardController(Controller):
         sort: str | None = Parameter(default=None, max_length=20),
         page: int | None = None,
         per_page: int | None = None,
-    ) -> Page[Any]:
-        role = require_role(
-            principal_of(request),
-            TenantKind.body,
-            body_id,
-            services.HOME_ROLES,
-            what=services.NO_BODY,
+    ) -> Page[ClientRow]:
+        filters = ClientFilters(
+            q, standard, certificate_status, due_before, open_ncs, overdue_invoices, sort
         )
-        result = await services.list_clients(
-            body_id,
-            PageParams.of(page, per_page),
-            q=q,
-            standard=standard,
-            certificate_status=certificate_status,
-            due_before=due_before,
-            open_ncs=open_ncs,
-            overdue_invoices=overdue_invoices,
-            sort=sort,
-            show_invoices=role in services.BILLERS,
+        return await clients.list_clients(
+            principal_of(request), body_id, PageParams.of(page, per_page), filters
         )
-        return plain_page(result)
 
     @get("/clients/{organisation_id:uuid}", summary="One client's whole relationship with the body")
     async def client(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, organisation_id: uuid.UUID
-    ) -> Any:
-        role = require_role(
-            principal_of(request),
-            TenantKind.body,
-            body_id,
-            services.HOME_ROLES,
-            what=services.NO_BODY,
-        )
-        return plain(
-            await services.client_detail(body_id, organisation_id, role in services.BILLERS)
-        )
+    ) -> ClientDetail:
+        return await client_detail.client_detail(principal_of(request), body_id, organisation_id)
 
     @get("/clients/{organisation_id:uuid}/notes", summary="The body's internal notes on a client")
     async def notes(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, organisation_id: uuid.UUID
-    ) -> Any:
-        require_role(
-            principal_of(request),
-            TenantKind.body,
-            body_id,
-            services.HOME_ROLES,
-            what=services.NO_BODY,
-        )
-        await services.require_client(body_id, organisation_id)
-        return plain(await services.client_notes(body_id, organisation_id))
+    ) -> list[Note]:
+        return await clients.client_notes(principal_of(request), body_id, organisation_id)
 
     @post(
         "/clients/{organisation_id:uuid}/notes",
@@ -127,10 +82,10 @@ class BodyDashboardController(Controller):
         body_id: uuid.UUID,
         organisation_id: uuid.UUID,
         data: JSONBody[NoteIn],
-    ) -> Any:
-        p = principal_of(request)
-        require_role(p, TenantKind.body, body_id, services.NOTE_WRITERS, what=services.NO_BODY)
-        return plain(await services.add_client_note(p.user_id, body_id, organisation_id, data.text))
+    ) -> Note:
+        return await clients.add_client_note(
+            principal_of(request), body_id, organisation_id, data.text
+        )
 
 
 class OrganisationDashboardController(Controller):
@@ -139,15 +94,10 @@ class OrganisationDashboardController(Controller):
     guards = [requires_login]
 
     @get("", summary="The client's home: audits, actions, certificates, invoices, improvement")
-    async def dashboard(self, request: Request[Any, Any, Any], organisation_id: uuid.UUID) -> Any:
-        require_role(
-            principal_of(request),
-            TenantKind.organisation,
-            organisation_id,
-            CLIENT_ALL,
-            what="No such organisation.",
-        )
-        return plain(await services.organisation_dashboard(organisation_id))
+    async def dashboard(
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
+    ) -> OrganisationDashboard:
+        return await organisation_dashboard(principal_of(request), organisation_id)
 
 
 class AuditorDashboardController(Controller):
@@ -156,8 +106,8 @@ class AuditorDashboardController(Controller):
     guards = [requires_login]
 
     @get("", summary="The caller's audits ahead, reports to write and actions to verify")
-    async def dashboard(self, request: Request[Any, Any, Any]) -> Any:
-        return plain(await services.auditor_dashboard(principal_of(request).user_id))
+    async def dashboard(self, request: Request[Any, Any, Any]) -> AuditorDashboard:
+        return await auditor_home.auditor_dashboard(principal_of(request))
 
 
 class AdminDashboardController(Controller):
@@ -166,8 +116,8 @@ class AdminDashboardController(Controller):
     guards = [requires_platform_admin]
 
     @get("", summary="Queues and health for platform administrators")
-    async def dashboard(self) -> Any:
-        return plain(await services.admin_dashboard())
+    async def dashboard(self) -> AdminDashboard:
+        return await admin_home.admin_dashboard()
 
 
 class AdminQueuesController(Controller):
@@ -178,22 +128,14 @@ class AdminQueuesController(Controller):
     @get("/reviews", summary="Reviews published since a date, newest first (moderation queue)")
     async def reviews(
         self, since: dt.date | None = None, page: int | None = None, per_page: int | None = None
-    ) -> Page[Any]:
-        return plain_page(
-            await services.recent_reviews(
-                services.review_window(since), PageParams.of(page, per_page)
-            )
-        )
+    ) -> Page[RecentReview]:
+        return await admin_home.recent_reviews(since, PageParams.of(page, per_page))
 
     @get("/users", summary="Accounts created since a date, newest first (sign-up queue)")
     async def users(
         self, since: dt.date | None = None, page: int | None = None, per_page: int | None = None
-    ) -> Page[Any]:
-        return plain_page(
-            await services.recent_users(
-                services.signup_window(since), PageParams.of(page, per_page)
-            )
-        )
+    ) -> Page[RecentUser]:
+        return await admin_home.recent_users(since, PageParams.of(page, per_page))
 
 
 API_CONTROLLERS = [

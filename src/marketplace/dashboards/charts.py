@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from html import escape
+
+from marketplace.dashboards.schemas import BodyDashboard, ClientDetail, OrganisationDashboard
 
 WIDTH = 640
 HEIGHT = 220
@@ -113,3 +116,81 @@ def timeline_svg(
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+# --- the charts of each home, from its typed answer --------------------------------------------
+
+
+def body_home_charts(board: BodyDashboard) -> dict[str, str]:
+    """The body home's charts: audits per month, utilisation, clauses and (billing roles) revenue."""
+    apm = board.audits_per_month
+    labels = [m.month[5:] for m in apm.months]
+    charts = {
+        "audits": bar_chart(
+            "audits-chart",
+            "Audits held per month by kind, last 12 months",
+            labels,
+            [(k, [m.kinds[k].count for m in apm.months]) for k in apm.kinds],
+            stacked=True,
+        ),
+        "utilisation": hbar_chart(
+            "utilisation-chart",
+            "Auditor utilisation, next 90 days (per cent of working days booked)",
+            [(u.name, u.utilisation_pct) for u in board.utilisation[:15]],
+        ),
+        "clauses": hbar_chart(
+            "clauses-chart",
+            "Nonconformities by clause, last 12 months",
+            [(c.clause, c.count) for c in board.nonconformities_by_clause],
+        ),
+    }
+    if board.revenue:
+        cur = board.revenue.currency
+        months = board.revenue.months
+        charts["revenue"] = bar_chart(
+            "revenue-chart",
+            f"Revenue invoiced and collected per month in {cur} (minor units / 100)",
+            labels,
+            [
+                ("invoiced", [m.invoiced.get(cur, 0) / 100 for m in months]),
+                ("collected", [m.collected.get(cur, 0) / 100 for m in months]),
+            ],
+        )
+    return charts
+
+
+def client_home_chart(board: OrganisationDashboard) -> str:
+    """Nonconformities per issued report, the client's improvement over time."""
+    per_report = board.improvement.per_report
+    return bar_chart(
+        "nc-chart",
+        "Nonconformities per issued audit report, oldest first",
+        [f"{r.issued_on:%y-%m}" if r.issued_on else "?" for r in per_report],
+        [("nonconformities", [r.count for r in per_report])],
+    )
+
+
+def engagement_timelines(detail: ClientDetail, today: dt.date) -> dict[uuid.UUID, str]:
+    """One timeline per engagement of the client file: its audits and decisions over time."""
+    timelines = {}
+    for e in detail.engagements:
+        marks: list[tuple[dt.date, str]] = []
+        for c in e.cycles:
+            if c.decision_date:
+                marks.append((c.decision_date, "decision"))
+            for a in c.audits:
+                day = (
+                    a.completed_on or (a.starts_at.date() if a.starts_at else None) or a.window_end
+                )
+                if day:
+                    marks.append((day, a.kind))
+        if marks:
+            marks.sort()
+            timelines[e.id] = timeline_svg(
+                f"timeline-{e.id}",
+                f"{e.standard}: audits and decisions over time",
+                min(marks[0][0], e.started_on),
+                max(marks[-1][0], today),
+                marks,
+            )
+    return timelines

@@ -1,4 +1,4 @@
-"""HTML pages of the dashboards: every user's home, a body's clients and client file, work lists."""
+"""HTML pages of the dashboards: the home page, every user's home, a body's clients and work lists."""
 
 from __future__ import annotations
 
@@ -10,33 +10,95 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
 from litestar.response import Redirect, Template
 
 from marketplace.accounts.guards import (
     Principal,
+    current_principal,
     me,
-    require_role,
     requires_login,
     requires_platform_admin,
 )
-from marketplace.accounts.roles import TenantKind
 from marketplace.core import clock
 from marketplace.core.errors import DomainError
-from marketplace.core.pagination import PageParams
-from marketplace.dashboards import services
-from marketplace.dashboards.charts import bar_chart, hbar_chart, timeline_svg
-from marketplace.dashboards.schemas import NoteIn
-from marketplace.findings.services import STATUSES as ACTION_STATUSES
-from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL
+from marketplace.core.pagination import Page, PageParams
+from marketplace.dashboards import access, admin_home, auditor_home, body_actions, body_home
+from marketplace.dashboards import client_detail as detail_service
+from marketplace.dashboards import clients as client_list
+from marketplace.dashboards.charts import body_home_charts, client_home_chart, engagement_timelines
+from marketplace.dashboards.client_home import organisation_dashboard
+from marketplace.dashboards.homes import homes
+from marketplace.dashboards.schemas import ClientFilters, ClientRow, NoteIn
+from marketplace.findings.tracker import STATUSES as ACTION_STATUSES
+from marketplace.reference import services as reference
 from marketplace.web.forms import convert, errors_by_field, form_data
 
 PER_PAGE = 50
+CSV_HEADER = [
+    "id",
+    "name",
+    "country",
+    "standards",
+    "certificate_status",
+    "next_audit_due",
+    "open_nonconformities",
+]
+
+
+def _pages(total: int) -> int:
+    return max(1, (total + PER_PAGE - 1) // PER_PAGE)
+
+
+def _list_context(body_id: uuid.UUID, result: Page[Any], query: dict[str, Any]) -> dict[str, Any]:
+    """What every list page of a body shows: the page of rows, its pager and its filters."""
+    return {
+        "body_id": body_id,
+        "result": result,
+        "pages": _pages(result.total),
+        "query": query,
+        "querystring": urlencode(query),
+    }
 
 
 def _csv_cell(value: Any) -> str:
     """Neutralise spreadsheet formulas (OWASP CSV injection) and print None as empty."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _clients_csv(result: Page[ClientRow], billers: bool) -> str:
+    """The client list as CSV, the overdue invoice column for the billing roles only."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER + (["overdue_invoices"] if billers else []))
+    for r in result.items:
+        row: list[Any] = [
+            r.id,
+            r.name,
+            r.country,
+            " ".join(r.standards),
+            r.certificate_status,
+            r.next_due,
+            r.open_ncs,
+        ] + ([r.overdue_invoices] if billers else [])
+        writer.writerow([_csv_cell(v) for v in row])
+    return out.getvalue()
+
+
+class HomePages(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, request: Request[Any, Any, Any]) -> Template:
+        return Template(
+            "home.html",
+            context={
+                "principal": current_principal(request),
+                "standards": await reference.list_standards(),
+                "sectors": await reference.list_iaf_sectors(),
+            },
+        )
 
 
 class HomeRedirectPages(Controller):
@@ -46,13 +108,13 @@ class HomeRedirectPages(Controller):
     @get("/dashboard")
     async def dashboard(self, request: Request[Any, Any, Any]) -> Response[Any]:
         """Lead each user to their home; with several, let them choose (and switch later)."""
-        homes = services.homes(me(request))
-        if len(homes) == 1:
-            return Redirect(homes[0]["href"], status_code=303)
-        return Template("dashboards/choose.html", context={"homes": homes})
+        mine = homes(me(request))
+        if len(mine) == 1:
+            return Redirect(mine[0].href, status_code=303)
+        return Template("dashboards/choose.html", context={"homes": mine})
 
 
-class BodyDashboardPages(Controller):
+class BodyHomePages(Controller):
     include_in_schema = False
     path = "/manage/bodies/{body_id:uuid}"
     guards = [requires_login]
@@ -60,108 +122,55 @@ class BodyDashboardPages(Controller):
     @get("/home")
     async def home(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
         principal = me(request)
-        role = require_role(
-            principal, TenantKind.body, body_id, services.HOME_ROLES, what=services.NO_BODY
-        )
-        board = await services.body_dashboard(body_id, role)
-        apm = board["audits_per_month"]
-        labels = [m["month"][5:] for m in apm["months"]]
-        charts = {
-            "audits": bar_chart(
-                "audits-chart",
-                "Audits held per month by kind, last 12 months",
-                labels,
-                [(k, [m["kinds"][k]["count"] for m in apm["months"]]) for k in apm["kinds"]],
-                stacked=True,
-            ),
-            "utilisation": hbar_chart(
-                "utilisation-chart",
-                "Auditor utilisation, next 90 days (per cent of working days booked)",
-                [(u["name"], u["utilisation_pct"]) for u in board["utilisation"][:15]],
-            ),
-            "clauses": hbar_chart(
-                "clauses-chart",
-                "Nonconformities by clause, last 12 months",
-                [(c["clause"], c["count"]) for c in board["nonconformities_by_clause"]],
-            ),
-        }
-        if board["revenue"]:
-            cur = board["revenue"]["currency"]
-            charts["revenue"] = bar_chart(
-                "revenue-chart",
-                f"Revenue invoiced and collected per month in {cur} (minor units / 100)",
-                labels,
-                [
-                    (name, [m[name].get(cur, 0) / 100 for m in board["revenue"]["months"]])
-                    for name in ("invoiced", "collected")
-                ],
-            )
+        board = await body_home.body_dashboard(principal, body_id)
         return Template(
             "dashboards/body_home.html",
-            context={"board": board, "charts": charts, "homes": services.homes(principal)},
+            context={"board": board, "charts": body_home_charts(board), "homes": homes(principal)},
         )
 
-    def _client_filters(
-        self,
-        q: str | None,
-        standard: str | None,
-        certificate_status: str | None,
-        due_before: dt.date | None,
-        open_ncs: bool | None,
-        overdue_invoices: bool | None,
-        sort: str | None,
-    ) -> dict[str, Any]:
-        return {
-            "q": q,
-            "standard": standard,
-            "certificate_status": certificate_status,
-            "due_before": due_before,
-            "open_ncs": open_ncs,
-            "overdue_invoices": overdue_invoices,
-            "sort": sort,
-        }
+
+def _client_filters(
+    q: str | None = None,
+    standard: str | None = None,
+    certificate_status: str | None = None,
+    due_before: dt.date | None = None,
+    open_ncs: bool | None = None,
+    overdue_invoices: bool | None = None,
+    sort: str | None = None,
+) -> ClientFilters:
+    """The client list's filters from the page's query string (the list and its export)."""
+    return ClientFilters(
+        q, standard, certificate_status, due_before, open_ncs, overdue_invoices, sort
+    )
+
+
+class ClientListPages(Controller):
+    include_in_schema = False
+    path = "/manage/bodies/{body_id:uuid}"
+    guards = [requires_login]
+    dependencies = {"filters": Provide(_client_filters, sync_to_thread=False)}
 
     @get("/clients")
     async def clients(
         self,
         request: Request[Any, Any, Any],
         body_id: uuid.UUID,
-        q: str | None = None,
-        standard: str | None = None,
-        certificate_status: str | None = None,
-        due_before: dt.date | None = None,
-        open_ncs: bool | None = None,
-        overdue_invoices: bool | None = None,
-        sort: str | None = None,
+        filters: ClientFilters,
         page: int = 1,
     ) -> Template:
-        role = require_role(
-            me(request), TenantKind.body, body_id, services.HOME_ROLES, what=services.NO_BODY
+        principal = me(request)
+        result = await client_list.list_clients(
+            principal, body_id, PageParams.of(page, PER_PAGE), filters
         )
-        filters = self._client_filters(
-            q, standard, certificate_status, due_before, open_ncs, overdue_invoices, sort
-        )
-        billers = role in services.BILLERS
-        result = await services.list_clients(
-            body_id, PageParams.of(page, PER_PAGE), show_invoices=billers, **filters
-        )
-        query = {
-            k: ("true" if v is True else v)
-            for k, v in filters.items()
-            if v not in (None, "", False)
-        }
+        query = filters.query()
         return Template(
             "dashboards/clients.html",
             context={
-                "body_id": body_id,
-                "result": result,
-                "pages": max(1, (result.total + PER_PAGE - 1) // PER_PAGE),
-                "query": query,
-                "querystring": urlencode(query),
-                "standards": await services.body_standards(body_id),
-                "cert_states": services.CERT_STATES,
-                "sorts": services.CLIENT_SORTS,
-                "billers": billers,
+                **_list_context(body_id, result, query),
+                "standards": await client_list.body_standards(body_id),
+                "cert_states": client_list.CERT_STATES,
+                "sorts": client_list.CLIENT_SORTS,
+                "billers": access.sees_invoices(access.home_role(principal, body_id)),
             },
         )
 
@@ -170,54 +179,22 @@ class BodyDashboardPages(Controller):
         self,
         request: Request[Any, Any, Any],
         body_id: uuid.UUID,
-        q: str | None = None,
-        standard: str | None = None,
-        certificate_status: str | None = None,
-        due_before: dt.date | None = None,
-        open_ncs: bool | None = None,
-        overdue_invoices: bool | None = None,
-        sort: str | None = None,
+        filters: ClientFilters,
     ) -> Response[str]:
-        role = require_role(
-            me(request), TenantKind.body, body_id, services.HOME_ROLES, what=services.NO_BODY
-        )
-        billers = role in services.BILLERS
-        result = await services.list_clients(
-            body_id,
-            None,
-            show_invoices=billers,
-            **self._client_filters(
-                q, standard, certificate_status, due_before, open_ncs, overdue_invoices, sort
-            ),
-        )
-        out = io.StringIO()
-        writer = csv.writer(out)
-        header = [
-            "id",
-            "name",
-            "country",
-            "standards",
-            "certificate_status",
-            "next_audit_due",
-            "open_nonconformities",
-        ]
-        writer.writerow(header + (["overdue_invoices"] if billers else []))
-        for r in result.items:
-            row = [
-                r["id"],
-                r["name"],
-                r["country"],
-                " ".join(r["standards"]),
-                r["certificate_status"],
-                r["next_due"],
-                r["open_ncs"],
-            ] + ([r["overdue_invoices"]] if billers else [])
-            writer.writerow([_csv_cell(v) for v in row])
+        principal = me(request)
+        result = await client_list.list_clients(principal, body_id, None, filters)
+        billers = access.sees_invoices(access.home_role(principal, body_id))
         return Response(
-            content=out.getvalue(),
+            content=_clients_csv(result, billers),
             media_type="text/csv",  # Litestar appends "; charset=utf-8"
             headers={"Content-Disposition": 'attachment; filename="clients.csv"'},
         )
+
+
+class ClientFilePages(Controller):
+    include_in_schema = False
+    path = "/manage/bodies/{body_id:uuid}"
+    guards = [requires_login]
 
     async def _client_page(
         self,
@@ -227,42 +204,14 @@ class BodyDashboardPages(Controller):
         errors: dict[str, str] | None = None,
         status_code: int = 200,
     ) -> Template:
-        role = require_role(
-            principal, TenantKind.body, body_id, services.HOME_ROLES, what=services.NO_BODY
-        )
-        detail = await services.client_detail(body_id, organisation_id, role in services.BILLERS)
-        timelines = {}
-        for e in detail["engagements"]:
-            marks: list[tuple[dt.date, str]] = []
-            for c in e["cycles"]:
-                if c["decision_date"]:
-                    marks.append((c["decision_date"], "decision"))
-                for a in c["audits"]:
-                    day = (
-                        a["completed_on"]
-                        or (a["starts_at"].date() if a["starts_at"] else None)
-                        or a["window_end"]
-                    )
-                    if day:
-                        marks.append((day, a["kind"]))
-            if marks:
-                marks.sort()
-                start = min(marks[0][0], e["started_on"])
-                end = max(marks[-1][0], clock.today())
-                timelines[e["id"]] = timeline_svg(
-                    f"timeline-{e['id']}",
-                    f"{e['standard']}: audits and decisions over time",
-                    start,
-                    end,
-                    marks,
-                )
+        detail = await detail_service.client_detail(principal, body_id, organisation_id)
         return Template(
             "dashboards/client.html",
             context={
                 "body_id": body_id,
                 "c": detail,
-                "timelines": timelines,
-                "can_note": role in services.NOTE_WRITERS,
+                "timelines": engagement_timelines(detail, clock.today()),
+                "can_note": access.home_role(principal, body_id) in access.NOTE_WRITERS,
                 "errors": errors or {},
             },
             status_code=status_code,
@@ -279,13 +228,11 @@ class BodyDashboardPages(Controller):
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, organisation_id: uuid.UUID
     ) -> Response[Any]:
         principal = me(request)
-        require_role(
-            principal, TenantKind.body, body_id, services.NOTE_WRITERS, what=services.NO_BODY
-        )
+        access.require_note_writer(principal, body_id)
         data = await form_data(request)
         try:
             note = convert({"text": str(data.get("text", "")).strip()}, NoteIn)
-            await services.add_client_note(principal.user_id, body_id, organisation_id, note.text)
+            await client_list.add_client_note(principal, body_id, organisation_id, note.text)
         except DomainError as exc:
             errors = errors_by_field(exc)
             if "form" in errors and "text" not in errors:
@@ -296,6 +243,12 @@ class BodyDashboardPages(Controller):
         return Redirect(
             f"/manage/bodies/{body_id}/clients/{organisation_id}#notes", status_code=303
         )
+
+
+class BodyActionPages(Controller):
+    include_in_schema = False
+    path = "/manage/bodies/{body_id:uuid}"
+    guards = [requires_login]
 
     @get("/corrective-actions")
     async def actions(
@@ -312,25 +265,26 @@ class BodyDashboardPages(Controller):
         issued_from: dt.date | None = None,
         page: int = 1,
     ) -> Template:
-        require_role(me(request), TenantKind.body, body_id, BODY_ALL, what=services.NO_BODY)
-        filters = {
-            "status": status or None,
-            "grade": grade or None,
-            "overdue": overdue,
-            "open_only": open,
-            "clause": (clause or "").strip()[:40] or None,
-            "organisation_id": organisation,
-            "issued_from": issued_from,
-        }
-        result = await services.body_actions(
-            body_id, PageParams.of(page, PER_PAGE), auditor_id=auditor, **filters
+        clause = (clause or "").strip()[:40] or None
+        result = await body_actions.body_actions(
+            me(request),
+            body_id,
+            PageParams.of(page, PER_PAGE),
+            auditor_id=auditor,
+            status=status or None,
+            grade=grade or None,
+            overdue=overdue,
+            open_only=open,
+            clause=clause,
+            organisation_id=organisation,
+            issued_from=issued_from,
         )
         query = {
             "status": status,
             "grade": grade,
             "overdue": "true" if overdue else None,
             "open": "true" if open else None,
-            "clause": filters["clause"],
+            "clause": clause,
             "organisation": organisation,
             "auditor": auditor,
             "issued_from": issued_from,
@@ -338,14 +292,7 @@ class BodyDashboardPages(Controller):
         query = {k: v for k, v in query.items() if v}
         return Template(
             "dashboards/body_actions.html",
-            context={
-                "body_id": body_id,
-                "result": result,
-                "pages": max(1, (result.total + PER_PAGE - 1) // PER_PAGE),
-                "query": query,
-                "querystring": urlencode(query),
-                "statuses": ACTION_STATUSES,
-            },
+            context={**_list_context(body_id, result, query), "statuses": ACTION_STATUSES},
         )
 
 
@@ -356,24 +303,10 @@ class OrganisationDashboardPages(Controller):
     @get("/organisations/{organisation_id:uuid}/home")
     async def home(self, request: Request[Any, Any, Any], organisation_id: uuid.UUID) -> Template:
         principal = me(request)
-        require_role(
-            principal,
-            TenantKind.organisation,
-            organisation_id,
-            CLIENT_ALL,
-            what="No such organisation.",
-        )
-        board = await services.organisation_dashboard(organisation_id)
-        per_report = board["improvement"]["per_report"]
-        chart = bar_chart(
-            "nc-chart",
-            "Nonconformities per issued audit report, oldest first",
-            [f"{r['issued_on']:%y-%m}" if r["issued_on"] else "?" for r in per_report],
-            [("nonconformities", [r["count"] for r in per_report])],
-        )
+        board = await organisation_dashboard(principal, organisation_id)
         return Template(
             "dashboards/client_home.html",
-            context={"board": board, "chart": chart, "homes": services.homes(principal)},
+            context={"board": board, "chart": client_home_chart(board), "homes": homes(principal)},
         )
 
 
@@ -384,10 +317,12 @@ class AuditorDashboardPages(Controller):
     @get("/me/auditor")
     async def home(self, request: Request[Any, Any, Any]) -> Template:
         principal = me(request)
-        board = await services.auditor_dashboard(principal.user_id)
         return Template(
             "dashboards/auditor_home.html",
-            context={"board": board, "homes": services.homes(principal)},
+            context={
+                "board": await auditor_home.auditor_dashboard(principal),
+                "homes": homes(principal),
+            },
         )
 
 
@@ -399,42 +334,34 @@ class AdminDashboardPages(Controller):
     async def home(self, request: Request[Any, Any, Any]) -> Template:
         return Template(
             "dashboards/admin_home.html",
-            context={
-                "board": await services.admin_dashboard(),
-                "homes": services.homes(me(request)),
-            },
+            context={"board": await admin_home.admin_dashboard(), "homes": homes(me(request))},
         )
 
     @get("/admin/reviews")
     async def reviews(self, since: dt.date | None = None, page: int = 1) -> Template:
-        since = services.review_window(since)
-        result = await services.recent_reviews(since, PageParams.of(page, PER_PAGE))
+        since = admin_home.review_window(since)
+        result = await admin_home.recent_reviews(since, PageParams.of(page, PER_PAGE))
         return Template(
             "dashboards/admin_reviews.html",
-            context={
-                "result": result,
-                "since": since,
-                "pages": max(1, (result.total + PER_PAGE - 1) // PER_PAGE),
-            },
+            context={"result": result, "since": since, "pages": _pages(result.total)},
         )
 
     @get("/admin/users")
     async def users(self, since: dt.date | None = None, page: int = 1) -> Template:
-        since = services.signup_window(since)
-        result = await services.recent_users(since, PageParams.of(page, PER_PAGE))
+        since = admin_home.signup_window(since)
+        result = await admin_home.recent_users(since, PageParams.of(page, PER_PAGE))
         return Template(
             "dashboards/admin_users.html",
-            context={
-                "result": result,
-                "since": since,
-                "pages": max(1, (result.total + PER_PAGE - 1) // PER_PAGE),
-            },
+            context={"result": result, "since": since, "pages": _pages(result.total)},
         )
 
 
 PAGE_CONTROLLERS = [
     HomeRedirectPages,
-    BodyDashboardPages,
+    BodyHomePages,
+    ClientListPages,
+    ClientFilePages,
+    BodyActionPages,
     OrganisationDashboardPages,
     AuditorDashboardPages,
     AdminDashboardPages,

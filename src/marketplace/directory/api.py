@@ -23,7 +23,7 @@ from marketplace.accounts.schemas import ActivityOut, InvitationOut, MemberIn, M
 from marketplace.core.activity import Tenant
 from marketplace.core.errors import Invalid
 from marketplace.core.pagination import Page, PageParams
-from marketplace.directory import search, services
+from marketplace.directory import profiles, search, services
 from marketplace.directory.schemas import (
     AccreditationIn,
     AccreditationOut,
@@ -37,8 +37,6 @@ from marketplace.directory.schemas import (
     SectorExperienceIn,
     SectorExperienceOut,
 )
-
-PROFILE_EDITORS = services.PROFILE_EDITORS
 
 
 def _detail(body: dict[str, Any]) -> BodyDetailOut:
@@ -129,12 +127,8 @@ class BodyController(Controller):
     async def declare_accreditation(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, data: JSONBody[AccreditationIn]
     ) -> AccreditationOut:
-        p = principal_of(request)
-        require_role(
-            p, TenantKind.body, body_id, PROFILE_EDITORS, what="No such certification body."
-        )
-        accreditation_id = await services.declare_accreditation(
-            p.user_id, body_id, msgspec.structs.asdict(data)
+        accreditation_id = await profiles.declare(
+            principal_of(request), body_id, msgspec.structs.asdict(data)
         )
         return msgspec.convert(
             await services.get_accreditation(accreditation_id), AccreditationOut, strict=False
@@ -151,23 +145,16 @@ class BodyController(Controller):
         body_id: uuid.UUID,
         data: JSONBody[list[SectorExperienceIn]],
     ) -> list[SectorExperienceOut]:
-        p = principal_of(request)
-        require_role(
-            p, TenantKind.body, body_id, PROFILE_EDITORS, what="No such certification body."
+        rows = await profiles.replace_experience(
+            principal_of(request), body_id, [msgspec.structs.asdict(r) for r in data]
         )
-        await services.set_sector_experience(
-            p.user_id, body_id, [msgspec.structs.asdict(r) for r in data]
-        )
-        rows = (await services.sector_experience([body_id]))[body_id]
         return msgspec.convert(rows, list[SectorExperienceOut], strict=False)
 
     @patch("/{body_id:uuid}", summary="Edit the body's profile (owner)", guards=[requires_login])
     async def update(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, data: JSONBody[BodyPatch]
     ) -> BodyOut:
-        p = principal_of(request)
-        require_role(p, TenantKind.body, body_id, BODY_MANAGERS, what="No such certification body.")
-        await services.update_body(p.user_id, body_id, msgspec.to_builtins(data))
+        await profiles.edit_profile(principal_of(request), body_id, msgspec.to_builtins(data))
         return msgspec.convert(await services.get_body(body_id), BodyOut, strict=False)
 
     @post(
@@ -180,7 +167,7 @@ class BodyController(Controller):
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, data: JSONBody[MemberIn]
     ) -> MemberOut:
         p = principal_of(request)
-        require_role(p, TenantKind.body, body_id, BODY_MANAGERS, what="No such certification body.")
+        profiles.body_role(p, body_id, BODY_MANAGERS)
         result = await accounts.invite_member(
             p.user_id, TenantKind.body, body_id, data.email, data.role
         )
@@ -198,13 +185,7 @@ class BodyController(Controller):
         page: int = Parameter(default=1),
         per_page: int = Parameter(default=20),
     ) -> Page[InvitationOut]:
-        require_role(
-            principal_of(request),
-            TenantKind.body,
-            body_id,
-            BODY_MANAGERS,
-            what="No such certification body.",
-        )
+        profiles.body_role(principal_of(request), body_id, BODY_MANAGERS)
         return await invitations_page(TenantKind.body, body_id, PageParams.of(page, per_page))
 
     @delete(
@@ -217,7 +198,7 @@ class BodyController(Controller):
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, invitation_id: uuid.UUID
     ) -> None:
         p = principal_of(request)
-        require_role(p, TenantKind.body, body_id, BODY_MANAGERS, what="No such certification body.")
+        profiles.body_role(p, body_id, BODY_MANAGERS)
         await accounts.revoke_invitation(p.user_id, TenantKind.body, body_id, invitation_id)
 
     @get(
@@ -232,13 +213,7 @@ class BodyController(Controller):
         page: int = Parameter(default=1),
         per_page: int = Parameter(default=20),
     ) -> Page[ActivityOut]:
-        require_role(
-            principal_of(request),
-            TenantKind.body,
-            body_id,
-            {"owner"},
-            what="No such certification body.",
-        )
+        profiles.body_role(principal_of(request), body_id, {"owner"})
         return await activity_page(Tenant("body", body_id), PageParams.of(page, per_page))
 
 

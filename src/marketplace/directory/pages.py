@@ -24,7 +24,7 @@ from marketplace.accounts.roles import BODY_MANAGERS, ROLES, TenantKind
 from marketplace.core.activity import Tenant, entries_for_tenant
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.pagination import PageParams
-from marketplace.directory import search, services
+from marketplace.directory import profiles, search, services
 from marketplace.directory.schemas import SORTS, AccreditationIn, BodyIn
 from marketplace.reference import services as reference
 from marketplace.web.forms import as_list, convert, errors_by_field, form_data
@@ -132,19 +132,16 @@ class BodyAdminPages(Controller):
     @get("/manage/bodies/{body_id:uuid}", guards=[requires_login])
     async def manage(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
         principal = me(request)
-        role = require_role(principal, TenantKind.body, body_id, what="No such certification body.")
-        return await self._render(principal, body_id, role)
+        return await self._render(principal, body_id, profiles.body_role(principal, body_id))
 
     @post("/manage/bodies/{body_id:uuid}", guards=[requires_login])
     async def update(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
         principal = me(request)
-        role = require_role(
-            principal, TenantKind.body, body_id, BODY_MANAGERS, what="No such certification body."
-        )
+        role = profiles.body_role(principal, body_id, BODY_MANAGERS)
         data = await form_data(request)
         try:
             payload = convert(_profile_from_form(data), BodyIn)
-            await services.update_body(principal.user_id, body_id, msgspec.to_builtins(payload))
+            await profiles.edit_profile(principal, body_id, msgspec.to_builtins(payload))
         except DomainError as exc:
             return await self._render(
                 principal,
@@ -161,13 +158,7 @@ class BodyAdminPages(Controller):
         self, request: Request[Any, Any, Any], body_id: uuid.UUID
     ) -> Template:
         principal = me(request)
-        role = require_role(
-            principal,
-            TenantKind.body,
-            body_id,
-            services.PROFILE_EDITORS,
-            what="No such certification body.",
-        )
+        role = profiles.body_role(principal, body_id, services.PROFILE_EDITORS)
         data = await form_data(request)
         sectors = [s.strip() for s in str(data.get("iaf_sectors", "")).split(",") if s.strip()]
         try:
@@ -182,9 +173,7 @@ class BodyAdminPages(Controller):
                 },
                 AccreditationIn,
             )
-            await services.declare_accreditation(
-                principal.user_id, body_id, msgspec.structs.asdict(payload)
-            )
+            await profiles.declare(principal, body_id, msgspec.structs.asdict(payload))
         except DomainError as exc:
             return await self._render(
                 principal, body_id, role, errors_by_field(exc), status_code=exc.status_code
@@ -196,9 +185,7 @@ class BodyAdminPages(Controller):
     @post("/manage/bodies/{body_id:uuid}/members", guards=[requires_login])
     async def add_member(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
         principal = me(request)
-        role = require_role(
-            principal, TenantKind.body, body_id, BODY_MANAGERS, what="No such certification body."
-        )
+        role = profiles.body_role(principal, body_id, BODY_MANAGERS)
         data = await form_data(request)
         try:
             result = await accounts.invite_member(
@@ -221,9 +208,7 @@ class BodyAdminPages(Controller):
     async def confirm_revoke(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, invitation_id: uuid.UUID
     ) -> Template:
-        require_role(
-            me(request), TenantKind.body, body_id, BODY_MANAGERS, what="No such certification body."
-        )
+        profiles.body_role(me(request), body_id, BODY_MANAGERS)
         invitation = await accounts.get_invitation(TenantKind.body, body_id, invitation_id)
         body = await services.get_body(body_id)
         return revoke_page(invitation, body["name"], f"/manage/bodies/{body_id}")
@@ -236,9 +221,7 @@ class BodyAdminPages(Controller):
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, invitation_id: uuid.UUID
     ) -> Template:
         principal = me(request)
-        role = require_role(
-            principal, TenantKind.body, body_id, BODY_MANAGERS, what="No such certification body."
-        )
+        role = profiles.body_role(principal, body_id, BODY_MANAGERS)
         invitation = await accounts.get_invitation(TenantKind.body, body_id, invitation_id)
         await accounts.revoke_invitation(principal.user_id, TenantKind.body, body_id, invitation_id)
         return await self._render(
@@ -250,9 +233,7 @@ class BodyAdminPages(Controller):
 
     @get("/manage/bodies/{body_id:uuid}/activity", guards=[requires_login])
     async def activity(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
-        require_role(
-            me(request), TenantKind.body, body_id, {"owner"}, what="No such certification body."
-        )
+        profiles.body_role(me(request), body_id, {"owner"})
         body = await services.get_body(body_id)
         entries = await entries_for_tenant(Tenant("body", body_id), limit=200)
         return Template(

@@ -553,25 +553,65 @@ async def compare(
     estimate: audit_time.AuditTimeEstimate | None = None
     basis: list[str] = []
     if organisation_id is not None:
-        orgs = await Organisation.select().where(Organisation.id == organisation_id).run()
-        if not orgs:
-            raise NotFound("No such organisation.")
-        sector = int(orgs[0]["iaf_sector"])
-        sites = await Site.count().where(Site.organisation == organisation_id).run()
-        # Every listed standard has an answer: one without an IAF MD 5 table reads a stand-in.
-        family, stand_in = audit_time.table_family(codes["standard"][standard])
-        estimate = audit_time.estimate(
-            family,
-            int(orgs[0]["effective_personnel"]),
-            _complexity(family),
-            sites=max(int(sites), 1),
-        )
-        basis = list(estimate.basis)
-        if _complexity(family):
-            basis.insert(0, "Complexity assumed medium: the organisation's profile has none.")
-        if stand_in:
-            basis.insert(0, stand_in)
-    today = clock.today()
+        sector, estimate, basis = await _estimate_for(organisation_id, codes["standard"][standard])
+    matches = await _accreditation_matches(ids, standard, sector)
+    experience = await services.sector_experience(ids)
+    ratings = await services.ratings_for(ids)
+    body_services = await _per_body(BodyService.service, ids)
+    languages = await _per_body(BodyLanguage.language, ids)
+    days = estimate.cycle_days() if estimate else None
+    out = [
+        {
+            **_compared_rates(rows[bid], days),
+            "languages": languages[bid],
+            "services": body_services[bid],
+            "accredited": bool(matches[bid]),
+            "accreditation_matches": matches[bid],
+            "clients_in_sector": sum(
+                e["clients_certified"] for e in experience[bid] if e["iaf_sector"] == sector
+            ),
+            "rating": ratings[bid],
+        }
+        for bid in ids
+    ]
+    return {
+        "standard": standard,
+        "iaf_sector": sector,
+        "organisation_id": organisation_id,
+        "services": sorted({s for v in body_services.values() for s in v}),
+        "bodies": out,
+        "basis": basis,
+    }
+
+
+async def _estimate_for(
+    organisation_id: uuid.UUID, standard_family: str
+) -> tuple[int, audit_time.AuditTimeEstimate, list[str]]:
+    """The organisation's IAF sector, its IAF MD 5 cycle estimate and the estimate's basis."""
+    orgs = await Organisation.select().where(Organisation.id == organisation_id).run()
+    if not orgs:
+        raise NotFound("No such organisation.")
+    sites = await Site.count().where(Site.organisation == organisation_id).run()
+    # Every listed standard has an answer: one without an IAF MD 5 table reads a stand-in.
+    family, stand_in = audit_time.table_family(standard_family)
+    estimate = audit_time.estimate(
+        family,
+        int(orgs[0]["effective_personnel"]),
+        _complexity(family),
+        sites=max(int(sites), 1),
+    )
+    basis = list(estimate.basis)
+    if _complexity(family):
+        basis.insert(0, "Complexity assumed medium: the organisation's profile has none.")
+    if stand_in:
+        basis.insert(0, stand_in)
+    return int(orgs[0]["iaf_sector"]), estimate, basis
+
+
+async def _accreditation_matches(
+    ids: list[uuid.UUID], standard: str, sector: int | None
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Each body's verified, unexpired accreditations for the standard (and sector, if given)."""
     where = (
         "a.body IN ({}) AND a.standard = {{}} AND a.status = 'verified' AND a.valid_until >= {{}}"
     )
@@ -585,7 +625,7 @@ async def compare(
         + (" AND s.iaf_sector = {}" if sector else "")
         + " ORDER BY a.valid_until DESC"
     )
-    args: list[Any] = [*ids, standard, today] + ([sector] if sector else [])
+    args: list[Any] = [*ids, standard, clock.today()] + ([sector] if sector else [])
     matches: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in ids}
     for r in await CertificationBody.raw(sql, *args).run():
         valid = r["valid_until"]
@@ -598,58 +638,33 @@ async def compare(
                 else dt.date.fromisoformat(valid),
             }
         )
-    experience = await services.sector_experience(ids)
-    ratings = await services.ratings_for(ids)
-    body_services: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
+    return matches
+
+
+async def _per_body(column: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """The values of a body's child rows (services, languages), sorted, per body."""
+    table = column._meta.table
+    found: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
     for r in (
-        await BodyService.select(BodyService.body, BodyService.service)
-        .where(BodyService.body.is_in(ids))
-        .order_by(BodyService.service)
-        .run()
+        await table.select(table.body, column).where(table.body.is_in(ids)).order_by(column).run()
     ):
-        body_services[r["body"]].append(r["service"])
-    languages: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
-    for r in (
-        await BodyLanguage.select(BodyLanguage.body, BodyLanguage.language)
-        .where(BodyLanguage.body.is_in(ids))
-        .order_by(BodyLanguage.language)
-        .run()
-    ):
-        languages[r["body"]].append(r["language"])
-    out = []
-    for bid in ids:
-        b = rows[bid]
-        lo, hi = (
-            int(b["day_rate_min_minor"]),
-            int(b["day_rate_max_minor"]) or int(b["day_rate_min_minor"]),
-        )
-        days = estimate.cycle_days() if estimate else None
-        out.append(
-            {
-                **{k: b[k] for k in ("id", "slug", "name", "country", "currency", "remote_audits")},
-                "day_rate_min_minor": lo,
-                "day_rate_max_minor": int(b["day_rate_max_minor"]),
-                "response_time_hours": int(b["response_time_hours"]),
-                "languages": languages[bid],
-                "services": body_services[bid],
-                "accredited": bool(matches[bid]),
-                "accreditation_matches": matches[bid],
-                "clients_in_sector": sum(
-                    e["clients_certified"] for e in experience[bid] if e["iaf_sector"] == sector
-                ),
-                "rating": ratings[bid],
-                "cycle_days": days,
-                "estimated_cycle_cost_minor": round(days * (lo + hi) / 2) if days and lo else None,
-                "estimated_cycle_cost_min_minor": round(days * lo) if days and lo else None,
-                "estimated_cycle_cost_max_minor": round(days * hi) if days and hi else None,
-            }
-        )
-    all_services = sorted({s for v in body_services.values() for s in v})
+        found[r["body"]].append(r[column._meta.name])
+    return found
+
+
+def _compared_rates(b: dict[str, Any], days: float | None) -> dict[str, Any]:
+    """A body's profile figures and its cycle cost at the low, middle and high day rate."""
+    lo, hi = (
+        int(b["day_rate_min_minor"]),
+        int(b["day_rate_max_minor"]) or int(b["day_rate_min_minor"]),
+    )
     return {
-        "standard": standard,
-        "iaf_sector": sector,
-        "organisation_id": organisation_id,
-        "services": all_services,
-        "bodies": out,
-        "basis": basis,
+        **{k: b[k] for k in ("id", "slug", "name", "country", "currency", "remote_audits")},
+        "day_rate_min_minor": lo,
+        "day_rate_max_minor": int(b["day_rate_max_minor"]),
+        "response_time_hours": int(b["response_time_hours"]),
+        "cycle_days": days,
+        "estimated_cycle_cost_minor": round(days * (lo + hi) / 2) if days and lo else None,
+        "estimated_cycle_cost_min_minor": round(days * lo) if days and lo else None,
+        "estimated_cycle_cost_max_minor": round(days * hi) if days and hi else None,
     }

@@ -12,17 +12,12 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody, Parameter
 
-from marketplace.accounts.guards import Principal, principal_of, require_role, requires_login
-from marketplace.accounts.roles import TenantKind
+from marketplace.accounts.guards import principal_of, requires_login
 from marketplace.core.errors import Invalid
 from marketplace.core.pagination import Page, PageParams
+from marketplace.findings import corrective_actions as actions
 from marketplace.findings import evidence as files
-from marketplace.findings import services
-from marketplace.findings.access import (
-    REPORT_WRITERS,
-    action_side,
-    report_side,
-)
+from marketplace.findings import reports, tracker
 from marketplace.findings.schemas import (
     AmendIn,
     CorrectiveActionOut,
@@ -36,31 +31,6 @@ from marketplace.findings.schemas import (
     ReviewIn,
     VerifyIn,
 )
-from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL, check_access
-
-
-async def report_out(report_id: uuid.UUID) -> ReportOut:
-    return msgspec.convert(await services.get_report(report_id), ReportOut, strict=False)
-
-
-def _ca_out(row: dict[str, Any]) -> CorrectiveActionOut:
-    return msgspec.convert(
-        {
-            **row,
-            "finding_id": row["finding"],
-            "audit_id": row["audit"],
-            "organisation_id": row["organisation"],
-            "body_id": row["body"],
-            "owner_id": row["owner"],
-            "finding": row.get("finding_detail"),
-        },
-        CorrectiveActionOut,
-        strict=False,
-    )
-
-
-async def ca_out(ca_id: uuid.UUID) -> CorrectiveActionOut:
-    return _ca_out(await services.get_corrective_action(ca_id))
 
 
 class AuditReportController(Controller):
@@ -76,13 +46,8 @@ class AuditReportController(Controller):
     async def create(
         self, request: Request[Any, Any, Any], audit_id: uuid.UUID, data: JSONBody[ReportIn]
     ) -> ReportOut:
-        p = principal_of(request)
-        parties = await services.audit_parties(audit_id)
-        check_access(
-            p, parties.organisation_id, parties.body_id, body=REPORT_WRITERS, what="No such audit."
-        )
-        report_id = await services.create_report(p.user_id, audit_id, msgspec.to_builtins(data))
-        return await report_out(report_id)
+        report_id = await reports.create_report(principal_of(request), audit_id, data)
+        return await reports.get_report(report_id)
 
 
 class ReportController(Controller):
@@ -92,26 +57,14 @@ class ReportController(Controller):
 
     @get("", summary="A report revision with its findings")
     async def read(self, request: Request[Any, Any, Any], report_id: uuid.UUID) -> ReportOut:
-        side = report_side(principal_of(request), await services.report_row(report_id))
-        out = await report_out(report_id)
-        if side == "client":
-            # A draft amendment is the body's work in progress until it is issued.
-            out.revisions = [r for r in out.revisions if r["status"] != "draft"]
-        return out
+        return await reports.read_report(principal_of(request), report_id)
 
     @patch("", summary="Edit a draft report; findings, when given, replace the draft's findings")
     async def edit(
         self, request: Request[Any, Any, Any], report_id: uuid.UUID, data: JSONBody[ReportPatch]
     ) -> ReportOut:
-        p = principal_of(request)
-        report_side(p, await services.report_row(report_id), write=True)
-        changes = {k: v for k, v in msgspec.to_builtins(data).items() if v is not None}
-        if data.findings is not None:
-            changes["findings"] = [
-                {**msgspec.to_builtins(f), "site_id": f.site_id} for f in data.findings
-            ]
-        await services.update_report(p.user_id, report_id, changes)
-        return await report_out(report_id)
+        await reports.update_report(principal_of(request), report_id, data)
+        return await reports.get_report(report_id)
 
     @post(
         "/issue",
@@ -119,10 +72,8 @@ class ReportController(Controller):
         status_code=200,
     )
     async def issue(self, request: Request[Any, Any, Any], report_id: uuid.UUID) -> ReportOut:
-        p = principal_of(request)
-        report_side(p, await services.report_row(report_id), write=True)
-        await services.issue_report(p.user_id, report_id)
-        return await report_out(report_id)
+        await reports.issue_report(principal_of(request), report_id)
+        return await reports.get_report(report_id)
 
     @post(
         "/amend",
@@ -132,10 +83,8 @@ class ReportController(Controller):
     async def amend(
         self, request: Request[Any, Any, Any], report_id: uuid.UUID, data: JSONBody[AmendIn]
     ) -> ReportOut:
-        p = principal_of(request)
-        report_side(p, await services.report_row(report_id), write=True)
-        new_id = await services.amend_report(p.user_id, report_id, data.reason)
-        return await report_out(new_id)
+        new_id = await reports.amend_report(principal_of(request), report_id, data.reason)
+        return await reports.get_report(new_id)
 
 
 class OrganisationActionsController(Controller):
@@ -156,29 +105,11 @@ class OrganisationActionsController(Controller):
         per_page: int | None = None,
         clause: str | None = Parameter(default=None, max_length=40),
     ) -> Page[CorrectiveActionOut]:
-        require_role(
+        return await tracker.organisation_actions(
             principal_of(request),
-            TenantKind.organisation,
             organisation_id,
-            CLIENT_ALL,
-            what="No such organisation.",
-        )
-        params = PageParams.of(page, per_page)
-        rows, total = await services.list_corrective_actions(
-            organisation_id=organisation_id,
-            status=status,
-            grade=grade,
-            overdue_only=overdue,
-            owner_id=owner_id,
-            clause=clause,
-            limit=params.per_page,
-            offset=params.offset,
-        )
-        return Page(
-            items=[_ca_out(r) for r in rows],
-            total=total,
-            page=params.page,
-            per_page=params.per_page,
+            tracker.Filters(status, grade, overdue, owner_id, clause),
+            PageParams.of(page, per_page),
         )
 
 
@@ -198,49 +129,24 @@ class BodyActionsController(Controller):
         page: int | None = None,
         per_page: int | None = None,
     ) -> Page[CorrectiveActionOut]:
-        require_role(
+        return await tracker.body_actions(
             principal_of(request),
-            TenantKind.body,
             body_id,
-            BODY_ALL,
-            what="No such certification body.",
-        )
-        params = PageParams.of(page, per_page)
-        rows, total = await services.list_corrective_actions(
-            body_id=body_id,
-            status=status,
-            grade=grade,
-            overdue_only=overdue,
-            limit=params.per_page,
-            offset=params.offset,
-        )
-        return Page(
-            items=[_ca_out(r) for r in rows],
-            total=total,
-            page=params.page,
-            per_page=params.per_page,
+            tracker.Filters(status, grade, overdue),
+            PageParams.of(page, per_page),
         )
 
     @get("/finding-policy", summary="The body's response times for findings (body members)")
     async def policy(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> PolicyIn:
-        require_role(
-            principal_of(request),
-            TenantKind.body,
-            body_id,
-            BODY_ALL,
-            what="No such certification body.",
-        )
-        policy = await services.policy_for(body_id)
+        policy = await actions.read_policy(principal_of(request), body_id)
         return PolicyIn(policy.major_response_days, policy.minor_plan_days)
 
     @put("/finding-policy", summary="Set the body's response times for findings (owner)")
     async def set_policy(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, data: JSONBody[PolicyIn]
     ) -> PolicyIn:
-        p = principal_of(request)
-        require_role(p, TenantKind.body, body_id, {"owner"}, what="No such certification body.")
-        await services.set_policy(
-            p.user_id, body_id, data.major_response_days, data.minor_plan_days
+        await actions.set_policy(
+            principal_of(request), body_id, data.major_response_days, data.minor_plan_days
         )
         return data
 
@@ -257,8 +163,7 @@ class CorrectiveActionController(Controller):
 
     @get("", summary="A corrective action with its finding, history and evidence list")
     async def read(self, request: Request[Any, Any, Any], ca_id: uuid.UUID) -> CorrectiveActionOut:
-        action_side(principal_of(request), await services.ca_row(ca_id))
-        return await ca_out(ca_id)
+        return await actions.read_corrective_action(principal_of(request), ca_id)
 
     @patch("", summary="Answer: owner, correction, root cause, plan, target date (client)")
     async def edit(
@@ -267,15 +172,13 @@ class CorrectiveActionController(Controller):
         ca_id: uuid.UUID,
         data: JSONBody[CorrectiveActionPatch],
     ) -> CorrectiveActionOut:
-        p = principal_of(request)
-        action_side(p, await services.ca_row(ca_id), act="answer")
         # owner_id may be set to null explicitly, so only the fields sent count.
         raw = await request.json()
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
         if isinstance(raw, dict) and "owner_id" in raw:
             changes["owner_id"] = data.owner_id
-        await services.update_corrective_action(p.user_id, ca_id, changes)
-        return await ca_out(ca_id)
+        await actions.update_corrective_action(principal_of(request), ca_id, changes)
+        return await actions.get_corrective_action(ca_id)
 
     @post("/evidence", summary="Upload evidence (multipart field `file`)", status_code=201)
     async def evidence(
@@ -284,24 +187,28 @@ class CorrectiveActionController(Controller):
         ca_id: uuid.UUID,
         data: Annotated[EvidenceUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> EvidenceOut:
-        p = principal_of(request)
-        action_side(p, await services.ca_row(ca_id), act="answer")
         upload = data.file if isinstance(data, EvidenceUpload) else None
         if not isinstance(upload, UploadFile):
             raise Invalid.field("file", "Attach a file in the multipart field `file`.")
         # Read one byte past the limit: enough to know it is too large without reading it all.
         content = await upload.read(files.max_bytes() + 1)
-        row = await services.add_evidence(p.user_id, ca_id, content, upload.filename)
+        row = await files.add_evidence(principal_of(request), ca_id, content, upload.filename)
         return msgspec.convert(row, EvidenceOut)
 
     @post("/submit", summary="Submit the answer to the body (client)", status_code=200)
     async def submit(
         self, request: Request[Any, Any, Any], ca_id: uuid.UUID
     ) -> CorrectiveActionOut:
-        p = principal_of(request)
-        action_side(p, await services.ca_row(ca_id), act="answer")
-        await services.submit_corrective_action(p.user_id, ca_id)
-        return await ca_out(ca_id)
+        await actions.submit_corrective_action(principal_of(request), ca_id)
+        return await actions.get_corrective_action(ca_id)
+
+
+class CorrectiveActionReviewController(Controller):
+    """The body's steps on a submitted answer: review, verify, escalate."""
+
+    path = "/api/v1/corrective-actions/{ca_id:uuid}"
+    tags = ["findings"]
+    guards = [requires_login]
 
     @post(
         "/review",
@@ -311,10 +218,10 @@ class CorrectiveActionController(Controller):
     async def review(
         self, request: Request[Any, Any, Any], ca_id: uuid.UUID, data: JSONBody[ReviewIn]
     ) -> CorrectiveActionOut:
-        p = principal_of(request)
-        action_side(p, await services.ca_row(ca_id), act="review")
-        await services.review_corrective_action(p.user_id, ca_id, data.decision, data.comment)
-        return await ca_out(ca_id)
+        await actions.review_corrective_action(
+            principal_of(request), ca_id, data.decision, data.comment
+        )
+        return await actions.get_corrective_action(ca_id)
 
     @post(
         "/verify",
@@ -324,10 +231,10 @@ class CorrectiveActionController(Controller):
     async def verify(
         self, request: Request[Any, Any, Any], ca_id: uuid.UUID, data: JSONBody[VerifyIn]
     ) -> CorrectiveActionOut:
-        p = principal_of(request)
-        action_side(p, await services.ca_row(ca_id), act="review")
-        await services.verify_corrective_action(p.user_id, ca_id, data.effective, data.comment)
-        return await ca_out(ca_id)
+        await actions.verify_corrective_action(
+            principal_of(request), ca_id, data.effective, data.comment
+        )
+        return await actions.get_corrective_action(ca_id)
 
     @post("/escalate", summary="Escalate an overdue minor to a major (body)", status_code=200)
     async def escalate(
@@ -336,36 +243,21 @@ class CorrectiveActionController(Controller):
         ca_id: uuid.UUID,
         data: JSONBody[EscalateIn] | None = None,
     ) -> CorrectiveActionOut:
-        p = principal_of(request)
-        action_side(p, await services.ca_row(ca_id), act="review")
-        await services.escalate_corrective_action(p.user_id, ca_id, data.reason if data else "")
-        return await ca_out(ca_id)
+        reason = data.reason if data else ""
+        await actions.escalate_corrective_action(principal_of(request), ca_id, reason)
+        return await actions.get_corrective_action(ca_id)
 
 
-async def evidence_download(principal: Principal, evidence_id: uuid.UUID) -> Response[bytes]:
-    """The file, for members of the client or the body it belongs to (404 for anyone else)."""
-    row = await services.evidence_row(evidence_id)
-    check_access(
-        principal,
-        row["organisation_id"],
-        row["body_id"],
-        client=CLIENT_ALL,
-        body=BODY_ALL,
-        what="No such evidence file.",
-    )
-    return evidence_response(row)
-
-
-def evidence_response(row: dict[str, Any]) -> Response[bytes]:
+def evidence_response(download: files.EvidenceDownload) -> Response[bytes]:
     """The file as an attachment under its sanitised name; never rendered by the browser."""
     return Response(
-        content=services.evidence_bytes(row),
-        media_type=row["content_type"],
+        content=download.content,
+        media_type=download.content_type,
         headers={
             # Stored as sniffed ("text/plain; charset=utf-8"); given as the header, Litestar
             # does not append a second charset as it does to a text/* media_type.
-            "Content-Type": row["content_type"],
-            "Content-Disposition": files.content_disposition(row["filename"]),
+            "Content-Type": download.content_type,
+            "Content-Disposition": files.content_disposition(download.filename),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-store",
         },
@@ -381,7 +273,7 @@ class EvidenceController(Controller):
     async def download(
         self, request: Request[Any, Any, Any], evidence_id: uuid.UUID
     ) -> Response[bytes]:
-        return await evidence_download(principal_of(request), evidence_id)
+        return evidence_response(await files.download_evidence(principal_of(request), evidence_id))
 
 
 API_CONTROLLERS = [
@@ -390,5 +282,6 @@ API_CONTROLLERS = [
     OrganisationActionsController,
     BodyActionsController,
     CorrectiveActionController,
+    CorrectiveActionReviewController,
     EvidenceController,
 ]

@@ -11,9 +11,10 @@ from typing import Any
 
 from marketplace.accounts.tables import CertificationBody, Organisation, User
 from marketplace.core import clock
-from marketplace.findings import services
+from marketplace.findings import corrective_actions as actions
+from marketplace.findings import evidence, reports
 from marketplace.findings.tables import CorrectiveAction
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.engagements import StartedEngagement, start_engagement
 from marketplace.scheduling.tables import Audit
 
 NORTHBRIDGE = "Northbridge Certification"
@@ -125,8 +126,8 @@ async def mark_completed(audit_id: uuid.UUID, last_day: dt.date) -> None:
 
 async def engagement_through_stage2(
     organisation_id: uuid.UUID, body_id: uuid.UUID, standard: str, sector: int, stage2_day: dt.date
-) -> scheduling.StartedEngagement:
-    started = await scheduling.start_engagement(
+) -> StartedEngagement:
+    started = await start_engagement(
         actor_id=None,
         organisation_id=organisation_id,
         body_id=body_id,
@@ -163,26 +164,26 @@ async def _drive(
         "target_date": clock.today() + dt.timedelta(days=30),
     }
     if status == "open":
-        await services.update_corrective_action(owner, ca_id, {"owner_id": owner})
+        await actions.update_corrective_action(owner, ca_id, {"owner_id": owner})
         return
-    await services.update_corrective_action(owner, ca_id, answer)
-    await services.add_evidence(
+    await actions.update_corrective_action(owner, ca_id, answer)
+    await evidence.add_evidence(
         owner,
         ca_id,
         b"Training attendance 2026-05-04: 12 of 12 operators signed.\n",
         "attendance.txt",
     )
-    await services.submit_corrective_action(owner, ca_id)
+    await actions.submit_corrective_action(owner, ca_id)
     if status == "submitted":
         return
     if status == "rejected":
-        await services.review_corrective_action(
+        await actions.review_corrective_action(
             auditor, ca_id, "reject", "The root cause stops at the symptom; ask why once more."
         )
         return
-    await services.review_corrective_action(auditor, ca_id, "accept", "Plan accepted.")
+    await actions.review_corrective_action(auditor, ca_id, "accept", "Plan accepted.")
     if status == "closed":
-        await services.verify_corrective_action(
+        await actions.verify_corrective_action(
             auditor, ca_id, True, "Verified on the follow-up visit."
         )
 
@@ -200,7 +201,7 @@ async def generate(rng: random.Random, progress: bool) -> None:
     )
 
     # Stage 1: an issued report with an observation, then an amendment (revision 2).
-    first = await services.create_report(
+    first = await reports.create_report(
         demo.auditor_user,
         started.audit_ids["stage1"],
         {
@@ -208,17 +209,17 @@ async def generate(rng: random.Random, progress: bool) -> None:
             "findings": [demo_finding(FINDINGS[8])],
         },
     )
-    await services.issue_report(demo.auditor_user, first)
-    amended = await services.amend_report(demo.auditor_user, first, "Clause reference corrected.")
-    await services.update_report(
+    await reports.issue_report(demo.auditor_user, first)
+    amended = await reports.amend_report(demo.auditor_user, first, "Clause reference corrected.")
+    await reports.update_report(
         demo.auditor_user,
         amended,
         {"findings": [demo_finding(FINDINGS[8]), demo_finding(FINDINGS[9])]},
     )
-    await services.issue_report(demo.auditor_user, amended)
+    await reports.issue_report(demo.auditor_user, amended)
 
     # Stage 2: the report the tracker is about.
-    report = await services.create_report(
+    report = await reports.create_report(
         demo.auditor_user,
         started.audit_ids["stage2"],
         {
@@ -229,14 +230,14 @@ async def generate(rng: random.Random, progress: bool) -> None:
             "findings": [demo_finding(f) for f in FINDINGS],
         },
     )
-    await services.issue_report(demo.auditor_user, report)
-    actions = (
+    await reports.issue_report(demo.auditor_user, report)
+    opened = (
         await CorrectiveAction.select(CorrectiveAction.id)
         .where(CorrectiveAction.finding._.report == report)
         .order_by(CorrectiveAction.finding._.number)
         .run()
     )
-    ids = [a["id"] for a in actions]
+    ids = [a["id"] for a in opened]
     # majors: open, submitted, closed; minors: accepted, rejected, overdue, escalated, open
     plan = ["open", "submitted", "closed", "accepted", "rejected", "overdue", "escalated", "open"]
     for ca_id, state in zip(ids, plan, strict=False):
@@ -247,7 +248,7 @@ async def generate(rng: random.Random, progress: bool) -> None:
                 .run()
             )
             if state == "escalated":
-                await services.escalate_corrective_action(
+                await actions.escalate_corrective_action(
                     demo.auditor_user, ca_id, "No plan received within 30 days."
                 )
             continue

@@ -1,20 +1,32 @@
-"""Evidence uploads: the content-type allow-list by magic bytes, safe file names and private storage."""
+"""Evidence files: the upload allow-list by magic bytes, safe names, private storage, and the
+services that attach them to corrective actions and hand them back to the two tenants."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import re
 import secrets
 import unicodedata
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypedDict
 from urllib.parse import quote
 
+from marketplace.accounts.guards import Principal
 from marketplace.core import storage
-from marketplace.core.errors import PayloadTooLarge, UnsupportedMediaType
+from marketplace.core.activity import Tenant, log_action
+from marketplace.core.db import write_transaction
+from marketplace.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
+from marketplace.findings.access import Actor, action_actor, actor_id
+from marketplace.findings.corrective_actions import advance, ca_row
+from marketplace.findings.tables import EvidenceFile
+from marketplace.rules.corrective_actions import Step
+from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL, check_access
 
 # MARKETPLACE_EVIDENCE_MAX_BYTES: largest evidence file accepted (below the request body limit)
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -199,3 +211,112 @@ def content_disposition(filename: str) -> str:
         c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
     )
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+# --- attaching and reading evidence ------------------------------------------------------------
+
+
+class EvidenceRecord(TypedDict):
+    """What add_evidence recorded (the API answers it as schemas.EvidenceOut)."""
+
+    id: uuid.UUID
+    filename: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+async def add_evidence(
+    actor: Actor, ca_id: uuid.UUID, data: bytes, filename: str | None
+) -> EvidenceRecord:
+    """Attach a checked file: size limit (413), allowed type by magic bytes (415), sha256 kept.
+
+    Only while the answer may change (open or rejected). Nothing is written when the file is
+    refused; the file is removed again when the row cannot be recorded, so storage and database
+    never disagree.
+    """
+    row = await ca_row(ca_id)
+    action_actor(actor, row, act="answer")
+    advance(row, Step.give_evidence)
+    display = safe_filename(filename)
+    sniffed = check_upload(data, display)
+    digest = hashlib.sha256(data).hexdigest()
+    stored = new_stored_name()
+    write_file(stored, data)
+    try:
+        async with write_transaction():
+            # Re-read inside the write lock: the action may have been submitted meanwhile.
+            advance(await ca_row(ca_id), Step.give_evidence)
+            record = EvidenceFile(
+                corrective_action=ca_id,
+                stored_name=stored,
+                filename=display,
+                content_type=sniffed.content_type,
+                size=len(data),
+                sha256=digest,
+                uploaded_by=actor_id(actor),
+            )
+            await record.save().run()
+            await log_action(
+                "marketplace.evidence.uploaded",
+                actor_id=actor_id(actor),
+                entity_type="corrective_action",
+                entity_id=ca_id,
+                tenant=Tenant("organisation", row["organisation"]),
+                data={"evidence_id": str(record.id), "filename": display, "sha256": digest},
+            )
+    except BaseException:
+        remove_file(stored)
+        raise
+    return EvidenceRecord(
+        id=record.id,
+        filename=display,
+        size=len(data),
+        sha256=digest,
+        content_type=sniffed.content_type,
+    )
+
+
+async def evidence_row(evidence_id: uuid.UUID) -> dict[str, Any]:
+    row: dict[str, Any] | None = (
+        await EvidenceFile.select(
+            *EvidenceFile.all_columns(),
+            EvidenceFile.corrective_action._.organisation.as_alias("organisation_id"),
+            EvidenceFile.corrective_action._.body.as_alias("body_id"),
+        )
+        .where(EvidenceFile.id == evidence_id)
+        .first()
+        .run()
+    )
+    if row is None:
+        raise NotFound("No such evidence file.")
+    return row
+
+
+def evidence_bytes(row: dict[str, Any]) -> bytes:
+    data = read_file(row["stored_name"])
+    if data is None:
+        raise NotFound("The evidence file is missing from storage.")
+    return data
+
+
+@dataclass(frozen=True)
+class EvidenceDownload:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+async def download_evidence(actor: Actor, evidence_id: uuid.UUID) -> EvidenceDownload:
+    """The file, for members of the client or the body it belongs to (404 for anyone else)."""
+    row = await evidence_row(evidence_id)
+    if isinstance(actor, Principal):
+        check_access(
+            actor,
+            row["organisation_id"],
+            row["body_id"],
+            client=CLIENT_ALL,
+            body=BODY_ALL,
+            what="No such evidence file.",
+        )
+    return EvidenceDownload(row["filename"], row["content_type"], evidence_bytes(row))

@@ -10,10 +10,10 @@ from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import CertificationBody, Organisation
 from marketplace.core import clock
 from marketplace.core.activity import ActionEntry, on_action
-from marketplace.findings.services import resolved
 from marketplace.findings.tables import AuditReport, CorrectiveAction
 from marketplace.notifications.services import members_with_roles, notify
 from marketplace.notifications.worker import register_sweep
+from marketplace.rules.corrective_actions import resolved
 from marketplace.settings import Settings
 
 CLIENT_RECIPIENTS = ("owner", "quality_manager")

@@ -135,3 +135,27 @@ class CorrectiveActionOut(msgspec.Struct):
     evidence: list[EvidenceOut] = []
     history: list[dict[str, Any]] = []
     owner_name: str | None = None
+
+
+class TrackerRow(msgspec.Struct):
+    """One line of the client's tracker page and CSV export."""
+
+    id: uuid.UUID
+    grade: str
+    escalated: bool
+    status: str
+    clause: str
+    requirement: str
+    body_name: str
+    owner_name: str | None
+    issued_on: dt.date
+    due_on: dt.date | None
+    overdue: bool
+    target_date: dt.date | None
+
+
+class CorrectiveActionView(CorrectiveActionOut):
+    """The page's view of an action: the API's fields and the clause and body it is about."""
+
+    clause: str = ""
+    body_name: str = ""

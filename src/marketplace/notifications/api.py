@@ -18,6 +18,7 @@ from marketplace.notifications.schemas import (
     PreferenceOut,
     PreferencesIn,
     PreferencesOut,
+    RequeuedOut,
 )
 
 
@@ -66,9 +67,8 @@ class AdminOutboxController(Controller):
         status_code=200,
         summary="Give every failed message a fresh set of attempts; answers how many",
     )
-    async def retry_failed(self, request: Request[Any, Any, Any]) -> dict[str, int]:
-        requeued = await services.retry_failed(principal_of(request).user_id)
-        return {"requeued": requeued}
+    async def retry_failed(self, request: Request[Any, Any, Any]) -> RequeuedOut:
+        return RequeuedOut(await services.retry_failed(principal_of(request).user_id))
 
     @post("/{message_id:uuid}/retry", status_code=200, summary="Retry a failed message")
     async def retry(self, message_id: uuid.UUID) -> OutboxCountsOut:

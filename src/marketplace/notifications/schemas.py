@@ -46,3 +46,9 @@ class OutboxCountsOut(msgspec.Struct):
     sending: int
     sent: int
     failed: int
+
+
+class RequeuedOut(msgspec.Struct):
+    """How many failed messages were given a fresh set of attempts."""
+
+    requeued: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -118,70 +119,15 @@ async def notify(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    template = template or kind
-    payload = _json_safe(data)
-    ids = list(dict.fromkeys(user_ids))
-    rows: list[OutboxMessage] = []
+    letter = _Letter(kind, template or kind, _json_safe(data), dedupe_key, clock.now())
     seen_emails: set[str] = set()
-    now = clock.now()
-
-    def key(recipient: str) -> str | None:
-        return f"{dedupe_key}:{recipient}"[:200] if dedupe_key else None
-
-    if ids:
-        users = (
-            await User.select(User.id, User.email, User.name, User.time_zone)
-            .where(User.id.is_in(ids) & User.is_active.eq(True))
-            .run()
-        )
-        off: set[uuid.UUID] = set()
-        if KINDS[kind].optional:
-            off = {
-                r["user"]
-                for r in await NotificationPreference.select(NotificationPreference.user)
-                .where(
-                    NotificationPreference.user.is_in(ids)
-                    & (NotificationPreference.kind == kind)
-                    & NotificationPreference.email.eq(False)
-                )
-                .run()
-            }
-        for u in sorted(users, key=lambda u: str(u["email"])):
-            seen_emails.add(u["email"])
-            if u["id"] in off:
-                continue
-            rows.append(
-                OutboxMessage(
-                    kind=kind,
-                    template=template,
-                    user=u["id"],
-                    email=u["email"],
-                    # Templates may show times in the reader's zone as well as the event's.
-                    data={
-                        **payload,
-                        "recipient_name": u["name"],
-                        "recipient_time_zone": u["time_zone"],
-                    },
-                    next_attempt_at=now,
-                    created_at=now,
-                    dedupe_key=key(str(u["id"])),
-                )
-            )
+    rows = await _user_rows(letter, list(dict.fromkeys(user_ids)), seen_emails)
     for address in dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()):
         if address in seen_emails:
             continue
         seen_emails.add(address)
         rows.append(
-            OutboxMessage(
-                kind=kind,
-                template=template,
-                user=None,
-                email=address,
-                data={**payload, "recipient_name": payload.get("recipient_name", "")},
-                next_attempt_at=now,
-                created_at=now,
-                dedupe_key=key(address),
-            )
+            letter.row(None, address, {"recipient_name": letter.payload.get("recipient_name", "")})
         )
     if not rows:
         return 0
@@ -195,6 +141,64 @@ async def notify(
         return len(inserted)
     await query.run()
     return len(rows)
+
+
+@dataclass(frozen=True)
+class _Letter:
+    """What every outbox row of one notify() call shares."""
+
+    kind: str
+    template: str
+    payload: dict[str, Any]
+    dedupe_key: str | None
+    now: dt.datetime
+
+    def row(self, user_id: uuid.UUID | None, email: str, extra: dict[str, Any]) -> OutboxMessage:
+        recipient = str(user_id) if user_id is not None else email
+        return OutboxMessage(
+            kind=self.kind,
+            template=self.template,
+            user=user_id,
+            email=email,
+            data={**self.payload, **extra},
+            next_attempt_at=self.now,
+            created_at=self.now,
+            dedupe_key=f"{self.dedupe_key}:{recipient}"[:200] if self.dedupe_key else None,
+        )
+
+
+async def _user_rows(
+    letter: _Letter, ids: list[uuid.UUID], seen_emails: set[str]
+) -> list[OutboxMessage]:
+    """Rows for the active users among `ids` who have not switched this kind off."""
+    if not ids:
+        return []
+    users = (
+        await User.select(User.id, User.email, User.name, User.time_zone)
+        .where(User.id.is_in(ids) & User.is_active.eq(True))
+        .run()
+    )
+    off: set[uuid.UUID] = set()
+    if KINDS[letter.kind].optional:
+        off = {
+            r["user"]
+            for r in await NotificationPreference.select(NotificationPreference.user)
+            .where(
+                NotificationPreference.user.is_in(ids)
+                & (NotificationPreference.kind == letter.kind)
+                & NotificationPreference.email.eq(False)
+            )
+            .run()
+        }
+    rows = []
+    for u in sorted(users, key=lambda u: str(u["email"])):
+        seen_emails.add(u["email"])
+        if u["id"] in off:
+            continue
+        # Templates may show times in the reader's zone as well as the event's.
+        extra = {"recipient_name": u["name"], "recipient_time_zone": u["time_zone"]}
+        rows.append(letter.row(u["id"], u["email"], extra))
+    return rows
 
 
 async def members_with_roles(

@@ -5,15 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, Parameter
 
-from marketplace.accounts.guards import principal_of, require_role, requires_login
-from marketplace.accounts.roles import TenantKind
+from marketplace.accounts.guards import principal_of, requires_login
 from marketplace.core.errors import Invalid
 from marketplace.core.pagination import Page, PageParams
-from marketplace.quotes import services
+from marketplace.quotes import acceptance, offers, requests
+from marketplace.quotes.baseline import baseline, baseline_out
 from marketplace.quotes.schemas import (
     AcceptOut,
     AuditTimeOut,
@@ -25,10 +24,6 @@ from marketplace.quotes.schemas import (
     QuoteRequestOut,
     RequestSummaryOut,
 )
-
-
-def _request_out(view: dict[str, Any]) -> QuoteRequestOut:
-    return msgspec.convert(view, QuoteRequestOut, strict=False)
 
 
 class AuditTimeController(Controller):
@@ -48,12 +43,8 @@ class AuditTimeController(Controller):
             raise Invalid.field("standard", "Name a standard by its code, e.g. ISO 9001:2015.")
         if effective_personnel is None:
             raise Invalid.field("effective_personnel", "Give the effective personnel (1 or more).")
-        base = await services.baseline(
-            standard, effective_personnel, complexity, sites, adjustment_pct
-        )
-        return msgspec.convert(
-            services.baseline_out(base, effective_personnel, sites), AuditTimeOut
-        )
+        base = await baseline(standard, effective_personnel, complexity, sites, adjustment_pct)
+        return baseline_out(base, effective_personnel, sites)
 
 
 class QuoteRequestController(Controller):
@@ -66,23 +57,11 @@ class QuoteRequestController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[QuoteRequestIn]
     ) -> QuoteRequestOut:
         p = principal_of(request)
-        require_role(
-            p,
-            TenantKind.organisation,
-            data.organisation_id,
-            services.REQUESTERS,
-            what="No such organisation.",
-        )
-        request_id = await services.create_request(p.user_id, msgspec.to_builtins(data))
-        req = await services.get_request_row(request_id)
-        viewer = await services.viewer_of(p, req)
-        return _request_out(await services.request_view(request_id, viewer))
+        return await requests.request_out(p, await requests.send_request(p, data))
 
     @get("/quote-requests/{request_id:uuid}", summary="A request with what the caller may see")
     async def read(self, request: Request[Any, Any, Any], request_id: uuid.UUID) -> QuoteRequestOut:
-        req = await services.get_request_row(request_id)
-        viewer = await services.viewer_of(principal_of(request), req)
-        return _request_out(await services.request_view(request_id, viewer))
+        return await requests.request_out(principal_of(request), request_id)
 
     @get(
         "/organisations/{organisation_id:uuid}/quote-requests",
@@ -95,20 +74,8 @@ class QuoteRequestController(Controller):
         page: int = Parameter(default=1),
         per_page: int = Parameter(default=20),
     ) -> Page[RequestSummaryOut]:
-        require_role(
-            principal_of(request),
-            TenantKind.organisation,
-            organisation_id,
-            what="No such organisation.",
-        )
-        result = await services.requests_of_organisation(
-            organisation_id, PageParams.of(page, per_page)
-        )
-        return Page(
-            items=[msgspec.convert(r, RequestSummaryOut, strict=False) for r in result.items],
-            total=result.total,
-            page=result.page,
-            per_page=result.per_page,
+        return await requests.organisation_requests(
+            principal_of(request), organisation_id, PageParams.of(page, per_page)
         )
 
     @get("/bodies/{body_id:uuid}/quote-requests", summary="The body's inbox of quote requests")
@@ -120,19 +87,8 @@ class QuoteRequestController(Controller):
         page: int = Parameter(default=1),
         per_page: int = Parameter(default=20),
     ) -> Page[InboxItemOut]:
-        require_role(
-            principal_of(request),
-            TenantKind.body,
-            body_id,
-            services.QUOTE_HANDLERS,
-            what="No such certification body.",
-        )
-        result = await services.inbox(body_id, PageParams.of(page, per_page), status)
-        return Page(
-            items=[msgspec.convert(r, InboxItemOut, strict=False) for r in result.items],
-            total=result.total,
-            page=result.page,
-            per_page=result.per_page,
+        return await requests.body_inbox(
+            principal_of(request), body_id, PageParams.of(page, per_page), status
         )
 
     @post(
@@ -143,12 +99,7 @@ class QuoteRequestController(Controller):
     async def quote(
         self, request: Request[Any, Any, Any], request_id: uuid.UUID, data: JSONBody[QuoteIn]
     ) -> QuoteCreatedOut:
-        p = principal_of(request)
-        require_role(
-            p, TenantKind.body, data.body_id, services.QUOTE_HANDLERS, what="No such quote request."
-        )
-        result = await services.submit_quote(p.user_id, request_id, msgspec.to_builtins(data))
-        return msgspec.convert(result, QuoteCreatedOut)
+        return await offers.send_quote(principal_of(request), request_id, data)
 
     @post(
         "/quote-requests/{request_id:uuid}/decline",
@@ -159,14 +110,8 @@ class QuoteRequestController(Controller):
         self, request: Request[Any, Any, Any], request_id: uuid.UUID, data: JSONBody[DeclineIn]
     ) -> QuoteRequestOut:
         p = principal_of(request)
-        require_role(
-            p, TenantKind.body, data.body_id, services.QUOTE_HANDLERS, what="No such quote request."
-        )
-        await services.decline_request(p.user_id, request_id, data.body_id, data.reason)
-        req = await services.get_request_row(request_id)
-        return _request_out(
-            await services.request_view(request_id, await services.viewer_of(p, req))
-        )
+        await offers.decline(p, request_id, data)
+        return await requests.request_out(p, request_id)
 
     @post(
         "/quote-requests/{request_id:uuid}/withdraw",
@@ -177,18 +122,8 @@ class QuoteRequestController(Controller):
         self, request: Request[Any, Any, Any], request_id: uuid.UUID
     ) -> QuoteRequestOut:
         p = principal_of(request)
-        req = await services.get_request_row(request_id)
-        require_role(
-            p,
-            TenantKind.organisation,
-            req["organisation"],
-            services.REQUESTERS,
-            what="No such quote request.",
-        )
-        await services.withdraw_request(p.user_id, request_id)
-        return _request_out(
-            await services.request_view(request_id, await services.viewer_of(p, req))
-        )
+        await acceptance.withdraw(p, request_id)
+        return await requests.request_out(p, request_id)
 
     @post(
         "/quotes/{quote_id:uuid}/accept",
@@ -196,13 +131,4 @@ class QuoteRequestController(Controller):
         status_code=201,
     )
     async def accept(self, request: Request[Any, Any, Any], quote_id: uuid.UUID) -> AcceptOut:
-        p = principal_of(request)
-        quote = await services.get_quote_row(quote_id)
-        require_role(
-            p,
-            TenantKind.organisation,
-            quote["organisation"],
-            services.REQUESTERS,
-            what="No such quote.",
-        )
-        return msgspec.convert(await services.accept_quote(p.user_id, quote_id), AcceptOut)
+        return await acceptance.accept(principal_of(request), quote_id)

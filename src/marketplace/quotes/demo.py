@@ -10,7 +10,9 @@ from typing import Any
 from marketplace.accounts import organisations as accounts
 from marketplace.accounts.tables import CertificationBody, Membership, Organisation
 from marketplace.core import clock
-from marketplace.quotes import services
+from marketplace.quotes.baseline import AUDIT_KINDS, baseline_for_request, planned_days
+from marketplace.quotes.offers import decline_request, submit_quote
+from marketplace.quotes.requests import create_request, get_request_row
 from marketplace.quotes.tables import Quote
 from marketplace.web.progress import Progress
 
@@ -51,7 +53,7 @@ def _lines(
             "fees_minor": fees.get(kind, 0),
             "travel_minor": travel,
         }
-        for kind in services.AUDIT_KINDS
+        for kind in AUDIT_KINDS
     ]
 
 
@@ -67,7 +69,7 @@ async def _quote(
 ) -> uuid.UUID:
     if extra_days:
         planned = {k: v + extra_days for k, v in planned.items()}
-    result = await services.submit_quote(
+    result = await submit_quote(
         actor,
         request_id,
         {
@@ -82,6 +84,119 @@ async def _quote(
     return quote_id
 
 
+async def _owners() -> dict[uuid.UUID, uuid.UUID]:
+    """Each organisation's and body's owner, who sends and answers the demo's requests."""
+    return {
+        (r["organisation"] or r["body"]): r["user"]
+        for r in await Membership.select(Membership.user, Membership.organisation, Membership.body)
+        .where(Membership.role == "owner")
+        .run()
+    }
+
+
+async def _planned(request_id: uuid.UUID) -> tuple[dict[str, float], float]:
+    """The request's baseline days per audit and its minimum initial days."""
+    base = await baseline_for_request(await get_request_row(request_id))
+    return planned_days(base.estimate), base.estimate.minimum_initial_days
+
+
+async def _acme_comparison(
+    rng: random.Random,
+    acme: dict[str, Any],
+    northbridge: dict[str, Any],
+    others: list[dict[str, Any]],
+    owners: dict[uuid.UUID, uuid.UUID],
+) -> list[dict[str, Any]]:
+    """Acme's ISO 9001 request to four bodies, three answered (one under the IAF MD 5 minimum).
+
+    The fourth is still pending, so the comparison page has something to show; answers the
+    three other bodies chosen.
+    """
+    chosen = rng.sample(others, 3)
+    request_id = await create_request(
+        owners.get(acme["id"]),
+        {
+            "organisation_id": acme["id"],
+            "standard": "ISO 9001:2015",
+            "body_ids": [northbridge["id"], *(b["id"] for b in chosen)],
+            "message": "We would like stage 1 before the summer shutdown.",
+            "desired_start": clock.today() + dt.timedelta(days=45),
+        },
+    )
+    planned, minimum = await _planned(request_id)
+    await _quote(rng, request_id, northbridge, owners.get(northbridge["id"]), planned)
+    await _quote(rng, request_id, chosen[0], owners.get(chosen[0]["id"]), planned, extra_days=0.5)
+    short = minimum - 1.0 if minimum - 1.0 >= 1.0 else minimum - 0.5
+    await _quote(rng, request_id, chosen[1], owners.get(chosen[1]["id"]), planned, initial=short)
+    return chosen
+
+
+async def _acme_expired(
+    rng: random.Random,
+    acme: dict[str, Any],
+    northbridge: dict[str, Any],
+    late: dict[str, Any],
+    owners: dict[uuid.UUID, uuid.UUID],
+) -> None:
+    """An ISO 14001 request with one expired answer, still open in Northbridge's inbox."""
+    request_id = await create_request(
+        owners.get(acme["id"]),
+        {
+            "organisation_id": acme["id"],
+            "standard": "ISO 14001:2015",
+            "complexity": "medium",
+            "body_ids": [northbridge["id"], late["id"]],
+        },
+    )
+    planned, _ = await _planned(request_id)
+    expired = await _quote(rng, request_id, late, owners.get(late["id"]), planned)
+    # Demo only: backdate the validity so the page shows an expired quote that cannot be accepted.
+    await (
+        Quote.update({Quote.valid_until: clock.today() - dt.timedelta(days=3)})
+        .where(Quote.id == expired)
+        .run()
+    )
+
+
+async def _other_request(
+    rng: random.Random,
+    org: dict[str, Any],
+    bodies: list[dict[str, Any]],
+    northbridge: dict[str, Any],
+    owners: dict[uuid.UUID, uuid.UUID],
+) -> None:
+    """An open request of another client, some bodies quoting, some declining, Northbridge not."""
+    standard, complexity = rng.choice(DEMO_STANDARDS)
+    targets = rng.sample(bodies, rng.randint(2, 4))
+    if rng.random() < 0.5 and northbridge not in targets:
+        targets[0] = northbridge
+    profile = await accounts.get_organisation(org["id"])
+    request_id = await create_request(
+        owners.get(org["id"]),
+        {
+            "organisation_id": org["id"],
+            "standard": standard,
+            "complexity": complexity,
+            "body_ids": [b["id"] for b in targets],
+            "sites": max(1, len(profile["sites"])),
+        },
+    )
+    planned, _ = await _planned(request_id)
+    for body in targets:
+        if body["id"] == northbridge["id"]:
+            continue  # left for the demo body to answer
+        roll = rng.random()
+        if roll < 0.5:
+            await _quote(rng, request_id, body, owners.get(body["id"]), planned)
+        elif roll < 0.65:
+            await decline_request(
+                owners.get(body["id"]),
+                request_id,
+                body["id"],
+                "No auditor qualified for this sector is free in the coming months.",
+            )
+
+
 async def generate(rng: random.Random, progress: bool) -> None:
     """Quote requests and answers over the demo's bodies and organisations (after they exist)."""
     bar = Progress("Demo quotes", OTHER_REQUESTS + 2, enabled=progress)
@@ -94,96 +209,15 @@ async def generate(rng: random.Random, progress: bool) -> None:
     if acme is None or northbridge is None or len(bodies) < 5:
         bar.close()
         return
-    owners = {
-        (r["organisation"] or r["body"]): r["user"]
-        for r in await Membership.select(Membership.user, Membership.organisation, Membership.body)
-        .where(Membership.role == "owner")
-        .run()
-    }
+    owners = await _owners()
     others = [b for b in bodies if b["id"] != northbridge["id"]]
-    acme_owner = owners.get(acme["id"])
-    nb_owner = owners.get(northbridge["id"])
-
-    # Acme: one ISO 9001 request to four bodies; three answered (one under the IAF MD 5 minimum),
-    # the fourth still pending: the comparison page has something to show.
-    chosen = rng.sample(others, 3)
-    request_id = await services.create_request(
-        acme_owner,
-        {
-            "organisation_id": acme["id"],
-            "standard": "ISO 9001:2015",
-            "body_ids": [northbridge["id"], *(b["id"] for b in chosen)],
-            "message": "We would like stage 1 before the summer shutdown.",
-            "desired_start": clock.today() + dt.timedelta(days=45),
-        },
-    )
-    req = await services.get_request_row(request_id)
-    base = await services.baseline_for_request(req)
-    planned = services.planned_days(base.estimate)
-    minimum = base.estimate.minimum_initial_days
-    await _quote(rng, request_id, northbridge, nb_owner, planned)
-    await _quote(rng, request_id, chosen[0], owners.get(chosen[0]["id"]), planned, extra_days=0.5)
-    short = minimum - 1.0 if minimum - 1.0 >= 1.0 else minimum - 0.5
-    await _quote(rng, request_id, chosen[1], owners.get(chosen[1]["id"]), planned, initial=short)
+    chosen = await _acme_comparison(rng, acme, northbridge, others, owners)
     bar.advance()
-
-    # Acme: an ISO 14001 request with one expired answer, still open in Northbridge's inbox.
     late = rng.choice([b for b in others if b not in chosen])
-    request_id = await services.create_request(
-        acme_owner,
-        {
-            "organisation_id": acme["id"],
-            "standard": "ISO 14001:2015",
-            "complexity": "medium",
-            "body_ids": [northbridge["id"], late["id"]],
-        },
-    )
-    req = await services.get_request_row(request_id)
-    base = await services.baseline_for_request(req)
-    expired = await _quote(
-        rng, request_id, late, owners.get(late["id"]), services.planned_days(base.estimate)
-    )
-    # Demo only: backdate the validity so the page shows an expired quote that cannot be accepted.
-    await (
-        Quote.update({Quote.valid_until: clock.today() - dt.timedelta(days=3)})
-        .where(Quote.id == expired)
-        .run()
-    )
+    await _acme_expired(rng, acme, northbridge, late, owners)
     bar.advance()
-
-    # Other clients: open requests, some answered, some declined.
     clients = [o for o in orgs if o["id"] != acme["id"]]
     for _ in range(min(OTHER_REQUESTS, len(clients))):
-        org = rng.choice(clients)
-        standard, complexity = rng.choice(DEMO_STANDARDS)
-        targets = rng.sample(bodies, rng.randint(2, 4))
-        if rng.random() < 0.5 and northbridge not in targets:
-            targets[0] = northbridge
-        profile = await accounts.get_organisation(org["id"])
-        request_id = await services.create_request(
-            owners.get(org["id"]),
-            {
-                "organisation_id": org["id"],
-                "standard": standard,
-                "complexity": complexity,
-                "body_ids": [b["id"] for b in targets],
-                "sites": max(1, len(profile["sites"])),
-            },
-        )
-        req = await services.get_request_row(request_id)
-        planned = services.planned_days((await services.baseline_for_request(req)).estimate)
-        for body in targets:
-            if body["id"] == northbridge["id"]:
-                continue  # left for the demo body to answer
-            roll = rng.random()
-            if roll < 0.5:
-                await _quote(rng, request_id, body, owners.get(body["id"]), planned)
-            elif roll < 0.65:
-                await services.decline_request(
-                    owners.get(body["id"]),
-                    request_id,
-                    body["id"],
-                    "No auditor qualified for this sector is free in the coming months.",
-                )
+        await _other_request(rng, rng.choice(clients), bodies, northbridge, owners)
         bar.advance()
     bar.close()

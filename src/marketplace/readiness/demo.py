@@ -10,7 +10,22 @@ import uuid
 from marketplace.accounts.tables import Membership, Organisation
 from marketplace.core import clock
 from marketplace.findings import demo as findings_demo
-from marketplace.readiness import services
+from marketplace.readiness.assessments import create_assessment, update_item
+from marketplace.readiness.documents import (
+    approve_version,
+    create_document,
+    get_document,
+    new_version,
+    upload_version_file,
+)
+from marketplace.readiness.internal_audits import (
+    add_internal_finding,
+    complete_internal_audit,
+    create_internal_audit,
+    share_internal_audit,
+)
+from marketplace.readiness.management_reviews import REVIEW_INPUTS, create_management_review
+from marketplace.readiness.sharing import add_comment, engaged_bodies, share_documents
 from marketplace.readiness.tables import DocumentVersion, GapItem, ReadinessSnapshot
 from marketplace.rules import readiness as rules
 
@@ -49,7 +64,7 @@ async def _assessment(
     weeks: int,
 ) -> uuid.UUID:
     """An assessment rated to `level`, with a fortnightly history climbing to where it stands now."""
-    aid = await services.create_assessment(actor, organisation_id, standard)
+    aid = await create_assessment(actor, organisation_id, standard)
     items = await GapItem.select(GapItem.id, GapItem.clause).where(GapItem.assessment == aid).run()
     subs = [i for i in items if "." in i["clause"]]
     final = _ratings(rng, [i["clause"] for i in subs], level)
@@ -77,7 +92,7 @@ async def _assessment(
             await GapItem.update({GapItem.rating: rating}).where(GapItem.id.is_in(ids)).run()
     # One change through the service keeps today's snapshot in step with the ratings.
     last = subs[-1]
-    await services.update_item(
+    await update_item(
         actor, organisation_id, last["id"], {"rating": final[last["clause"]], "note": ""}
     )
     return aid
@@ -93,7 +108,7 @@ async def _document(
     retention: int | None,
     approved_days_ago: int | None,
 ) -> uuid.UUID:
-    doc = await services.create_document(
+    doc = await create_document(
         actor,
         organisation_id,
         {
@@ -108,10 +123,10 @@ async def _document(
             else None,
         },
     )
-    version = (await services.get_document(doc))["versions"][0]["id"]
-    await services.upload_version_file(actor, doc, version, PDF, f"{code}.pdf")
+    version = (await get_document(doc))["versions"][0]["id"]
+    await upload_version_file(actor, doc, version, PDF, f"{code}.pdf")
     if approved_days_ago is not None:
-        await services.approve_version(actor, doc, version, None)
+        await approve_version(actor, doc, version, None)
         if approved_days_ago:
             # The demo needs history: the version took effect long ago.
             day = clock.today() - dt.timedelta(days=approved_days_ago)
@@ -140,37 +155,55 @@ async def generate(rng: random.Random, progress: bool) -> None:
     demo = await findings_demo.parties()
     if demo is None:
         return
-    today = clock.today()
-    acme = demo.organisation_id
-    actor = demo.client_user
-    await _assessment(rng, acme, "ISO 9001:2015", "ready", actor, 8)
+    await _assessment(rng, demo.organisation_id, "ISO 9001:2015", "ready", demo.client_user, 8)
+    await _acme_documents(rng, demo)
+    await _acme_audit_cycle(demo)
+    await _other_clients(rng, demo.organisation_id)
+    if progress:
+        print(
+            "Readiness: 3 self-assessments, Acme's document room and audit cycle", file=sys.stderr
+        )
+
+
+async def _shares_with_body(demo: findings_demo.DemoParties) -> bool:
+    bodies = await engaged_bodies(demo.organisation_id)
+    return demo.body_id in {b["id"] for b in bodies}
+
+
+async def _acme_documents(rng: random.Random, demo: findings_demo.DemoParties) -> None:
+    """Acme's register, a revised procedure, a draft, and the stage 1 documents shared and read."""
+    acme, actor = demo.organisation_id, demo.client_user
     docs: dict[str, uuid.UUID] = {}
     for code, title, doc_type, clause, retention in ACME_DOCUMENTS:
         # The 2022 calibration records are kept 24 months: past retention, flagged for disposal.
         days = 900 if code == "REC-09" else rng.randint(20, 200)
         docs[code] = await _document(acme, actor, code, title, doc_type, clause, retention, days)
-    revision = await services.new_version(actor, docs["QP-07"], "Add retention schedule (7.5.3.2)")
-    await services.upload_version_file(actor, docs["QP-07"], revision, PDF, "QP-07 rev 2.pdf")
-    await services.approve_version(actor, docs["QP-07"], revision, None)
-    await services.new_version(actor, docs["WI-12"], "New fixture for part 4411")
-    if demo.body_id in {b["id"] for b in await services.engaged_bodies(acme)}:
-        await services.share_documents(
-            actor, acme, demo.body_id, [docs[c] for c in SHARED_WITH_BODY]
+    revision = await new_version(actor, docs["QP-07"], "Add retention schedule (7.5.3.2)")
+    await upload_version_file(actor, docs["QP-07"], revision, PDF, "QP-07 rev 2.pdf")
+    await approve_version(actor, docs["QP-07"], revision, None)
+    await new_version(actor, docs["WI-12"], "New fixture for part 4411")
+    if not await _shares_with_body(demo):
+        return
+    await share_documents(actor, acme, demo.body_id, [docs[c] for c in SHARED_WITH_BODY])
+    current = (await get_document(docs["QM-01"]))["current"]
+    if current is not None:
+        await add_comment(
+            demo.auditor_user,
+            demo.body_id,
+            docs["QM-01"],
+            current["id"],
+            "Scope statement matches the application; exclusions of 8.3 are justified.",
         )
-        current = (await services.get_document(docs["QM-01"]))["current"]
-        if current is not None:
-            await services.add_comment(
-                demo.auditor_user,
-                demo.body_id,
-                docs["QM-01"],
-                current["id"],
-                "Scope statement matches the application; exclusions of 8.3 are justified.",
-            )
+
+
+async def _acme_audit_cycle(demo: findings_demo.DemoParties) -> None:
+    """Two completed internal audits covering clauses 4 to 10 and a recent management review."""
+    acme, actor, today = demo.organisation_id, demo.client_user, clock.today()
     for clauses, days, auditor in (
         (["4", "5", "6", "7"], 120, "Priya Shah"),
         (["8", "9", "10"], 60, "Tom Okafor"),
     ):
-        audit = await services.create_internal_audit(
+        audit = await create_internal_audit(
             actor,
             acme,
             {
@@ -180,10 +213,10 @@ async def generate(rng: random.Random, progress: bool) -> None:
                 "planned_on": today - dt.timedelta(days=days),
             },
         )
-        await services.complete_internal_audit(
+        await complete_internal_audit(
             actor, audit, today - dt.timedelta(days=days - 1), "System effective; see findings."
         )
-        await services.add_internal_finding(
+        await add_internal_finding(
             actor,
             audit,
             {
@@ -193,22 +226,23 @@ async def generate(rng: random.Random, progress: bool) -> None:
                 "evidence": "One record incomplete",
             },
         )
-        await services.add_internal_finding(
-            actor, audit, {"grade": "ofi", "clause": clauses[0] + ".1"}
-        )
-        if demo.body_id in {b["id"] for b in await services.engaged_bodies(acme)}:
-            await services.share_internal_audit(actor, audit, demo.body_id)
-    await services.create_management_review(
+        await add_internal_finding(actor, audit, {"grade": "ofi", "clause": clauses[0] + ".1"})
+        if await _shares_with_body(demo):
+            await share_internal_audit(actor, audit, demo.body_id)
+    await create_management_review(
         actor,
         acme,
         {
             "held_on": today - dt.timedelta(days=30),
             "attendees": "Managing director, quality manager, production and sales leads",
-            "inputs": list(services.REVIEW_INPUTS),
+            "inputs": list(REVIEW_INPUTS),
             "decisions": "Invest in a second CMM; refresh supplier evaluation criteria.",
         },
     )
 
+
+async def _other_clients(rng: random.Random, acme: uuid.UUID) -> None:
+    """Two more clients: one closing its gaps with an internal audit planned, one just starting."""
     others = (
         await Organisation.select(Organisation.id)
         .where(Organisation.id != acme)
@@ -228,17 +262,13 @@ async def generate(rng: random.Random, progress: bool) -> None:
             org["id"], owner, "PR-01", "Document control", "procedure", "7.5", None, None
         )
         if level == "closing":
-            await services.create_internal_audit(
+            await create_internal_audit(
                 owner,
                 org["id"],
                 {
                     "scope": "Environmental aspects and compliance",
                     "clauses": ["6", "8"],
                     "auditor_name": "External consultant",
-                    "planned_on": today + dt.timedelta(days=21),
+                    "planned_on": clock.today() + dt.timedelta(days=21),
                 },
             )
-    if progress:
-        print(
-            "Readiness: 3 self-assessments, Acme's document room and audit cycle", file=sys.stderr
-        )

@@ -8,7 +8,7 @@ from typing import Any
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.activity import ActionEntry, on_action
 from marketplace.notifications.services import members_with_roles, notify
-from marketplace.readiness.services import body_name, organisation_name
+from marketplace.readiness.context import body_name, organisation_name
 from marketplace.readiness.tables import ControlledDocument, DocumentComment, InternalAudit
 from marketplace.scheduling.tables import AuditAssignment
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -38,6 +38,12 @@ class ActionIn(msgspec.Struct, forbid_unknown_fields=True):
     title: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
 
+class DocumentRefOut(msgspec.Struct):
+    id: uuid.UUID
+    code: str
+    title: str
+
+
 class GapItemOut(msgspec.Struct):
     id: uuid.UUID
     clause: str
@@ -47,7 +53,7 @@ class GapItemOut(msgspec.Struct):
     owner_id: uuid.UUID | None
     owner_name: str | None
     target_date: dt.date | None
-    documents: list[dict[str, Any]] = []
+    documents: list[DocumentRefOut] = []
 
 
 class ScoreOut(msgspec.Struct):
@@ -95,11 +101,23 @@ class Stage1Out(msgspec.Struct):
     management_reviews: int
 
 
+class Stage2ItemOut(msgspec.Struct):
+    """A stage 1 area of concern: the corrective action an issued stage 1 report opened."""
+
+    id: uuid.UUID
+    grade: str
+    status: str
+    due_on: dt.date | None
+    clause: str
+    requirement: str
+    body_name: str | None
+
+
 class ReadinessOut(msgspec.Struct):
     organisation_id: uuid.UUID
     assessments: list[AssessmentOut]
     stage1: Stage1Out
-    stage2_preparation: list[dict[str, Any]]
+    stage2_preparation: list[Stage2ItemOut]
 
 
 class DocumentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -189,6 +207,20 @@ class DocumentOut(msgspec.Struct):
     comments: list[CommentOut] = []
     shares: list[ShareOut] = []
     organisation_name: str | None = None
+
+
+class SharedDocumentOut(msgspec.Struct):
+    """A document as listed for the body it is shared with: the version in force, no drafts."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    organisation_name: str
+    code: str
+    title: str
+    doc_type: str
+    clause: str
+    shared_at: dt.datetime
+    current_version: VersionOut | None
 
 
 class FileOut(msgspec.Struct):

@@ -16,7 +16,7 @@ from marketplace.core.pagination import Page, PageParams
 from marketplace.directory import services as directory_services
 from marketplace.directory.tables import BodyRating
 from marketplace.reviews.tables import Review
-from marketplace.scheduling.services import has_completed_audit
+from marketplace.scheduling.engagements import has_completed_audit
 from marketplace.scheduling.tables import Engagement
 
 # Client roles that speak for the organisation in public.

@@ -1,5 +1,6 @@
 """Who acts on an audit and what every booking rule needs to know about it: the access check
-shared by both tenants and the audit's context (engagement, tenants, window, site zone)."""
+shared by both tenants, who takes each step, the audit's context (engagement, tenants, window,
+site zone) and the status move rules.audit_status allows it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from typing import Any
 from marketplace.accounts.guards import Principal
 from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import Site
-from marketplace.core.errors import Forbidden, NotFound
-from marketplace.rules.cycle import Window
+from marketplace.core import clock
+from marketplace.core.db import lock_row
+from marketplace.core.errors import Conflict, Forbidden, NotFound
+from marketplace.rules.audit_status import AuditAction, AuditStatus, Refusal, next_status
+from marketplace.rules.cycle import Window, window_state
 from marketplace.scheduling.tables import Audit
 
 # --- who may do what -------------------------------------------------------------------------
@@ -49,6 +53,29 @@ def check_access(
     raise Forbidden("Your role does not allow this.", code="role_required")
 
 
+@dataclass(frozen=True)
+class Who:
+    """The roles, on the client's side and on the body's, that may take one step on an audit."""
+
+    client: frozenset[str] = NO_ROLES
+    body: frozenset[str] = NO_ROLES
+
+
+READERS = Who(CLIENT_ALL, BODY_ALL)
+SLOT_SEEKERS = Who(CLIENT_BOOKERS, BODY_PLANNERS)
+# Who takes each step of the booking flow: the body plans (ISO/IEC 17021-1 9.2.2), the client
+# agrees (9.2.3); either may ask to move a booking; an auditor of the body records it as held.
+ACTORS: dict[AuditAction, Who] = {
+    AuditAction.propose: Who(body=BODY_PLANNERS),
+    AuditAction.request: Who(client=CLIENT_BOOKERS),
+    AuditAction.decline: Who(body=BODY_PLANNERS),
+    AuditAction.confirm: Who(client=CLIENT_BOOKERS),
+    AuditAction.reschedule: Who(CLIENT_BOOKERS, BODY_PLANNERS),
+    AuditAction.cancel: Who(body=BODY_PLANNERS),
+    AuditAction.complete: Who(body=BODY_PLANNERS | {"auditor"}),
+}
+
+
 @dataclass
 class AuditContext:
     """An audit with what every booking rule needs: its engagement, tenants and site zone."""
@@ -81,6 +108,47 @@ _CTX_COLUMNS = (
 )
 
 
+def window_of(opens: dt.date | None, due: dt.date | None) -> Window | None:
+    """The due window of an audit row; None until the audit it follows sets it."""
+    return Window(opens, due) if opens and due else None
+
+
+def window_state_of(window: Window | None, completed_on: dt.date | None, status: str) -> str | None:
+    """Where today falls in the audit's window (ISO/IEC 17021-1 9.1.3); a cancelled audit says so."""
+    if window is None:
+        return None
+    if status == AuditStatus.cancelled:
+        return "cancelled"
+    return window_state(window, clock.today(), completed_on).value
+
+
+def require_move(ctx: AuditContext, action: AuditAction) -> str:
+    """The status ``action`` takes the audit to; 409 `invalid_state` when its status forbids it."""
+    move = next_status(ctx.status, action)
+    if isinstance(move, Refusal):
+        raise Conflict(move.message, code=move.code)
+    return move.value
+
+
+async def lock_for(audit_id: uuid.UUID, action: AuditAction) -> tuple[AuditContext, str]:
+    """Inside a write transaction: lock the audit, read it afresh, and the status ``action`` leads
+    to. Concurrent steps on one audit queue on the lock; each sees the status the last one left."""
+    await lock_row(Audit, audit_id)
+    ctx = await audit_context(audit_id)
+    return ctx, require_move(ctx, action)
+
+
+async def audit_access(
+    principal: Principal, audit_id: uuid.UUID, who: Who
+) -> tuple[AuditContext, str]:
+    """The audit's context and the side the caller acts for, when ``who`` lets them."""
+    ctx = await audit_context(audit_id)
+    side = check_access(
+        principal, ctx.organisation_id, ctx.body_id, client=who.client, body=who.body
+    )
+    return ctx, side
+
+
 async def audit_context(audit_id: uuid.UUID) -> AuditContext:
     row = (
         await Audit.select(*Audit.all_columns(), *_CTX_COLUMNS)
@@ -97,11 +165,7 @@ async def audit_context(audit_id: uuid.UUID) -> AuditContext:
         .run()
     )
     central = [s for s in sites if s["central"]] or sites
-    window = (
-        Window(row["window_start"], row["window_end"])
-        if row["window_start"] and row["window_end"]
-        else None
-    )
+    window = window_of(row["window_start"], row["window_end"])
     return AuditContext(
         id=row["id"],
         cycle_id=row["cycle"],

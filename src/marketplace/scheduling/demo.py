@@ -14,7 +14,9 @@ from marketplace.accounts.tables import CertificationBody, Organisation, Site, U
 from marketplace.core import clock
 from marketplace.core.db import write_transaction
 from marketplace.core.errors import Conflict
-from marketplace.scheduling import services
+from marketplace.scheduling.auditors import set_settings
+from marketplace.scheduling.booking import TeamMember, complete_audit, confirm_audit, propose_audit
+from marketplace.scheduling.engagements import StartedEngagement, apply_decision, start_engagement
 from marketplace.scheduling.tables import Auditor, Qualification, Unavailability
 
 STANDARDS = ("ISO 9001:2015", "ISO 14001:2015", "ISO 45001:2018", "ISO/IEC 27001:2022")
@@ -130,7 +132,7 @@ async def generate(rng: random.Random, progress: bool) -> None:
         print(f"Scheduling: {len(auditors)} auditors for {len(bodies)} bodies", file=sys.stderr)
     if northbridge is None or not northbridge_leads:
         return
-    await services.set_settings(None, northbridge["id"], True)
+    await set_settings(None, northbridge["id"], True)
     await _northbridge_cycles(rng, northbridge["id"], orgs, northbridge_leads, today)
 
 
@@ -146,13 +148,13 @@ async def _propose(
     for _ in range(15):
         end_day = day + dt.timedelta(days=days - 1)
         try:
-            await services.propose_audit(
+            await propose_audit(
                 audit_id,
                 None,
                 starts_at=_at(day, 9, tz),
                 ends_at=_at(end_day, 17, tz),
                 time_zone=tz,
-                team=[services.TeamMember(lead, "lead")],
+                team=[TeamMember(lead, "lead")],
             )
             return
         except Conflict as exc:
@@ -162,7 +164,7 @@ async def _propose(
 
 
 async def _held(
-    started: services.StartedEngagement,
+    started: StartedEngagement,
     kind: str,
     lead: uuid.UUID,
     day: dt.date,
@@ -172,8 +174,8 @@ async def _held(
     """Propose, confirm and complete one audit on `day` (in the past: demo history)."""
     audit_id = started.audit_ids[kind]
     await _propose(audit_id, lead, day, tz, days)
-    await services.confirm_audit(audit_id, None)
-    await services.complete_audit(audit_id, None)
+    await confirm_audit(audit_id, None)
+    await complete_audit(audit_id, None)
 
 
 async def _certified(
@@ -183,12 +185,12 @@ async def _certified(
     standard: str,
     lead: uuid.UUID,
     decision: dt.date,
-) -> services.StartedEngagement:
+) -> StartedEngagement:
     """An initial certification held in the past with its decision on `decision`."""
     tz = await _site_zone(org["id"])
     stage2_day = _weekday(decision - dt.timedelta(days=rng.randint(15, 25)))
     stage1_day = _weekday(stage2_day - dt.timedelta(days=35))
-    started = await services.start_engagement(
+    started = await start_engagement(
         actor_id=None,
         organisation_id=org["id"],
         body_id=body_id,
@@ -199,7 +201,7 @@ async def _certified(
     )
     await _held(started, "stage1", lead, stage1_day, tz)
     await _held(started, "stage2", lead, stage2_day, tz, days=2)
-    await services.apply_decision(started.cycle_id, decision)
+    await apply_decision(started.cycle_id, decision)
     return started
 
 
@@ -216,7 +218,7 @@ async def _northbridge_cycles(
     if acme is not None:
         tz = await _site_zone(acme["id"])
         # Stage 1 proposed, waiting for the client's confirmation.
-        started = await services.start_engagement(
+        started = await start_engagement(
             actor_id=None,
             organisation_id=acme["id"],
             body_id=body_id,
@@ -228,7 +230,7 @@ async def _northbridge_cycles(
         day = _weekday(today + dt.timedelta(days=14))
         await _propose(started.audit_ids["stage1"], next(lead_cycle), day, tz)
         # Stage 1 confirmed.
-        started = await services.start_engagement(
+        started = await start_engagement(
             actor_id=None,
             organisation_id=acme["id"],
             body_id=body_id,
@@ -239,7 +241,7 @@ async def _northbridge_cycles(
         )
         day = _weekday(today + dt.timedelta(days=21))
         await _propose(started.audit_ids["stage1"], next(lead_cycle), day, tz)
-        await services.confirm_audit(started.audit_ids["stage1"], None)
+        await confirm_audit(started.audit_ids["stage1"], None)
         # Certified eleven months ago: surveillance 1 is due soon.
         await _certified(
             rng, acme, body_id, STANDARDS[2], next(lead_cycle), today - dt.timedelta(days=335)
@@ -252,7 +254,7 @@ async def _northbridge_cycles(
             )
         elif i % 3 == 1:
             # Stage 1 window long gone: overdue.
-            await services.start_engagement(
+            await start_engagement(
                 actor_id=None,
                 organisation_id=org["id"],
                 body_id=body_id,

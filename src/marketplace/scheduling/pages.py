@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -13,33 +13,28 @@ from litestar.response import Redirect, Template
 from marketplace.accounts.guards import Principal, me, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.core import clock
-from marketplace.core.errors import Conflict, DomainError, Invalid, NotFound
-from marketplace.reference import services as reference
-from marketplace.scheduling import services
-from marketplace.scheduling.context import (
-    BODY_ALL,
-    BODY_PLANNERS,
-    CLIENT_ALL,
-    CLIENT_BOOKERS,
-    NO_ROLES,
-    AuditContext,
-    audit_context,
-    check_access,
-)
+from marketplace.core.errors import Conflict, DomainError
+from marketplace.rules.audit_status import AuditAction
+from marketplace.scheduling import auditors, board, booking, slots
+from marketplace.scheduling.context import ACTORS, BODY_PLANNERS, AuditContext, audit_access
 from marketplace.scheduling.schemas import (
     AuditorIn,
+    BoardAuditOut,
     BookingRequestIn,
     ConsultancyIn,
     ProposalIn,
     QualificationIn,
     ReasonIn,
     RescheduleIn,
+    SettingsIn,
     UnavailabilityIn,
 )
-from marketplace.scheduling.services import TeamMember
 from marketplace.web.forms import as_list, convert, errors_by_field, form_data
 
-NO_BODY = "No such certification body."
+
+def _checked(value: Any) -> bool:
+    """A checkbox's state: browsers send "on" for a bare checkbox, the shared macro "true"."""
+    return value in ("on", "true")
 
 
 def _local(value: Any) -> str:
@@ -52,7 +47,98 @@ def _back(path: str) -> Redirect:
     return Redirect(path, status_code=303)
 
 
+# --- the forms, each read into the API's own Struct (one schema, one set of messages) ----------
+
+
+def _auditor_in(data: dict[str, Any]) -> AuditorIn:
+    qualifications = []
+    if data.get("standard") and data.get("iaf_sector"):
+        qualifications.append({"standard": data["standard"], "iaf_sector": data["iaf_sector"]})
+    fields = {
+        "name": data.get("name", ""),
+        "email": data.get("email", ""),
+        "time_zone": data.get("time_zone") or "UTC",
+        "lead": _checked(data.get("lead")),
+        "qualifications": qualifications,
+    }
+    result: AuditorIn = convert(fields, AuditorIn)
+    return result
+
+
+def _qualification_in(data: dict[str, Any]) -> QualificationIn:
+    fields = {"standard": data.get("standard"), "iaf_sector": data.get("iaf_sector")}
+    result: QualificationIn = convert(fields, QualificationIn)
+    return result
+
+
+def _time_off_in(data: dict[str, Any]) -> UnavailabilityIn:
+    fields = {
+        "starts_at": _local(data.get("starts_at")),
+        "ends_at": _local(data.get("ends_at")),
+        "reason": data.get("reason", ""),
+    }
+    result: UnavailabilityIn = convert(fields, UnavailabilityIn)
+    return result
+
+
+def _consultancy_in(data: dict[str, Any]) -> ConsultancyIn:
+    fields = {"organisation_id": data.get("organisation_id"), "ended_on": data.get("ended_on")}
+    result: ConsultancyIn = convert(fields, ConsultancyIn)
+    return result
+
+
+def _proposal_in(data: dict[str, Any], ctx: AuditContext) -> ProposalIn:
+    team = [{"auditor_id": data["lead"], "role": "lead"}] if data.get("lead") else []
+    for role, key in (("member", "members"), ("expert", "experts")):
+        team += [{"auditor_id": v, "role": role} for v in as_list(data.get(key)) if v]
+    fields = {
+        "starts_at": _local(data.get("starts_at")),
+        "ends_at": _local(data.get("ends_at")),
+        "time_zone": data.get("time_zone") or ctx.site_time_zone,
+        "mode": data.get("mode") or "onsite",
+        "team": team,
+    }
+    result: ProposalIn = convert(fields, ProposalIn)
+    return result
+
+
+def _reschedule_in(data: dict[str, Any], ctx: AuditContext) -> RescheduleIn:
+    # The page moves the audit in the zone it is booked in.
+    fields = {
+        "starts_at": _local(data.get("starts_at")),
+        "ends_at": _local(data.get("ends_at")),
+        "reason": data.get("reason", ""),
+        "time_zone": ctx.time_zone,
+    }
+    result: RescheduleIn = convert(fields, RescheduleIn)
+    return result
+
+
+def _reason_in(data: dict[str, Any]) -> ReasonIn:
+    result: ReasonIn = convert({"reason": data.get("reason", "")}, ReasonIn)
+    return result
+
+
 # --- the body's side ---------------------------------------------------------------------------
+
+# An auditor form's work: read the form into the API's Struct and call the same service.
+AuditorStep = Callable[[Principal, uuid.UUID, Any, dict[str, Any]], Awaitable[object]]
+
+
+async def _add(p: Principal, body_id: uuid.UUID, _: None, data: dict[str, Any]) -> object:
+    return await auditors.add_auditor(p, body_id, _auditor_in(data))
+
+
+async def _qualify(p: Principal, body_id: uuid.UUID, a: uuid.UUID, data: dict[str, Any]) -> object:
+    return await auditors.qualify(p, a, _qualification_in(data), body_id)
+
+
+async def _time_off(p: Principal, body_id: uuid.UUID, a: uuid.UUID, data: dict[str, Any]) -> object:
+    return await auditors.record_time_off(p, a, _time_off_in(data), body_id)
+
+
+async def _consult(p: Principal, body_id: uuid.UUID, a: uuid.UUID, data: dict[str, Any]) -> object:
+    return await auditors.declare_consultancy(p, a, _consultancy_in(data), body_id)
 
 
 class PlanningPages(Controller):
@@ -73,210 +159,127 @@ class PlanningPages(Controller):
         completed_from: dt.date | None = None,
         completed_to: dt.date | None = None,
     ) -> Template:
-        role = require_role(me(request), TenantKind.body, body_id, BODY_ALL, what=NO_BODY)
-        auditor_id = None
-        if auditor:
-            try:
-                auditor_id = uuid.UUID(auditor)
-            except ValueError:
-                raise Invalid.field("auditor", "Choose an auditor from the list.") from None
-        # The board opens on what still needs planning; "any" shows history too.
+        # The board opens on what still needs planning; date and kind filters arrive from the
+        # dashboards' links (no form field of their own).
         status = status or "open"
-        # Date and kind filters arrive from the dashboards' links (no form field of their own).
-        extra = {
-            "kind": kind or None,
-            "opens_by": opens_by,
-            "due_by": due_by,
-            "completed_from": completed_from,
-            "completed_to": completed_to,
-        }
-        audits = await services.planning_board(
-            body_id, auditor_id, None if status == "any" else status, **extra
-        )
+        filters = board.BoardFilters(kind or None, opens_by, due_by, completed_from, completed_to)
+        view = await board.planning_view(me(request), body_id, auditor, status, filters)
         return Template(
             "scheduling/planning.html",
             context={
                 "body_id": body_id,
-                "role": role,
-                "audits": audits,
-                "auditors": await services.list_auditors(body_id),
-                "auditor_id": auditor_id,
+                "role": view.role,
+                "audits": view.audits,
+                "auditors": view.auditors,
+                "auditor_id": view.auditor_id,
                 "status": status,
-                "statuses": services.AUDIT_STATUSES,
+                "statuses": board.AUDIT_STATUSES,
                 "today": clock.today(),
-                "extra": {k: v for k, v in extra.items() if v},
+                "extra": filters.given(),
             },
         )
 
-    async def _auditors_page(
-        self,
-        principal: Principal,
-        body_id: uuid.UUID,
-        errors: dict[str, str] | None = None,
-        values: dict[str, Any] | None = None,
-        notice: str = "",
-        status_code: int = 200,
+    @get("/auditors/{auditor_id:uuid}/agenda")
+    async def agenda(
+        self, request: Request[Any, Any, Any], body_id: uuid.UUID, auditor_id: uuid.UUID
     ) -> Template:
-        role = require_role(principal, TenantKind.body, body_id, BODY_ALL, what=NO_BODY)
-        return Template(
-            "scheduling/auditors.html",
-            context={
-                "body_id": body_id,
-                "can_plan": role in BODY_PLANNERS,
-                "can_manage": role == "owner",
-                "auditors": await services.list_auditors(body_id),
-                "standards": await reference.list_standards(),
-                "settings": await services.get_settings(body_id),
-                "zones": services.zone_names(),
-                "errors": errors or {},
-                "values": values or {},
-                "notice": notice,
-            },
-            status_code=status_code,
-        )
+        view = await board.agenda_view(me(request), body_id, auditor_id)
+        return Template("scheduling/agenda.html", context={"body_id": body_id, **vars(view)})
+
+
+async def _auditors_page(
+    principal: Principal,
+    body_id: uuid.UUID,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> Template:
+    view = await board.auditors_view(principal, body_id)
+    return Template(
+        "scheduling/auditors.html",
+        context={
+            "body_id": body_id,
+            **vars(view),
+            "errors": errors or {},
+            "values": values or {},
+            "notice": notice,
+        },
+        status_code=status_code,
+    )
+
+
+class AuditorPages(Controller):
+    include_in_schema = False
+    path = "/manage/bodies/{body_id:uuid}"
+    guards = [requires_login]
 
     @get("/auditors")
     async def auditors(self, request: Request[Any, Any, Any], body_id: uuid.UUID) -> Template:
-        return await self._auditors_page(me(request), body_id)
+        return await _auditors_page(me(request), body_id)
 
     async def _auditor_form(
-        self, request: Request[Any, Any, Any], body_id: uuid.UUID, action: str, auditor_id: Any
+        self,
+        request: Request[Any, Any, Any],
+        body_id: uuid.UUID,
+        auditor_id: uuid.UUID | None,
+        step: AuditorStep,
+        notice: str,
     ) -> Response[Any]:
         principal = me(request)
-        require_role(principal, TenantKind.body, body_id, BODY_PLANNERS, what=NO_BODY)
-        if auditor_id is not None and await services.auditor_body(auditor_id) != body_id:
-            raise NotFound("No such auditor.")
+        # Who may is settled before the form is read: a stranger learns nothing from its errors.
+        if auditor_id is None:
+            require_role(principal, TenantKind.body, body_id, BODY_PLANNERS, what=auditors.NO_BODY)
+        else:
+            await auditors.auditor_access(principal, auditor_id, BODY_PLANNERS, body_id)
         data = await form_data(request)
         try:
-            if action == "add":
-                qualifications = []
-                if data.get("standard") and data.get("iaf_sector"):
-                    qualifications.append(
-                        {"standard": data["standard"], "iaf_sector": data["iaf_sector"]}
-                    )
-                payload = convert(
-                    {
-                        "name": data.get("name", ""),
-                        "email": data.get("email", ""),
-                        "time_zone": data.get("time_zone") or "UTC",
-                        "lead": data.get("lead") == "on",
-                        "qualifications": qualifications,
-                    },
-                    AuditorIn,
-                )
-                await services.create_auditor(
-                    principal.user_id,
-                    body_id,
-                    {
-                        "name": payload.name,
-                        "email": payload.email,
-                        "time_zone": payload.time_zone,
-                        "lead": payload.lead,
-                        "qualifications": [
-                            {"standard": q.standard, "iaf_sector": q.iaf_sector}
-                            for q in payload.qualifications
-                        ],
-                    },
-                )
-                notice = "Auditor added."
-            elif action == "qualification":
-                q = convert(
-                    {"standard": data.get("standard"), "iaf_sector": data.get("iaf_sector")},
-                    QualificationIn,
-                )
-                await services.add_qualification(
-                    principal.user_id, auditor_id, q.standard, q.iaf_sector
-                )
-                notice = "Qualification added."
-            elif action == "unavailability":
-                off = convert(
-                    {
-                        "starts_at": _local(data.get("starts_at")),
-                        "ends_at": _local(data.get("ends_at")),
-                        "reason": data.get("reason", ""),
-                    },
-                    UnavailabilityIn,
-                )
-                await services.add_unavailability(
-                    principal.user_id,
-                    auditor_id,
-                    {"starts_at": off.starts_at, "ends_at": off.ends_at, "reason": off.reason},
-                )
-                notice = "Time off recorded."
-            else:
-                c = convert(
-                    {
-                        "organisation_id": data.get("organisation_id"),
-                        "ended_on": data.get("ended_on"),
-                    },
-                    ConsultancyIn,
-                )
-                await services.add_consultancy(
-                    principal.user_id, auditor_id, c.organisation_id, c.ended_on
-                )
-                notice = "Consultancy declared."
+            await step(principal, body_id, auditor_id, data)
         except DomainError as exc:
-            return await self._auditors_page(
-                principal,
-                body_id,
-                errors_by_field(exc),
-                values={"action": action, "auditor_id": auditor_id, **data},
-                status_code=exc.status_code,
+            return await _auditors_page(
+                principal, body_id, errors_by_field(exc), values=data, status_code=exc.status_code
             )
-        return await self._auditors_page(principal, body_id, notice=notice)
+        return await _auditors_page(principal, body_id, notice=notice)
 
     @post("/auditors")
     async def add_auditor(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID
     ) -> Response[Any]:
-        return await self._auditor_form(request, body_id, "add", None)
+        return await self._auditor_form(request, body_id, None, _add, "Auditor added.")
 
     @post("/auditors/{auditor_id:uuid}/qualifications")
     async def add_qualification(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, auditor_id: uuid.UUID
     ) -> Response[Any]:
-        return await self._auditor_form(request, body_id, "qualification", auditor_id)
+        return await self._auditor_form(
+            request, body_id, auditor_id, _qualify, "Qualification added."
+        )
 
     @post("/auditors/{auditor_id:uuid}/unavailability")
     async def add_time_off(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, auditor_id: uuid.UUID
     ) -> Response[Any]:
-        return await self._auditor_form(request, body_id, "unavailability", auditor_id)
+        return await self._auditor_form(
+            request, body_id, auditor_id, _time_off, "Time off recorded."
+        )
 
     @post("/auditors/{auditor_id:uuid}/consultancy")
     async def add_consultancy(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID, auditor_id: uuid.UUID
     ) -> Response[Any]:
-        return await self._auditor_form(request, body_id, "consultancy", auditor_id)
+        return await self._auditor_form(
+            request, body_id, auditor_id, _consult, "Consultancy declared."
+        )
 
     @post("/scheduling-settings")
     async def save_settings(
         self, request: Request[Any, Any, Any], body_id: uuid.UUID
     ) -> Response[Any]:
         principal = me(request)
-        require_role(principal, TenantKind.body, body_id, {"owner"}, what=NO_BODY)
         data = await form_data(request)
-        await services.set_settings(
-            principal.user_id, body_id, data.get("self_service_booking") == "on"
-        )
-        return await self._auditors_page(principal, body_id, notice="Settings saved.")
-
-    @get("/auditors/{auditor_id:uuid}/agenda")
-    async def agenda(
-        self, request: Request[Any, Any, Any], body_id: uuid.UUID, auditor_id: uuid.UUID
-    ) -> Template:
-        require_role(me(request), TenantKind.body, body_id, BODY_ALL, what=NO_BODY)
-        if await services.auditor_body(auditor_id) != body_id:
-            raise NotFound("No such auditor.")
-        return Template(
-            "scheduling/agenda.html",
-            context={
-                "body_id": body_id,
-                "auditor": await services.get_auditor(auditor_id),
-                "assignments": await services.auditor_agenda(auditor_id),
-                "time_off": await services.auditor_time_off(auditor_id),
-            },
-        )
+        wanted = SettingsIn(self_service_booking=_checked(data.get("self_service_booking")))
+        await auditors.change_settings(principal, body_id, wanted)
+        return await _auditors_page(principal, body_id, notice="Settings saved.")
 
 
 # --- the client's side -------------------------------------------------------------------------
@@ -287,13 +290,13 @@ LABEL_WIDTH = 190
 CHART_WIDTH = 760
 
 
-def timeline(audits: list[dict[str, Any]], today: dt.date) -> dict[str, Any] | None:
+def timeline(audits: list[BoardAuditOut], today: dt.date) -> dict[str, Any] | None:
     """Bars for each audit's window (and a dot for its date), laid out server-side."""
-    dated = [a for a in audits if a["window_start"] and a["window_end"]]
+    dated = [(a, a.window_start, a.window_end) for a in audits if a.window_start and a.window_end]
     if not dated:
         return None
-    first: dt.date = min(a["window_start"] for a in dated)
-    last: dt.date = max(a["window_end"] for a in dated)
+    first = min(opens for _, opens, _ in dated)
+    last = max(due for _, _, due in dated)
     span = max((last - first).days, 1)
     scale = (CHART_WIDTH - LABEL_WIDTH - 10) / span
 
@@ -301,15 +304,15 @@ def timeline(audits: list[dict[str, Any]], today: dt.date) -> dict[str, Any] | N
         return round(LABEL_WIDTH + (min(max(day, first), last) - first).days * scale, 1)
 
     rows = []
-    for i, a in enumerate(dated):
-        start = a["starts_at"].date() if a["starts_at"] else None
+    for i, (a, opens, due) in enumerate(dated):
+        start = a.starts_at.date() if a.starts_at else None
         rows.append(
             {
                 "y": 10 + i * ROW_HEIGHT,
-                "x": x(a["window_start"]),
-                "width": max(x(a["window_end"]) - x(a["window_start"]), 2),
-                "label": f"{a['standard']} · {a['kind']}",
-                "state": a["window_state"] or "",
+                "x": x(opens),
+                "width": max(x(due) - x(opens), 2),
+                "label": f"{a.standard} · {a.kind}",
+                "state": a.window_state or "",
                 "dot": x(start) if start else None,
             }
         )
@@ -329,8 +332,7 @@ class ProgrammePages(Controller):
 
     @get("/organisations/{org_id:uuid}/audit-programme")
     async def programme(self, request: Request[Any, Any, Any], org_id: uuid.UUID) -> Template:
-        require_role(me(request), TenantKind.organisation, org_id, CLIENT_ALL)
-        audits = await services.client_programme(org_id)
+        audits = await board.programme_view(me(request), org_id)
         return Template(
             "scheduling/programme.html",
             context={
@@ -342,6 +344,38 @@ class ProgrammePages(Controller):
 
 
 # --- one audit and its booking flow ------------------------------------------------------------
+
+# A booking form's work: read the form into the API's Struct and call the step's service.
+AuditStep = Callable[[Principal, AuditContext, dict[str, Any]], Awaitable[None]]
+
+
+async def _propose(p: Principal, ctx: AuditContext, data: dict[str, Any]) -> None:
+    await booking.propose(p, ctx.id, _proposal_in(data, ctx))
+
+
+async def _request(p: Principal, ctx: AuditContext, data: dict[str, Any]) -> None:
+    fields = {"starts_at": data.get("starts_at"), "ends_at": data.get("ends_at")}
+    await slots.request_slot(p, ctx.id, convert(fields, BookingRequestIn))
+
+
+async def _decline(p: Principal, ctx: AuditContext, data: dict[str, Any]) -> None:
+    await slots.decline(p, ctx.id, _reason_in(data))
+
+
+async def _confirm(p: Principal, ctx: AuditContext, data: dict[str, Any]) -> None:
+    await booking.confirm(p, ctx.id)
+
+
+async def _reschedule(p: Principal, ctx: AuditContext, data: dict[str, Any]) -> None:
+    await booking.reschedule(p, ctx.id, _reschedule_in(data, ctx))
+
+
+async def _cancel(p: Principal, ctx: AuditContext, data: dict[str, Any]) -> None:
+    await booking.cancel(p, ctx.id, _reason_in(data))
+
+
+async def _complete(p: Principal, ctx: AuditContext, data: dict[str, Any]) -> None:
+    await booking.complete(p, ctx.id)
 
 
 class AuditPages(Controller):
@@ -357,44 +391,10 @@ class AuditPages(Controller):
         values: dict[str, Any] | None = None,
         status_code: int = 200,
     ) -> Template:
-        ctx = await audit_context(audit_id)
-        side = check_access(
-            principal, ctx.organisation_id, ctx.body_id, client=CLIENT_ALL, body=BODY_ALL
-        )
-        org_roles = principal.roles_in(TenantKind.organisation, ctx.organisation_id)
-        body_roles = principal.roles_in(TenantKind.body, ctx.body_id)
-        can_plan = bool(body_roles & BODY_PLANNERS)
-        can_book = bool(org_roles & CLIENT_BOOKERS)
-        settings = await services.get_settings(ctx.body_id)
-        slots: list[dict[str, Any]] = []
-        planned = ctx.row.get("planned_days")
-        auditor_days = planned.get("auditor_days") if isinstance(planned, dict) else None
-        days = math.ceil(float(auditor_days or 1))
-        days = min(max(days, 1), services.MAX_SLOT_DAYS)
-        if (can_plan or (can_book and settings["self_service_booking"])) and ctx.status in (
-            "planned",
-            "cancelled",
-            "requested",
-        ):
-            slots = await services.find_slots(ctx, days)
-        audit = await services.get_audit(ctx, show_team=side == "body" or ctx.status != "requested")
+        view = await board.audit_view(principal, audit_id)
         return Template(
             "scheduling/audit.html",
-            context={
-                "audit": audit,
-                "side": side,
-                "can_plan": can_plan,
-                "can_book": can_book,
-                "can_complete": bool(body_roles & (BODY_PLANNERS | {"auditor"})),
-                "self_service": settings["self_service_booking"],
-                "slots": slots,
-                "slot_days": days,
-                "auditors": await services.list_auditors(ctx.body_id) if can_plan else [],
-                "zones": services.zone_names() if can_plan else [],
-                "site_zone": ctx.site_time_zone,
-                "errors": errors or {},
-                "values": values or {},
-            },
+            context={**vars(view), "errors": errors or {}, "values": values or {}},
             status_code=status_code,
         )
 
@@ -406,124 +406,53 @@ class AuditPages(Controller):
         self,
         request: Request[Any, Any, Any],
         audit_id: uuid.UUID,
-        client: frozenset[str],
-        body: frozenset[str],
-        action: str,
+        action: AuditAction,
+        step: AuditStep,
     ) -> Response[Any]:
         principal = me(request)
-        ctx = await audit_context(audit_id)
-        check_access(principal, ctx.organisation_id, ctx.body_id, client=client, body=body)
+        # Who may is settled before the form is read: a stranger learns nothing from its errors.
+        ctx, _ = await audit_access(principal, audit_id, ACTORS[action])
         data = await form_data(request)
         try:
-            await self._apply(principal, ctx, action, data)
+            await step(principal, ctx, data)
         except DomainError as exc:
-            errors = errors_by_field(exc)
-            if isinstance(exc, Conflict):
-                errors = {"form": exc.detail}
+            errors = {"form": exc.detail} if isinstance(exc, Conflict) else errors_by_field(exc)
             return await self._render(
                 principal, audit_id, errors, values=data, status_code=exc.status_code
             )
         return _back(f"/audits/{audit_id}")
 
-    async def _apply(
-        self,
-        principal: Principal,
-        ctx: AuditContext,
-        action: str,
-        data: dict[str, Any],
-    ) -> None:
-        actor = principal.user_id
-        if action == "proposal":
-            team = (
-                [{"auditor_id": data.get("lead") or "", "role": "lead"}] if data.get("lead") else []
-            )
-            for role, key in (("member", "members"), ("expert", "experts")):
-                team += [{"auditor_id": v, "role": role} for v in as_list(data.get(key)) if v]
-            p = convert(
-                {
-                    "starts_at": _local(data.get("starts_at")),
-                    "ends_at": _local(data.get("ends_at")),
-                    "time_zone": data.get("time_zone") or ctx.site_time_zone,
-                    "mode": data.get("mode") or "onsite",
-                    "team": team,
-                },
-                ProposalIn,
-            )
-            await services.propose_audit(
-                ctx.id,
-                actor,
-                starts_at=p.starts_at,
-                ends_at=p.ends_at,
-                time_zone=p.time_zone,
-                team=[TeamMember(m.auditor_id, m.role) for m in p.team],
-                mode=p.mode,
-            )
-        elif action == "booking-request":
-            b = convert(
-                {"starts_at": data.get("starts_at"), "ends_at": data.get("ends_at")},
-                BookingRequestIn,
-            )
-            await services.request_booking(ctx.id, actor, b.starts_at, b.ends_at)
-        elif action == "reschedule":
-            r = convert(
-                {
-                    "starts_at": _local(data.get("starts_at")),
-                    "ends_at": _local(data.get("ends_at")),
-                    "reason": data.get("reason", ""),
-                    "time_zone": ctx.time_zone,
-                },
-                RescheduleIn,
-            )
-            await services.reschedule_audit(
-                ctx.id,
-                actor,
-                starts_at=r.starts_at,
-                ends_at=r.ends_at,
-                reason=r.reason,
-                time_zone=r.time_zone,
-            )
-        elif action == "confirm":
-            await services.confirm_audit(ctx.id, actor)
-        elif action == "complete":
-            await services.complete_audit(ctx.id, actor)
-        else:
-            reason = convert({"reason": data.get("reason", "")}, ReasonIn).reason
-            if action == "cancel":
-                await services.cancel_audit(ctx.id, actor, reason)
-            else:
-                await services.decline_request(ctx.id, actor, reason)
-
     @post("/proposal")
     async def proposal(self, request: Request[Any, Any, Any], audit_id: uuid.UUID) -> Response[Any]:
-        return await self._act(request, audit_id, NO_ROLES, BODY_PLANNERS, "proposal")
+        return await self._act(request, audit_id, AuditAction.propose, _propose)
 
     @post("/booking-request")
     async def booking_request(
         self, request: Request[Any, Any, Any], audit_id: uuid.UUID
     ) -> Response[Any]:
-        return await self._act(request, audit_id, CLIENT_BOOKERS, NO_ROLES, "booking-request")
+        return await self._act(request, audit_id, AuditAction.request, _request)
 
     @post("/decline")
     async def decline(self, request: Request[Any, Any, Any], audit_id: uuid.UUID) -> Response[Any]:
-        return await self._act(request, audit_id, NO_ROLES, BODY_PLANNERS, "decline")
+        return await self._act(request, audit_id, AuditAction.decline, _decline)
 
     @post("/confirm")
     async def confirm(self, request: Request[Any, Any, Any], audit_id: uuid.UUID) -> Response[Any]:
-        return await self._act(request, audit_id, CLIENT_BOOKERS, NO_ROLES, "confirm")
+        return await self._act(request, audit_id, AuditAction.confirm, _confirm)
 
     @post("/reschedule")
     async def reschedule(
         self, request: Request[Any, Any, Any], audit_id: uuid.UUID
     ) -> Response[Any]:
-        return await self._act(request, audit_id, CLIENT_BOOKERS, BODY_PLANNERS, "reschedule")
+        return await self._act(request, audit_id, AuditAction.reschedule, _reschedule)
 
     @post("/cancel")
     async def cancel(self, request: Request[Any, Any, Any], audit_id: uuid.UUID) -> Response[Any]:
-        return await self._act(request, audit_id, NO_ROLES, BODY_PLANNERS, "cancel")
+        return await self._act(request, audit_id, AuditAction.cancel, _cancel)
 
     @post("/complete")
     async def complete(self, request: Request[Any, Any, Any], audit_id: uuid.UUID) -> Response[Any]:
-        return await self._act(request, audit_id, NO_ROLES, BODY_PLANNERS | {"auditor"}, "complete")
+        return await self._act(request, audit_id, AuditAction.complete, _complete)
 
 
-PAGE_CONTROLLERS: list[Any] = [PlanningPages, ProgrammePages, AuditPages]
+PAGE_CONTROLLERS: list[Any] = [PlanningPages, AuditorPages, ProgrammePages, AuditPages]

@@ -193,3 +193,39 @@ class SlotOut(msgspec.Struct):
     starts_at: dt.datetime
     ends_at: dt.datetime
     auditor_ids: list[uuid.UUID]
+
+
+class BoardAuditOut(msgspec.Struct):
+    """One row of the planning board or the client's programme."""
+
+    id: uuid.UUID
+    cycle_id: uuid.UUID
+    kind: str
+    status: str
+    standard: str
+    organisation_id: uuid.UUID
+    organisation_name: str
+    body_name: str
+    window_start: dt.date | None
+    window_end: dt.date | None
+    window_state: str | None
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
+    time_zone: str
+    completed_on: dt.date | None
+    lead_name: str
+
+
+class AgendaItemOut(msgspec.Struct):
+    """One live assignment on an auditor's agenda, with the audit it belongs to."""
+
+    audit_id: uuid.UUID
+    role: str
+    status: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    kind: str
+    audit_status: str
+    time_zone: str
+    organisation_name: str
+    standard: str

@@ -14,8 +14,7 @@ from marketplace.billing.schemas import InvoiceIn, InvoiceLineIn
 from marketplace.billing.tables import Invoice, Payment, ProviderEvent
 from marketplace.core import clock
 from marketplace.core.tables import ActivityLog
-from marketplace.scheduling import services as scheduling
-from marketplace.scheduling.services import StartedEngagement
+from marketplace.scheduling.engagements import StartedEngagement, get_engagement, start_engagement
 
 STANDARD = "ISO 9001:2015"
 
@@ -26,7 +25,7 @@ LINES = [
 
 
 async def engagement(org_id: uuid.UUID, body_id: uuid.UUID) -> StartedEngagement:
-    return await scheduling.start_engagement(
+    return await start_engagement(
         actor_id=None,
         organisation_id=org_id,
         body_id=body_id,
@@ -42,7 +41,7 @@ async def draft(
 ) -> uuid.UUID:
     if engagement_id is None:
         engagement_id = (await engagement(org_id, body_id)).engagement_id
-    eng = await scheduling.get_engagement(engagement_id)
+    eng = await get_engagement(engagement_id)
     data = InvoiceIn(
         engagement_id=engagement_id,
         currency="GBP",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marketplace.certificates import services as certificates
+from marketplace.certificates.status import suspend
 from tests.factories import ROLE_KEYS
 from tests.integration.certificates.support import granted, ready_cycle
 from tests.integration.isolation_matrix import BODY_ALL, ORG_ALL, Route
@@ -32,7 +32,7 @@ async def _granted(world: Any) -> dict[str, Any]:
 
 async def _suspended(world: Any) -> dict[str, Any]:
     ids = await _granted(world)
-    await certificates.suspend(None, ids["number"], "Surveillance missed")
+    await suspend(None, ids["number"], "Surveillance missed")
     return ids
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from marketplace.certificates import services as certificates
+from marketplace.certificates.decisions import decide
 from tests.integration.findings.support import Made, answered, engagement, issued_report
 
 
@@ -22,7 +22,7 @@ async def ready_cycle(
 
 async def granted(org_id: uuid.UUID, body_id: uuid.UUID) -> tuple[Made, str]:
     made = await ready_cycle(org_id, body_id)
-    result = await certificates.decide(
+    result = await decide(
         None,
         made.cycle_id,
         decision="grant",

@@ -105,7 +105,7 @@ async def test_open_nonconformities_block_the_grant(
 
 
 async def answered_verify(ca_id: object) -> None:
-    from marketplace.findings import services
+    from marketplace.findings import corrective_actions as services
 
     await services.verify_corrective_action(None, ca_id, True, "ok")  # type: ignore[arg-type]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from marketplace.readiness import services as readiness
+from marketplace.readiness.documents import get_document
 from marketplace.settings import Settings
 from tests.factories import World, csrf_from, sign_in
 from tests.integration.findings.support import issued_report
@@ -79,7 +79,7 @@ async def test_document_upload_with_a_long_name(client: httpx.AsyncClient, world
         files={"file": (LONG_NAME, PDF, "application/pdf")},
     )
     _says_name_too_long(page, json=False)
-    assert (await readiness.get_document(doc))["versions"][0]["filename"] == ""
+    assert (await get_document(doc))["versions"][0]["filename"] == ""
 
 
 async def test_a_body_over_the_limit_is_still_413(

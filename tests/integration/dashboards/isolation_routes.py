@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.engagements import start_engagement
 from tests.integration.isolation_matrix import BODY_ALL, ORG_ALL, Route
 
 HOME = {**BODY_ALL, "body:auditor": 403}  # auditors have a home of their own
@@ -14,7 +14,7 @@ EVERYONE = {k: 200 for k in (*ORG_ALL, *BODY_ALL)}
 
 
 async def _client(world: Any) -> dict[str, Any]:
-    await scheduling.start_engagement(
+    await start_engagement(
         actor_id=None,
         organisation_id=world.a.org_id,
         body_id=world.a.body_id,

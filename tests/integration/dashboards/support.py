@@ -15,10 +15,10 @@ from marketplace.billing.drafts import create_draft
 from marketplace.billing.invoices import issue_invoice
 from marketplace.billing.schemas import InvoiceIn, InvoiceLineIn
 from marketplace.billing.tables import Invoice
-from marketplace.certificates import services as certificates
+from marketplace.certificates.decisions import decide
 from marketplace.certificates.tables import Certificate
 from marketplace.core import clock
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.engagements import get_engagement, start_engagement
 from marketplace.scheduling.tables import Audit, CertificationCycle
 from tests.factories import sign_in
 from tests.integration.certificates.support import ready_cycle
@@ -36,7 +36,7 @@ class Client:
 async def busy_client(org_id: uuid.UUID, body_id: uuid.UUID) -> Client:
     """A certified client whose certificate is at risk and expiring, with open work everywhere."""
     made = await ready_cycle(org_id, body_id)
-    result = await certificates.decide(
+    result = await decide(
         None, made.cycle_id, decision="grant", decided_on=None, scope="Precision parts"
     )
     today = clock.today()
@@ -70,7 +70,7 @@ async def busy_client(org_id: uuid.UUID, body_id: uuid.UUID) -> Client:
         .run()
     )
     # A second engagement's stage 1 is planned, no team, its window already open.
-    await scheduling.start_engagement(
+    await start_engagement(
         actor_id=None,
         organisation_id=org_id,
         body_id=body_id,
@@ -82,7 +82,7 @@ async def busy_client(org_id: uuid.UUID, body_id: uuid.UUID) -> Client:
     # ready_cycle left its minor accepted (to verify); another engagement's major is submitted.
     _m, _r, actions = await issued_report(org_id, body_id, ("major",))
     await answered(actions["major"], "submitted")
-    eng = await scheduling.get_engagement(made.engagement_id)
+    eng = await get_engagement(made.engagement_id)
     invoice_id = await create_draft(
         None,
         eng,

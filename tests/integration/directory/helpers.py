@@ -19,7 +19,7 @@ from marketplace.directory.tables import (
     BodyService,
     SectorExperience,
 )
-from marketplace.scheduling.services import start_engagement
+from marketplace.scheduling.engagements import start_engagement
 from marketplace.scheduling.tables import Audit, CertificationCycle, Engagement
 from tests.factories import make_body
 

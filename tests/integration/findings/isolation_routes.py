@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.findings import services as findings
+from marketplace.findings.evidence import add_evidence
+from marketplace.findings.reports import create_report
 from marketplace.findings.tables import CorrectiveAction
 from tests.integration.findings.support import answered, engagement, finding, issued_report
 from tests.integration.isolation_matrix import BODY_ALL, ORG_ALL, Route
@@ -36,9 +37,7 @@ async def _completed_audit(world: Any) -> dict[str, Any]:
 
 async def _draft(world: Any) -> dict[str, Any]:
     made = await engagement(world.a.org_id, world.a.body_id)
-    report = await findings.create_report(
-        None, made.audit_ids["stage2"], {"findings": [finding("minor")]}
-    )
+    report = await create_report(None, made.audit_ids["stage2"], {"findings": [finding("minor")]})
     return {"report": report}
 
 
@@ -70,7 +69,7 @@ async def _overdue_minor(world: Any) -> dict[str, Any]:
 
 async def _evidence(world: Any) -> dict[str, Any]:
     ids = await _issued(world)
-    row = await findings.add_evidence(None, ids["ca"], b"%PDF-1.4\n%%EOF\n", "record.pdf")
+    row = await add_evidence(None, ids["ca"], b"%PDF-1.4\n%%EOF\n", "record.pdf")
     return {**ids, "evidence": row["id"]}
 
 

@@ -8,9 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.findings import services as findings
+from marketplace.findings.corrective_actions import (
+    review_corrective_action,
+    submit_corrective_action,
+    update_corrective_action,
+    verify_corrective_action,
+)
+from marketplace.findings.reports import create_report, issue_report
 from marketplace.findings.tables import CorrectiveAction
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.engagements import start_engagement
 from marketplace.scheduling.tables import Audit
 
 STANDARD = "ISO 9001:2015"
@@ -44,7 +50,7 @@ async def engagement(
 ) -> Made:
     """An engagement whose stage 1 (and stage 2 unless stages=1) are completed."""
     today = clock.today()
-    started = await scheduling.start_engagement(
+    started = await start_engagement(
         actor_id=None,
         organisation_id=org_id,
         body_id=body_id,
@@ -78,12 +84,12 @@ async def issued_report(
 ) -> tuple[Made, uuid.UUID, dict[str, uuid.UUID]]:
     """An issued stage 2 report; returns the corrective action id per grade (first of each)."""
     made = made or await engagement(org_id, body_id)
-    report_id = await findings.create_report(
+    report_id = await create_report(
         None,
         made.audit_ids["stage2"],
         {"summary": "Stage 2", "findings": [finding(g) for g in grades]},
     )
-    await findings.issue_report(None, report_id)
+    await issue_report(None, report_id)
     actions: dict[str, uuid.UUID] = {}
     for row in (
         await CorrectiveAction.select(CorrectiveAction.id, CorrectiveAction.grade)
@@ -107,15 +113,15 @@ async def answered(ca_id: uuid.UUID | str, status: str) -> None:
     """Drive an action to submitted, accepted, rejected or closed through the services."""
     ca_id = uuid.UUID(str(ca_id))
     changes = {**ANSWER, "target_date": clock.today() + dt.timedelta(days=20)}
-    await findings.update_corrective_action(None, ca_id, changes)
+    await update_corrective_action(None, ca_id, changes)
     if status == "open":
         return
-    await findings.submit_corrective_action(None, ca_id)
+    await submit_corrective_action(None, ca_id)
     if status == "submitted":
         return
     if status == "rejected":
-        await findings.review_corrective_action(None, ca_id, "reject", "Root cause too shallow")
+        await review_corrective_action(None, ca_id, "reject", "Root cause too shallow")
         return
-    await findings.review_corrective_action(None, ca_id, "accept", "")
+    await review_corrective_action(None, ca_id, "accept", "")
     if status == "closed":
-        await findings.verify_corrective_action(None, ca_id, True, "Effective")
+        await verify_corrective_action(None, ca_id, True, "Effective")

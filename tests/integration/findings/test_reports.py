@@ -10,7 +10,7 @@ import pytest
 from marketplace.core import clock
 from marketplace.core.activity import entries_for_entity
 from marketplace.core.errors import Conflict
-from marketplace.findings import services as findings
+from marketplace.findings import reports as findings
 from marketplace.findings.tables import CorrectiveAction
 from tests.factories import World
 from tests.integration.findings.support import answered, engagement, finding, issued_report

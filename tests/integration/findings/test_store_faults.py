@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from marketplace.findings.tables import EvidenceFile
-from marketplace.readiness import services as readiness
+from marketplace.readiness.documents import create_document, get_document
 from marketplace.readiness.tables import DocumentVersion
 from tests.factories import World, csrf_from, sign_in
 from tests.integration.findings.support import issued_report
@@ -105,12 +105,12 @@ async def _action(world: World) -> str:
 
 
 async def _draft(world: World) -> tuple[str, str]:
-    doc_id = await readiness.create_document(
+    doc_id = await create_document(
         None,
         world.a.org_id,
         {"code": "QP-07", "title": "Control of records", "doc_type": "procedure"},
     )
-    version = (await readiness.get_document(doc_id))["versions"][0]["id"]
+    version = (await get_document(doc_id))["versions"][0]["id"]
     return str(doc_id), str(version)
 
 

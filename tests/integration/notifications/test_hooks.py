@@ -14,7 +14,8 @@ from icalendar import Calendar  # type: ignore[import-untyped]
 
 from marketplace.accounts.tables import User
 from marketplace.billing.payments import record_success
-from marketplace.certificates import services as certificates
+from marketplace.certificates.registry import certificate_row
+from marketplace.certificates.status import restore, suspend
 from marketplace.core import clock
 from marketplace.core.db import write_transaction
 from marketplace.findings.tables import CorrectiveAction
@@ -323,15 +324,15 @@ async def test_certificate_suspended_at_risk_and_expiring(
     assert f"http://testserver/certificates/{number}" in parts(message)[0]
 
     smtp.inbox.clear()
-    await certificates.suspend(None, number, "Surveillance 1 not held")
+    await suspend(None, number, "Surveillance 1 not held")
     await deliver_all(mail_settings)
     message = _only(smtp, owner)
     assert subject(message) == f"Certificate {number} is suspended"
     assert "Reason: Surveillance 1 not held" in parts(message)[0]
 
     smtp.inbox.clear()
-    await certificates.restore(None, number, "Surveillance held")
-    row = await certificates.certificate_row(number)
+    await restore(None, number, "Surveillance held")
+    row = await certificate_row(number)
     clock.travel_to(
         dt.datetime.combine(row["expires_on"] - dt.timedelta(days=60), dt.time(9), tzinfo=dt.UTC)
     )

@@ -14,8 +14,7 @@ from marketplace.core.activity import _listeners as listeners
 from marketplace.core.db import write_transaction
 from marketplace.notifications.services import notify, set_preferences
 from marketplace.notifications.tables import OutboxMessage
-from marketplace.scheduling import services as scheduling
-from marketplace.scheduling.services import TeamMember
+from marketplace.scheduling.booking import TeamMember, propose_audit
 from marketplace.scheduling.tables import Audit
 from marketplace.settings import Settings
 from tests.factories import World, csrf_from, sign_in
@@ -79,7 +78,7 @@ async def test_cause_failing_after_the_row_was_written_rolls_both_back(world: Wo
     on_action("marketplace.audit.proposed", explode)
     try:
         with pytest.raises(RuntimeError):
-            await scheduling.propose_audit(
+            await propose_audit(
                 audit_id,
                 None,
                 starts_at=dt.datetime.fromisoformat(str(body["starts_at"])),

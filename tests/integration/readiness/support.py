@@ -7,8 +7,14 @@ import uuid
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.readiness import services as readiness
-from marketplace.scheduling import services as scheduling
+from marketplace.readiness.documents import (
+    approve_version,
+    create_document,
+    get_document,
+    upload_version_file,
+)
+from marketplace.readiness.sharing import list_shares, share_documents
+from marketplace.scheduling.engagements import start_engagement
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PDF2 = b"%PDF-1.7\n% revised\ntrailer <<>>\n%%EOF\n"
@@ -16,7 +22,7 @@ PDF2 = b"%PDF-1.7\n% revised\ntrailer <<>>\n%%EOF\n"
 
 async def engage(org_id: uuid.UUID, body_id: uuid.UUID) -> dict[str, uuid.UUID]:
     """An engagement between the organisation and the body: it may now share with that body."""
-    started = await scheduling.start_engagement(
+    started = await start_engagement(
         actor_id=None,
         organisation_id=org_id,
         body_id=body_id,
@@ -35,7 +41,7 @@ async def approved_document(
     retention_months: int | None = None,
 ) -> tuple[uuid.UUID, uuid.UUID]:
     """A document whose version 1 carries a file and is approved; returns (document, version)."""
-    doc_id = await readiness.create_document(
+    doc_id = await create_document(
         None,
         org_id,
         {
@@ -46,10 +52,10 @@ async def approved_document(
             "retention_months": retention_months,
         },
     )
-    doc = await readiness.get_document(doc_id)
+    doc = await get_document(doc_id)
     version_id = doc["versions"][0]["id"]
-    await readiness.upload_version_file(None, doc_id, version_id, PDF, f"{code}.pdf")
-    await readiness.approve_version(None, doc_id, version_id, None)
+    await upload_version_file(None, doc_id, version_id, PDF, f"{code}.pdf")
+    await approve_version(None, doc_id, version_id, None)
     return doc_id, version_id
 
 
@@ -58,6 +64,6 @@ async def shared_document(
 ) -> dict[str, Any]:
     await engage(org_id, body_id)
     doc_id, version_id = await approved_document(org_id, code)
-    await readiness.share_documents(None, org_id, body_id, [doc_id])
-    share = (await readiness.list_shares(org_id))[0]
+    await share_documents(None, org_id, body_id, [doc_id])
+    share = (await list_shares(org_id))[0]
     return {"doc": doc_id, "version": version_id, "share": share["id"]}

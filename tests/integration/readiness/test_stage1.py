@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from marketplace.findings import services as findings
-from marketplace.readiness import services as readiness
+from marketplace.findings.reports import create_report, issue_report, update_report
+from marketplace.readiness.sharing import share_documents
 from tests.factories import World
 from tests.integration.findings.support import engagement, finding
 from tests.integration.readiness.support import approved_document
@@ -13,9 +13,9 @@ from tests.integration.readiness.support import approved_document
 
 async def _stage1_report(world: World) -> tuple[str, str, str]:
     made = await engagement(world.a.org_id, world.a.body_id, stages=1)
-    report = await findings.create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
+    report = await create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
     doc, version = await approved_document(world.a.org_id, "QM-01")
-    await readiness.share_documents(None, world.a.org_id, world.a.body_id, [doc])
+    await share_documents(None, world.a.org_id, world.a.body_id, [doc])
     return str(report), str(doc), str(version)
 
 
@@ -51,10 +51,10 @@ async def test_report_references_shared_documents_and_clauses(
     )
     assert r.status_code == 404
 
-    await findings.update_report(
+    await update_report(
         None, report, {"findings": [finding("minor", "9.3"), finding("observation", "7.2")]}
     )
-    await findings.issue_report(None, report)
+    await issue_report(None, report)
     r = await client.post(url, json={"clause": "4.1"}, headers=auditor)
     assert r.status_code == 409
     assert r.json()["code"] == "report_frozen"
@@ -80,7 +80,7 @@ async def test_report_references_shared_documents_and_clauses(
 
 async def test_references_only_on_stage1_reports(client: httpx.AsyncClient, world: World) -> None:
     made = await engagement(world.a.org_id, world.a.body_id)
-    report = await findings.create_report(None, made.audit_ids["stage2"], {"summary": "Stage 2"})
+    report = await create_report(None, made.audit_ids["stage2"], {"summary": "Stage 2"})
     r = await client.post(
         f"/api/v1/reports/{report}/references",
         json={"clause": "8.5"},

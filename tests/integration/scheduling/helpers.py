@@ -8,7 +8,8 @@ import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
-from marketplace.scheduling import services
+from marketplace.scheduling.auditors import create_auditor
+from marketplace.scheduling.engagements import StartedEngagement, start_engagement
 
 STANDARD = "ISO 9001:2015"
 SECTOR = 28  # the world's organisations are in IAF sector 28
@@ -18,8 +19,8 @@ TODAY = dt.datetime(2027, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 async def engagement(
     org_id: uuid.UUID, body_id: uuid.UUID, start: dt.date | None = None
-) -> services.StartedEngagement:
-    return await services.start_engagement(
+) -> StartedEngagement:
+    return await start_engagement(
         actor_id=None,
         organisation_id=org_id,
         body_id=body_id,
@@ -38,7 +39,7 @@ async def auditor(
     qualifications: Sequence[tuple[str, int]] = ((STANDARD, SECTOR),),
     time_zone: str = "Europe/London",
 ) -> uuid.UUID:
-    return await services.create_auditor(
+    return await create_auditor(
         None,
         body_id,
         {

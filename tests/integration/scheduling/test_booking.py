@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from marketplace.scheduling import services
+from marketplace.scheduling.booking import cancel_audit
+from marketplace.scheduling.engagements import apply_decision
 from marketplace.scheduling.tables import AuditAssignment
 from tests.factories import World
 from tests.integration.scheduling.helpers import STANDARD, at, auditor, engagement
@@ -255,7 +256,7 @@ async def test_completing_stage1_opens_stage2_and_decision_plans_the_cycle(
     )
     assert audits["surveillance1"]["window_start"] is None
 
-    await services.apply_decision(started.cycle_id, dt.date(2027, 5, 31))
+    await apply_decision(started.cycle_id, dt.date(2027, 5, 31))
     r = await client.get(
         f"/api/v1/cycles/{started.cycle_id}", headers=world.actor("a", "org:member").headers
     )
@@ -319,7 +320,7 @@ async def test_dst_proposals_store_the_right_utc(
             )
             assert stored is not None
             assert stored["starts_at"] == dt.datetime.fromisoformat(f"{day}T{expected}:00+00:00")
-            await services.cancel_audit(audit_id, None, "next case")
+            await cancel_audit(audit_id, None, "next case")
 
 
 async def test_multi_day_audit_across_the_dst_change(

@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from marketplace.scheduling import services
+from marketplace.scheduling.auditors import list_auditors
+from marketplace.scheduling.booking import get_audit
 from marketplace.scheduling.context import audit_context
 from tests.factories import World, csrf_from, sign_in
 from tests.integration.scheduling.helpers import engagement
@@ -47,7 +48,7 @@ async def test_body_adds_an_auditor_proposes_and_the_client_confirms(
     r = await _post(client, page, page, {"name": "", "email": "nope", "time_zone": "UTC"})
     assert r.status_code == 422
     assert 'class="field-error"' in r.text or "alert error" in r.text
-    lead = (await services.list_auditors(world.a.body_id))[0]["id"]
+    lead = (await list_auditors(world.a.body_id))[0]["id"]
 
     r = await client.get(f"/audits/{audit_id}")
     assert r.status_code == 200
@@ -78,7 +79,7 @@ async def test_body_adds_an_auditor_proposes_and_the_client_confirms(
         },
     )
     assert r.status_code == 303, r.text
-    audit = await services.get_audit(await audit_context(audit_id))
+    audit = await get_audit(await audit_context(audit_id))
     assert audit["status"] == "proposed"
     assert audit["starts_at"].isoformat() == "2027-03-29T08:00:00+00:00"  # 09:00 BST
 

@@ -7,8 +7,11 @@ import datetime as dt
 import httpx
 import pytest
 
-from marketplace.scheduling import services
+from marketplace.core.errors import Conflict
+from marketplace.scheduling.auditors import add_unavailability, set_settings
+from marketplace.scheduling.booking import TeamMember, propose_audit
 from marketplace.scheduling.context import audit_context
+from marketplace.scheduling.slots import find_slots, request_booking
 from marketplace.scheduling.tables import AuditAssignment
 from tests.factories import World, make_organisation
 from tests.integration.scheduling.helpers import at, auditor, engagement
@@ -29,19 +32,19 @@ async def test_slots_skip_weekends_time_off_and_bookings(
     await auditor(world.a.body_id, "Not Qualified", qualifications=[])
     await auditor(world.a.body_id, "Not A Lead", lead=False)
     # Today is Monday 2027-03-01: slots start tomorrow. Time off Tue-Wed, a booking on Thursday.
-    await services.add_unavailability(
+    await add_unavailability(
         None,
         lead,
         {"starts_at": t(at("2027-03-02", 0)), "ends_at": t(at("2027-03-04", 0)), "reason": ""},
     )
     other = await engagement(world.a.org_id, world.a.body_id)
-    await services.propose_audit(
+    await propose_audit(
         other.audit_ids["stage1"],
         None,
         starts_at=t(at("2027-03-04", 9)),
         ends_at=t(at("2027-03-04", 17)),
         time_zone="Europe/London",
-        team=[services.TeamMember(lead, "lead")],
+        team=[TeamMember(lead, "lead")],
     )
     headers = world.actor("a", "body:scheduler").headers
     r = await client.get(f"/api/v1/audits/{audit_id}/slots?days=2", headers=headers)
@@ -71,7 +74,7 @@ async def test_clients_see_slots_only_with_self_service_and_never_who(
         f"/api/v1/audits/{audit_id}/slots", headers=world.actor("a", "org:member").headers
     )
     assert r.status_code == 403
-    await services.set_settings(None, world.a.body_id, True)
+    await set_settings(None, world.a.body_id, True)
     r = await client.get(f"/api/v1/audits/{audit_id}/slots?days=1", headers=headers)
     assert r.status_code == 200
     assert r.json()
@@ -81,7 +84,7 @@ async def test_clients_see_slots_only_with_self_service_and_never_who(
 async def test_booking_request_then_proposal_or_decline(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    await services.set_settings(None, world.a.body_id, True)
+    await set_settings(None, world.a.body_id, True)
     lead = await auditor(world.a.body_id)
     first = await engagement(world.a.org_id, world.a.body_id)
     other_org, _ = await make_organisation("Second Client Ltd")
@@ -101,8 +104,8 @@ async def test_booking_request_then_proposal_or_decline(
     assert r.json()["status"] == "requested"
     assert r.json()["team"] == []  # the held lead is not the client's business
     # The only lead is held: the same slot for another client's audit is taken.
-    with pytest.raises(services.Conflict) as taken:
-        await services.request_booking(
+    with pytest.raises(Conflict) as taken:
+        await request_booking(
             second.audit_ids["stage1"], None, t(slot["starts_at"]), t(slot["ends_at"])
         )
     assert taken.value.code == "slot_taken"
@@ -130,7 +133,7 @@ async def test_booking_request_then_proposal_or_decline(
     assert await AuditAssignment.count().where(AuditAssignment.live.eq(True)).run() == 1
 
     # A request the body declines frees the held lead and says why.
-    await services.set_settings(None, world.a.body_id, True)
+    await set_settings(None, world.a.body_id, True)
     r = await client.post(
         f"/api/v1/audits/{first.audit_ids['stage1']}/booking-request",
         json={"starts_at": at("2027-03-16", 9), "ends_at": at("2027-03-16", 17)},
@@ -143,7 +146,7 @@ async def test_booking_request_then_proposal_or_decline(
         headers=client_h,
     )
     assert r.status_code == 404  # not this client's audit
-    await services.request_booking(
+    await request_booking(
         second.audit_ids["stage1"], None, t(at("2027-03-16", 9)), t(at("2027-03-16", 17))
     )
     r = await client.post(
@@ -160,11 +163,11 @@ async def test_booking_request_then_proposal_or_decline(
 async def test_slots_late_in_the_window_are_found_and_none_past_it(world: World) -> None:
     started = await engagement(world.a.org_id, world.a.body_id)
     lead = await auditor(world.a.body_id)
-    await services.add_unavailability(
+    await add_unavailability(
         None, lead, {"starts_at": t(at("2027-03-01", 0)), "ends_at": t(at("2027-05-01", 0))}
     )
     ctx = await audit_context(started.audit_ids["stage1"])
-    slots = await services.find_slots(ctx, 3)
+    slots = await find_slots(ctx, 3)
     # Window ends Sunday 2027-05-30: the last 3-day slot starts Wednesday the 26th.
     assert [s["starts_at"].date().isoformat() for s in slots] == [
         "2027-05-03",
@@ -180,10 +183,8 @@ async def test_slots_late_in_the_window_are_found_and_none_past_it(world: World)
     ]
     assert slots[0]["starts_at"] == t("2027-05-03T08:00:00+00:00")
     # Twenty working days from Monday 3 May end on Friday the 28th, the last that fit.
-    assert [s["starts_at"].date().isoformat() for s in await services.find_slots(ctx, 20)] == [
-        "2027-05-03"
-    ]
-    assert [s["starts_at"].date().isoformat() for s in await services.find_slots(ctx, 19)] == [
+    assert [s["starts_at"].date().isoformat() for s in await find_slots(ctx, 20)] == ["2027-05-03"]
+    assert [s["starts_at"].date().isoformat() for s in await find_slots(ctx, 19)] == [
         "2027-05-03",
         "2027-05-04",
     ]

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from marketplace.certificates.services import effective_status, number_prefix, registry_fields
+from marketplace.certificates.issuing import number_prefix
+from marketplace.certificates.registry import effective_status, registry_fields
 
 
 @pytest.mark.parametrize(

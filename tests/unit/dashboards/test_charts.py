@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 from marketplace.dashboards.charts import bar_chart, hbar_chart, timeline_svg
-from marketplace.dashboards.services import month_end, month_starts, working_days
+from marketplace.dashboards.months import month_end, month_starts, working_days
 
 
 def test_bar_chart_has_a_title_and_one_bar_per_value() -> None:

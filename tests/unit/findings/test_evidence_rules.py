@@ -10,7 +10,8 @@ import pytest
 
 from marketplace.core.errors import PayloadTooLarge, UnsupportedMediaType
 from marketplace.findings import evidence
-from marketplace.findings.services import overdue, resolved
+from marketplace.findings.corrective_actions import overdue
+from marketplace.rules.corrective_actions import resolved
 
 
 def _zip(*names: str) -> bytes:

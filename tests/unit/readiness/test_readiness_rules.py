@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from marketplace.readiness.services import base_clauses
+from marketplace.readiness.assessments import base_clauses
 from marketplace.rules import readiness as rules
 
 D = dt.date

@@ -9,7 +9,7 @@ import pytest
 
 from marketplace.core.errors import Invalid
 from marketplace.rules.cycle import AuditKind, Window, initial_windows, window_state
-from marketplace.scheduling.booking import (
+from marketplace.scheduling.spans import (
     BusyCalendar,
     checked_span,
     local_dates,

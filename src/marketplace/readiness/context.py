@@ -1,0 +1,181 @@
+"""Who acts in readiness and what every area shares: roles, clause numbers, members, patches."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+import msgspec
+from piccolo.table import Table
+
+from marketplace.accounts.guards import Principal, require_role
+from marketplace.accounts.roles import TenantKind
+from marketplace.accounts.tables import CertificationBody, Membership, Organisation
+from marketplace.core import clock
+from marketplace.core.activity import Tenant, log_action
+from marketplace.core.errors import Invalid, NotFound
+from marketplace.findings.access import REPORT_WRITERS
+from marketplace.reference.tables import Standard
+from marketplace.scheduling.context import CLIENT_ALL
+
+# Who may do what (DESIGN.md roles). The client's owner and quality manager run readiness; members
+# read. On the body side, shared documents are for those who audit and decide (findings lets the
+# same people read reports); finance has no business in a client's management system documents.
+CLIENT_EDITORS = frozenset({"owner", "quality_manager"})
+BODY_READERS = frozenset({"owner", "scheduler", "auditor", "decision_maker"})
+BODY_COMMENTERS = REPORT_WRITERS
+NO_ORG = "No such organisation."
+NO_BODY = "No such certification body."
+CLAUSE_PATTERN = re.compile(r"^\d{1,2}(\.\d{1,2}){0,3}$")
+T = TypeVar("T")
+
+
+def client(principal: Principal, organisation_id: uuid.UUID, *, write: bool = False) -> None:
+    """Members of the organisation read its readiness; its owner and quality manager change it."""
+    require_role(
+        principal,
+        TenantKind.organisation,
+        organisation_id,
+        CLIENT_EDITORS if write else CLIENT_ALL,
+        what=NO_ORG,
+    )
+
+
+def body(principal: Principal, body_id: uuid.UUID, *, comment: bool = False) -> None:
+    """Those who audit and decide read what clients share; report writers may comment."""
+    require_role(
+        principal,
+        TenantKind.body,
+        body_id,
+        BODY_COMMENTERS if comment else BODY_READERS,
+        what=NO_BODY,
+    )
+
+
+def can_edit(principal: Principal, organisation_id: uuid.UUID) -> bool:
+    return bool(principal.roles_in(TenantKind.organisation, organisation_id) & CLIENT_EDITORS)
+
+
+def can_comment(principal: Principal, body_id: uuid.UUID) -> bool:
+    return bool(principal.roles_in(TenantKind.body, body_id) & BODY_COMMENTERS)
+
+
+def check_clause(field: str, value: str) -> str:
+    value = value.strip()
+    if value and not CLAUSE_PATTERN.match(value):
+        raise Invalid.field(field, "A clause number such as 7.5 or 8.5.1.")
+    return value
+
+
+async def check_member(field: str, organisation_id: uuid.UUID, user_id: Any) -> None:
+    if user_id is None:
+        return
+    if (
+        not await Membership.exists()
+        .where((Membership.user == user_id) & (Membership.organisation == organisation_id))
+        .run()
+    ):
+        raise Invalid.field(field, "Choose a member of the organisation.")
+
+
+async def organisation_members(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = (
+        await Membership.select(
+            Membership.user.as_alias("id"), Membership.user._.name.as_alias("name")
+        )
+        .where(Membership.organisation == organisation_id)
+        .order_by(Membership.user._.name)
+        .run()
+    )
+    return rows
+
+
+async def organisation_name(organisation_id: uuid.UUID) -> str:
+    row = (
+        await Organisation.select(Organisation.name)
+        .where(Organisation.id == organisation_id)
+        .first()
+        .run()
+    )
+    if row is None:
+        raise NotFound("No such organisation.")
+    return str(row["name"])
+
+
+async def body_name(body_id: uuid.UUID) -> str:
+    row = (
+        await CertificationBody.select(CertificationBody.name)
+        .where(CertificationBody.id == body_id)
+        .first()
+        .run()
+    )
+    return str(row["name"]) if row else ""
+
+
+async def standards() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = (
+        await Standard.select(Standard.code, Standard.title).order_by(Standard.code).run()
+    )
+    return rows
+
+
+# --- patches ------------------------------------------------------------------------------------
+
+
+def changes_of(
+    data: msgspec.Struct, given: Iterable[str], clearable: Iterable[str] = ()
+) -> dict[str, Any]:
+    """What a patch changes: every field it sets, and a clearable field sent as null (or blank).
+
+    `given` names the fields the caller sent (the JSON object's keys, the form's fields), so an
+    absent field keeps its value while an explicit null clears it.
+    """
+    sent = set(given)
+    out = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+    for name in clearable:
+        if name in sent:
+            out[name] = getattr(data, name)
+    return out
+
+
+def columns_of(table: type[Table], changes: dict[str, Any], names: Iterable[str]) -> dict[Any, Any]:
+    """The column updates for the named fields present in `changes` (a null kept: it clears)."""
+    return {getattr(table, n): changes[n] for n in names if n in changes}
+
+
+async def save_patch(
+    table: type[Table],
+    row_id: uuid.UUID,
+    updates: dict[Any, Any],
+    *,
+    action: str,
+    actor_id: uuid.UUID | None,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    tenant: Tenant,
+    data: dict[str, Any] | None = None,
+) -> bool:
+    """Write the updates with a fresh updated_at and log which fields changed; nothing to do: False."""
+    if not updates:
+        return False
+    fields = sorted(c._meta.name for c in updates)
+    updates[table._meta.get_column_by_name("updated_at")] = clock.now()
+    await table.update(updates).where(table._meta.primary_key == row_id).run()
+    await log_action(
+        action,
+        actor_id=actor_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        tenant=tenant,
+        data={"fields": fields} if data is None else data,
+    )
+    return True
+
+
+def as_struct(row: dict[str, Any], kind: type[T], **renames: str) -> T:
+    """A row as an API answer; `renames` gives the answer's name for a column (owner_id="owner")."""
+    return msgspec.convert(
+        {**row, **{k: row.get(v) for k, v in renames.items()}}, kind, strict=False
+    )
