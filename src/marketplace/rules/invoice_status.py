@@ -8,7 +8,7 @@ itself has no further transitions).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from marketplace.rules.refusal import Refusal
 
 INVOICE = "invoice"
 CREDIT_NOTE = "credit_note"
@@ -23,14 +23,6 @@ ISSUE = "issue"  # number it and freeze seller and buyer
 VOID_ACTION = "void"  # cancel it with a credit note
 PAY = "pay"  # start (or resume) paying online; the invoice stays open until money arrives
 SETTLE = "settle"  # recorded payments cover the total
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """What the caller is told (a 409) when the action does not apply to the invoice's status."""
-
-    code: str
-    message: str
 
 
 # (status, action) -> next status, for invoices. Anything not listed is refused.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from marketplace.rules import invoice_status as s
+from marketplace.rules.refusal import Refusal
 
 STATUSES = (s.DRAFT, s.OPEN, s.PAID, s.VOID)
 ACTIONS = (s.ISSUE, s.VOID_ACTION, s.PAY, s.SETTLE)
@@ -40,9 +41,9 @@ def test_a_credit_note_never_moves(action: str) -> None:
 
 
 def test_refusals_keep_the_api_codes_and_messages() -> None:
-    assert s.refusal(s.ISSUE) == s.Refusal("not_draft", "Only a draft invoice can be issued.")
-    assert s.refusal(s.VOID_ACTION) == s.Refusal("not_open", "Only an open invoice can be voided.")
-    assert s.refusal(s.PAY) == s.Refusal(
+    assert s.refusal(s.ISSUE) == Refusal("not_draft", "Only a draft invoice can be issued.")
+    assert s.refusal(s.VOID_ACTION) == Refusal("not_open", "Only an open invoice can be voided.")
+    assert s.refusal(s.PAY) == Refusal(
         "not_open", "Only an open invoice with an amount due can be paid."
     )
 
