@@ -16,7 +16,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.table import Table
 
 from marketplace.accounts.passwords import hash_password
-from marketplace.accounts.services import start_session
+from marketplace.accounts.sessions import start_session
 from marketplace.accounts.tables import (
     ApiToken,
     CertificationBody,

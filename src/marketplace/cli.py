@@ -66,7 +66,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_createadmin(args: argparse.Namespace) -> int:
-    from marketplace.accounts.services import make_platform_admin
+    from marketplace.accounts.users import make_platform_admin
 
     password = os.environ.get("MARKETPLACE_ADMIN_PASSWORD")
     if password is None and sys.stdin.isatty():
@@ -139,7 +139,7 @@ NOT_CONFIGURED = "online payment is not configured (set STRIPE_SECRET_KEY)"
 
 async def reconcile_payments(settings: Any = None, *, progress: bool = True) -> tuple[int, int]:
     """Ask Stripe about the unfinished payments of open invoices; record missed successes once."""
-    from marketplace.billing.services import reconcile_payments as reconcile
+    from marketplace.billing.reconciliation import reconcile_payments as reconcile
     from marketplace.billing.stripe_gateway import gateway_for
     from marketplace.settings import Settings
     from marketplace.web.progress import Progress

@@ -10,8 +10,8 @@ from typing import Any
 from faker import Faker
 from piccolo.table import Table
 
+from marketplace.accounts.bodies import slugify
 from marketplace.accounts.passwords import hash_password
-from marketplace.accounts.services import slugify
 from marketplace.accounts.tables import CertificationBody, Membership, Organisation, Site, User
 from marketplace.certificates import demo as certificates_demo
 from marketplace.core.db import write_transaction

@@ -42,8 +42,8 @@ def _member(role: str) -> Callable[[], dict[str, Any]]:
 
 async def _invitation(world: Any, kind: str) -> dict[str, Any]:
     """A fresh pending invitation in tenant a (revoking one per case must find one to revoke)."""
+    from marketplace.accounts.members import invite_member
     from marketplace.accounts.roles import TenantKind
-    from marketplace.accounts.services import invite_member
     from marketplace.accounts.tables import Invitation
 
     tenant_kind = TenantKind(kind)

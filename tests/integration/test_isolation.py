@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from marketplace.accounts.services import start_session
+from marketplace.accounts.sessions import start_session
 from tests.factories import ROLE_KEYS, World
 from tests.integration.isolation_matrix import Route, all_routes
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody, Parameter
 
-from marketplace.accounts import services
-from marketplace.accounts.guards import (
-    client_address,
-    principal_of,
-    require_role,
-    requires_login,
+from marketplace.accounts import organisations
+from marketplace.accounts.credentials import (
+    change_password,
+    confirm_password_reset,
+    request_password_reset,
 )
-from marketplace.accounts.roles import CLIENT_MANAGERS, TenantKind
+from marketplace.accounts.guards import client_address, principal_of, requires_login
+from marketplace.accounts.members import accept_invitation
 from marketplace.accounts.schemas import (
     AcceptInvitationIn,
     ActivityOut,
@@ -37,10 +36,10 @@ from marketplace.accounts.schemas import (
     TokenOut,
     UserOut,
 )
-from marketplace.core.activity import Tenant
-from marketplace.core.activity import entries_for_tenant as activity_for_tenant
+from marketplace.accounts.sessions import issue_api_token, revoke_api_token
+from marketplace.accounts.sign_in import authenticate
+from marketplace.accounts.users import register_user
 from marketplace.core.pagination import Page, PageParams
-from marketplace.core.tables import ActivityLog
 from marketplace.settings import settings_of
 
 
@@ -50,14 +49,13 @@ class AuthController(Controller):
 
     @post("/register", summary="Create an account", status_code=201)
     async def register(self, data: JSONBody[RegisterIn]) -> UserOut:
-        user = await services.register_user(data.email, data.password, data.name)
-        return msgspec.convert(user, UserOut)
+        return await register_user(data.email, data.password, data.name)
 
     @post("/token", summary="Exchange e-mail and password for a bearer token", status_code=200)
     async def token(self, request: Request[Any, Any, Any], data: JSONBody[TokenIn]) -> TokenOut:
         settings = settings_of(request)
-        user_id = await services.authenticate(data.email, data.password, client_address(request))
-        issued = await services.issue_api_token(user_id, settings.app.session_days)
+        user_id = await authenticate(data.email, data.password, client_address(request))
+        issued = await issue_api_token(user_id, settings.app.session_days)
         return TokenOut(token=issued.secret, expires_at=issued.expires_at)
 
     @delete(
@@ -66,7 +64,7 @@ class AuthController(Controller):
     async def revoke(self, request: Request[Any, Any, Any]) -> None:
         principal = principal_of(request)
         if principal.token_id:
-            await services.revoke_api_token(principal.token_id)
+            await revoke_api_token(principal.token_id)
 
     @post(
         "/password-reset",
@@ -74,7 +72,7 @@ class AuthController(Controller):
         status_code=202,
     )
     async def password_reset(self, data: JSONBody[PasswordResetIn]) -> None:
-        await services.request_password_reset(data.email)
+        await request_password_reset(data.email)
 
     @post(
         "/password-reset/confirm",
@@ -82,7 +80,7 @@ class AuthController(Controller):
         status_code=204,
     )
     async def password_reset_confirm(self, data: JSONBody[PasswordResetConfirmIn]) -> None:
-        await services.confirm_password_reset(data.token, data.new_password)
+        await confirm_password_reset(data.token, data.new_password)
 
 
 class MeController(Controller):
@@ -113,16 +111,12 @@ class MeController(Controller):
     async def change_password(
         self, request: Request[Any, Any, Any], data: JSONBody[PasswordChangeIn]
     ) -> None:
-        await services.change_password(
+        await change_password(
             principal_of(request),
             data.current_password,
             data.new_password,
             client_address(request),
         )
-
-
-def _org_out(org: dict[str, Any]) -> OrganisationOut:
-    return msgspec.convert(org, OrganisationOut, from_attributes=False, strict=False)
 
 
 class OrganisationController(Controller):
@@ -134,38 +128,20 @@ class OrganisationController(Controller):
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[OrganisationIn]
     ) -> OrganisationOut:
-        p = principal_of(request)
-        org_id = await services.create_organisation(p.user_id, msgspec.to_builtins(data))
-        return _org_out(await services.get_organisation(org_id))
+        org_id = await organisations.found(principal_of(request), data)
+        return await organisations.organisation_out(org_id)
 
     @get("/{organisation_id:uuid}", summary="An organisation with its sites")
     async def read(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
     ) -> OrganisationOut:
-        require_role(
-            principal_of(request),
-            TenantKind.organisation,
-            organisation_id,
-            what="No such organisation.",
-        )
-        return _org_out(await services.get_organisation(organisation_id))
+        return await organisations.read(principal_of(request), organisation_id)
 
     @post("/{organisation_id:uuid}/sites", summary="Add a site", status_code=201)
     async def add_site(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: JSONBody[SiteIn]
     ) -> SiteOut:
-        p = principal_of(request)
-        require_role(
-            p,
-            TenantKind.organisation,
-            organisation_id,
-            CLIENT_MANAGERS,
-            what="No such organisation.",
-        )
-        site_id = await services.add_site(p.user_id, organisation_id, msgspec.to_builtins(data))
-        org = await services.get_organisation(organisation_id)
-        site = next(s for s in org["sites"] if s["id"] == site_id)
-        return msgspec.convert(site, SiteOut, strict=False)
+        return await organisations.add_site_as(principal_of(request), organisation_id, data)
 
     @post(
         "/{organisation_id:uuid}/members",
@@ -175,18 +151,9 @@ class OrganisationController(Controller):
     async def add_member(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: JSONBody[MemberIn]
     ) -> MemberOut:
-        p = principal_of(request)
-        require_role(
-            p,
-            TenantKind.organisation,
-            organisation_id,
-            CLIENT_MANAGERS,
-            what="No such organisation.",
+        return await organisations.invite(
+            principal_of(request), organisation_id, data.email, data.role
         )
-        result = await services.invite_member(
-            p.user_id, TenantKind.organisation, organisation_id, data.email, data.role
-        )
-        return msgspec.convert(result, MemberOut)
 
     @get("/{organisation_id:uuid}/invitations", summary="Pending invitations (managers)")
     async def invitations(
@@ -196,15 +163,8 @@ class OrganisationController(Controller):
         page: int = Parameter(default=1),
         per_page: int = Parameter(default=20),
     ) -> Page[InvitationOut]:
-        require_role(
-            principal_of(request),
-            TenantKind.organisation,
-            organisation_id,
-            CLIENT_MANAGERS,
-            what="No such organisation.",
-        )
-        return await invitations_page(
-            TenantKind.organisation, organisation_id, PageParams.of(page, per_page)
+        return await organisations.invitations(
+            principal_of(request), organisation_id, PageParams.of(page, per_page)
         )
 
     @delete(
@@ -215,17 +175,7 @@ class OrganisationController(Controller):
     async def revoke_invitation(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, invitation_id: uuid.UUID
     ) -> None:
-        p = principal_of(request)
-        require_role(
-            p,
-            TenantKind.organisation,
-            organisation_id,
-            CLIENT_MANAGERS,
-            what="No such organisation.",
-        )
-        await services.revoke_invitation(
-            p.user_id, TenantKind.organisation, organisation_id, invitation_id
-        )
+        await organisations.revoke(principal_of(request), organisation_id, invitation_id)
 
     @get("/{organisation_id:uuid}/activity", summary="The organisation's activity log (owners)")
     async def activity(
@@ -235,15 +185,8 @@ class OrganisationController(Controller):
         page: int = Parameter(default=1),
         per_page: int = Parameter(default=20),
     ) -> Page[ActivityOut]:
-        require_role(
-            principal_of(request),
-            TenantKind.organisation,
-            organisation_id,
-            {"owner"},
-            what="No such organisation.",
-        )
-        return await activity_page(
-            Tenant("organisation", organisation_id), PageParams.of(page, per_page)
+        return await organisations.activity(
+            principal_of(request), organisation_id, PageParams.of(page, per_page)
         )
 
 
@@ -261,27 +204,4 @@ class InvitationController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[AcceptInvitationIn]
     ) -> MembershipOut:
         p = principal_of(request)
-        result = await services.accept_invitation(p.user_id, p.email, data.token)
-        return msgspec.convert(result, MembershipOut)
-
-
-async def invitations_page(
-    kind: TenantKind, tenant_id: uuid.UUID, params: PageParams
-) -> Page[InvitationOut]:
-    rows = await services.list_invitations(kind, tenant_id)
-    items = [
-        msgspec.convert(r, InvitationOut, strict=False)
-        for r in rows[params.offset : params.offset + params.per_page]
-    ]
-    return Page(items=items, total=len(rows), page=params.page, per_page=params.per_page)
-
-
-async def activity_page(tenant: Tenant, params: PageParams) -> Page[ActivityOut]:
-    rows = await activity_for_tenant(tenant, limit=params.per_page, offset=params.offset)
-    total = (
-        await ActivityLog.count()
-        .where((ActivityLog.tenant_kind == tenant.kind) & (ActivityLog.tenant_id == tenant.id))
-        .run()
-    )
-    items = [msgspec.convert(r, ActivityOut, strict=False) for r in rows]
-    return Page(items=items, total=total, page=params.page, per_page=params.per_page)
+        return await accept_invitation(p.user_id, p.email, data.token)

@@ -6,7 +6,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from marketplace.accounts import services
+from marketplace.accounts.sessions import principal_for_session, principal_for_token
 
 SESSION_COOKIE = "mp_session"
 # Paths that never need to know who is calling (and must stay cheap).
@@ -56,10 +56,10 @@ class AuthenticationMiddleware(ASGIMiddleware):
             if path.startswith("/api/"):
                 auth = _header(scope, b"authorization")
                 if auth and auth[:7].lower() == "bearer ":
-                    principal = await services.principal_for_token(auth[7:].strip())
+                    principal = await principal_for_token(auth[7:].strip())
             else:
                 secret = _cookie(scope, SESSION_COOKIE)
                 if secret:
-                    principal = await services.principal_for_session(secret)
+                    principal = await principal_for_session(secret)
         scope["principal"] = principal  # type: ignore[typeddict-unknown-key]
         await next_app(scope, receive, send)

@@ -5,19 +5,26 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
-from marketplace.accounts import services
+from marketplace.accounts import members, organisations
 from marketplace.accounts.auth import SESSION_COOKIE
-from marketplace.accounts.guards import Principal, client_address, me, require_role, requires_login
+from marketplace.accounts.credentials import (
+    change_password,
+    confirm_password_reset,
+    request_password_reset,
+)
+from marketplace.accounts.guards import Principal, client_address, me, requires_login
+from marketplace.accounts.members import invited_notice
 from marketplace.accounts.roles import CLIENT_MANAGERS, ROLES, TenantKind
-from marketplace.accounts.schemas import OrganisationIn, SiteIn
-from marketplace.accounts.services import normalise_email
-from marketplace.core.activity import Tenant, entries_for_tenant
+from marketplace.accounts.schemas import MemberIn, OrganisationIn, SiteIn
+from marketplace.accounts.sessions import end_session, start_session
+from marketplace.accounts.sign_in import authenticate
+from marketplace.accounts.users import register_user
 from marketplace.core.errors import DomainError
+from marketplace.core.pagination import PageParams
 from marketplace.reference import services as reference
 from marketplace.settings import Settings, settings_of
 from marketplace.web.forms import convert, errors_by_field, form_data
@@ -39,15 +46,6 @@ def _session_cookie(secret: str, settings: Settings, max_age: int) -> Cookie:
         samesite="lax",
         max_age=max_age,
         path="/",
-    )
-
-
-def invited_notice(email: str) -> str:
-    """The one answer to an invitation, whatever the address (no account probing)."""
-    return (
-        f"Invitation to {normalise_email(email)} recorded: they receive an e-mail with a link "
-        "and become a member once they accept it. Someone who is already a member is not "
-        "e-mailed again."
     )
 
 
@@ -74,7 +72,7 @@ class AccountPages(Controller):
         email, password = str(data.get("email", "")), str(data.get("password", ""))
         nxt = _safe_next(data.get("next"))
         try:
-            user_id = await services.authenticate(email, password, client_address(request))
+            user_id = await authenticate(email, password, client_address(request))
         except DomainError as exc:
             return Template(
                 "accounts/login.html",
@@ -82,7 +80,7 @@ class AccountPages(Controller):
                 status_code=exc.status_code,
                 headers=exc.headers,
             )
-        session = await services.start_session(user_id, settings.app.session_days)
+        session = await start_session(user_id, settings.app.session_days)
         return Redirect(
             nxt,
             cookies=[_session_cookie(session.secret, settings, settings.app.session_days * 86400)],
@@ -93,7 +91,7 @@ class AccountPages(Controller):
         settings = settings_of(request)
         secret = request.cookies.get(SESSION_COOKIE)
         if secret:
-            await services.end_session(secret)
+            await end_session(secret)
         return Redirect("/", cookies=[_session_cookie("", settings, 0)])
 
     @get("/register")
@@ -112,7 +110,7 @@ class AccountPages(Controller):
         values = {k: str(data.get(k, "")) for k in ("email", "name", "time_zone")}
         nxt = _safe_next(data.get("next"))
         try:
-            user = await services.register_user(
+            user = await register_user(
                 values["email"],
                 str(data.get("password", "")),
                 values["name"],
@@ -124,7 +122,7 @@ class AccountPages(Controller):
                 context={"errors": errors_by_field(exc), "values": values, "next": nxt},
                 status_code=exc.status_code,
             )
-        session = await services.start_session(user["id"], settings.app.session_days)
+        session = await start_session(user.id, settings.app.session_days)
         return Redirect(
             nxt,
             cookies=[_session_cookie(session.secret, settings, settings.app.session_days * 86400)],
@@ -145,7 +143,7 @@ class AccountPages(Controller):
         principal = me(request)
         data = await form_data(request)
         try:
-            await services.change_password(
+            await change_password(
                 principal,
                 str(data.get("current_password", "")),
                 str(data.get("new_password", "")),
@@ -177,7 +175,7 @@ class AccountPages(Controller):
                 context={"errors": {"email": "Enter your e-mail address."}, "email": email},
                 status_code=422,
             )
-        await services.request_password_reset(email)
+        await request_password_reset(email)
         # The same answer for every address: whether an account exists is not told.
         return Template(
             "accounts/password_reset.html",
@@ -198,7 +196,7 @@ class AccountPages(Controller):
         data = await form_data(request)
         token = str(data.get("token", ""))[:200]
         try:
-            await services.confirm_password_reset(token, str(data.get("new_password", "")))
+            await confirm_password_reset(token, str(data.get("new_password", "")))
         except DomainError as exc:
             return Template(
                 "accounts/password_reset_confirm.html",
@@ -250,7 +248,7 @@ class InvitationPages(Controller):
         errors: dict[str, str] | None = None,
         status_code: int = 200,
     ) -> Template:
-        invitation = await services.invitation_for_token(token)
+        invitation = await members.invitation_for_token(token)
         wrong = invitation["email"] != principal.email
         if invitation["status"] == "accepted" and invitation["accepted_by"] != principal.user_id:
             invitation = {**invitation, "status": "used"}
@@ -276,14 +274,14 @@ class InvitationPages(Controller):
     async def accept(self, request: Request[Any, Any, Any], token: str) -> Response[Any]:
         principal = me(request)
         try:
-            joined = await services.accept_invitation(principal.user_id, principal.email, token)
+            joined = await members.accept_invitation(principal.user_id, principal.email, token)
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
             return await self._render(
                 principal, token, {"form": exc.detail}, status_code=exc.status_code
             )
-        return Redirect(tenant_url(joined["kind"], joined["id"]))
+        return Redirect(tenant_url(joined.kind, joined.id))
 
 
 class OrganisationPages(Controller):
@@ -321,10 +319,7 @@ class OrganisationPages(Controller):
                 },
                 OrganisationIn,
             )
-
-            org_id = await services.create_organisation(
-                me(request).user_id, msgspec.to_builtins(payload)
-            )
+            org_id = await organisations.found(me(request), payload)
         except DomainError as exc:
             return Template(
                 "accounts/organisation_new.html",
@@ -339,31 +334,27 @@ class OrganisationPages(Controller):
 
     @get("/{organisation_id:uuid}")
     async def view(self, request: Request[Any, Any, Any], organisation_id: uuid.UUID) -> Template:
-        principal = me(request)
-        role = require_role(
-            principal, TenantKind.organisation, organisation_id, what="No such organisation."
-        )
-        return await self._render(principal, organisation_id, role)
+        return await self._render(me(request), organisation_id)
 
     async def _render(
         self,
         principal: Principal,
         organisation_id: uuid.UUID,
-        role: str,
         errors: dict[str, str] | None = None,
         notice: str = "",
         status_code: int = 200,
     ) -> Template:
-        org = await services.get_organisation(organisation_id)
+        """The organisation's page as the caller's role shows it (managers see invitations)."""
+        role = organisations.role_in(principal, organisation_id)
         return Template(
             "accounts/organisation.html",
             context={
-                "org": org,
+                "org": await organisations.organisation_out(organisation_id),
                 "role": role,
                 "can_manage": role in CLIENT_MANAGERS,
-                "members": await services.list_members(TenantKind.organisation, organisation_id),
+                "members": await members.list_members(TenantKind.organisation, organisation_id),
                 "invitations": (
-                    await services.list_invitations(TenantKind.organisation, organisation_id)
+                    await members.list_invitations(TenantKind.organisation, organisation_id)
                     if role in CLIENT_MANAGERS
                     else []
                 ),
@@ -376,50 +367,44 @@ class OrganisationPages(Controller):
             status_code=status_code,
         )
 
+    async def _manager_form(
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
+    ) -> tuple[Principal, dict[str, Any]]:
+        """The manager and their form: outsiders get 404 and other roles 403 before it is read."""
+        principal = me(request)
+        organisations.role_in(principal, organisation_id, CLIENT_MANAGERS)
+        return principal, await form_data(request)
+
+    async def _refused(
+        self, principal: Principal, organisation_id: uuid.UUID, exc: DomainError
+    ) -> Template:
+        """The page again, with the refusal beside the fields it concerns."""
+        return await self._render(
+            principal, organisation_id, errors_by_field(exc), status_code=exc.status_code
+        )
+
     @post("/{organisation_id:uuid}/members")
     async def add_member(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
     ) -> Template:
-        principal = me(request)
-        role = require_role(
-            principal,
-            TenantKind.organisation,
-            organisation_id,
-            CLIENT_MANAGERS,
-            what="No such organisation.",
-        )
-        data = await form_data(request)
+        principal, data = await self._manager_form(request, organisation_id)
         try:
-            result = await services.invite_member(
-                principal.user_id,
-                TenantKind.organisation,
-                organisation_id,
-                str(data.get("email", "")),
-                str(data.get("role", "")),
+            form = convert(
+                {"email": str(data.get("email", "")), "role": str(data.get("role", ""))}, MemberIn
             )
+            invited = await organisations.invite(principal, organisation_id, form.email, form.role)
         except DomainError as exc:
-            return await self._render(
-                principal, organisation_id, role, errors_by_field(exc), status_code=exc.status_code
-            )
-        return await self._render(
-            principal, organisation_id, role, notice=invited_notice(result["email"])
-        )
+            return await self._refused(principal, organisation_id, exc)
+        return await self._render(principal, organisation_id, notice=invited_notice(invited.email))
 
     @get("/{organisation_id:uuid}/invitations/{invitation_id:uuid}/revoke")
     async def confirm_revoke(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, invitation_id: uuid.UUID
     ) -> Template:
-        require_role(
-            me(request),
-            TenantKind.organisation,
-            organisation_id,
-            CLIENT_MANAGERS,
-            what="No such organisation.",
+        invitation = await organisations.open_invitation(
+            me(request), organisation_id, invitation_id
         )
-        invitation = await services.get_invitation(
-            TenantKind.organisation, organisation_id, invitation_id
-        )
-        org = await services.get_organisation(organisation_id)
+        org = await organisations.get_organisation(organisation_id)
         return revoke_page(invitation, org["name"], f"/organisations/{organisation_id}")
 
     @post("/{organisation_id:uuid}/invitations/{invitation_id:uuid}/revoke")
@@ -427,23 +412,11 @@ class OrganisationPages(Controller):
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, invitation_id: uuid.UUID
     ) -> Template:
         principal = me(request)
-        role = require_role(
-            principal,
-            TenantKind.organisation,
-            organisation_id,
-            CLIENT_MANAGERS,
-            what="No such organisation.",
-        )
-        invitation = await services.get_invitation(
-            TenantKind.organisation, organisation_id, invitation_id
-        )
-        await services.revoke_invitation(
-            principal.user_id, TenantKind.organisation, organisation_id, invitation_id
-        )
+        invitation = await organisations.open_invitation(principal, organisation_id, invitation_id)
+        await organisations.revoke(principal, organisation_id, invitation_id)
         return await self._render(
             principal,
             organisation_id,
-            role,
             notice=f"The invitation of {invitation['email']} is revoked; its link no longer works.",
         )
 
@@ -451,15 +424,7 @@ class OrganisationPages(Controller):
     async def add_site(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
     ) -> Template:
-        principal = me(request)
-        role = require_role(
-            principal,
-            TenantKind.organisation,
-            organisation_id,
-            CLIENT_MANAGERS,
-            what="No such organisation.",
-        )
-        data = await form_data(request)
+        principal, data = await self._manager_form(request, organisation_id)
         try:
             site = convert(
                 {
@@ -470,32 +435,23 @@ class OrganisationPages(Controller):
                 },
                 SiteIn,
             )
-
-            await services.add_site(principal.user_id, organisation_id, msgspec.to_builtins(site))
+            await organisations.add_site_as(principal, organisation_id, site)
         except DomainError as exc:
-            return await self._render(
-                principal, organisation_id, role, errors_by_field(exc), status_code=exc.status_code
-            )
-        return await self._render(principal, organisation_id, role, notice="Site added.")
+            return await self._refused(principal, organisation_id, exc)
+        return await self._render(principal, organisation_id, notice="Site added.")
 
     @get("/{organisation_id:uuid}/activity")
     async def activity(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
     ) -> Template:
-        require_role(
-            me(request),
-            TenantKind.organisation,
-            organisation_id,
-            {"owner"},
-            what="No such organisation.",
-        )
-        org = await services.get_organisation(organisation_id)
-        entries = await entries_for_tenant(Tenant("organisation", organisation_id), limit=200)
+        # The page shows the latest 200 entries at once, beyond the API's largest page.
+        entries = await organisations.activity(me(request), organisation_id, PageParams(1, 200))
+        org = await organisations.get_organisation(organisation_id)
         return Template(
             "core/activity.html",
             context={
                 "tenant_name": org["name"],
-                "entries": entries,
+                "entries": entries.items,
                 "back": f"/organisations/{organisation_id}",
             },
         )

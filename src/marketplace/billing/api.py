@@ -9,13 +9,14 @@ from typing import Any
 
 import msgspec
 import stripe
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, MediaType, Request, get, post
 from litestar.params import JSONBody, Parameter
 
-from marketplace.accounts.guards import Principal, principal_of, require_role, requires_login
+from marketplace.accounts.guards import principal_of, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
-from marketplace.billing import services
-from marketplace.billing.gateway import GatewayError, PaymentGateway
+from marketplace.billing import drafts, invoices, payments, refunds, webhooks
+from marketplace.billing.access import BILLERS, CLIENT_ALL
+from marketplace.billing.gateway import PaymentGateway
 from marketplace.billing.schemas import (
     InvoiceIn,
     InvoiceOut,
@@ -23,28 +24,20 @@ from marketplace.billing.schemas import (
     PaymentStartOut,
     RefundStartOut,
     VoidIn,
+    WebhookOut,
 )
-from marketplace.billing.services import BILLERS, CLIENT_ALL
 from marketplace.billing.stripe_gateway import gateway_for
-from marketplace.core.errors import BadRequest, DomainError, Invalid
+from marketplace.core.errors import BadRequest, Invalid
 from marketplace.core.pagination import Page, PageParams
-from marketplace.scheduling.engagements import get_engagement
 from marketplace.settings import settings_of
 
 log = logging.getLogger("marketplace.billing")
 
-NOT_CONFIGURED = "Online payment is not configured."
 # The application's policy (app.py), which billing's payment page extends for Stripe only.
 CSP_BASE = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
-
-
-class PaymentUnavailable(DomainError):
-    """Online payment is switched off (no Stripe keys) or the provider cannot be reached."""
-
-    status_code = 503
 
 
 def gateway_of(request: Request[Any, Any, Any]) -> PaymentGateway | None:
@@ -56,26 +49,6 @@ def gateway_of(request: Request[Any, Any, Any]) -> PaymentGateway | None:
     return gateway
 
 
-async def refund_overpayment(
-    request: Request[Any, Any, Any], principal: Principal, invoice_id: uuid.UUID
-) -> services.RefundDone:
-    """The refund of an overpayment, for the API and the invoice page alike: the body's finance
-    or owner only, through the app's gateway, its outages answered as 503."""
-    ref = await services.invoice_ref(invoice_id)
-    services.check_invoice_access(principal, ref, body=BILLERS)
-    gateway = gateway_of(request)
-    if gateway is None:
-        raise PaymentUnavailable(NOT_CONFIGURED, code="payment_not_configured")
-    try:
-        return await services.refund_overpayment(principal.user_id, gateway, invoice_id)
-    except GatewayError as exc:
-        raise PaymentUnavailable(str(exc), code="provider_unavailable") from exc
-
-
-async def invoice_out(invoice_id: uuid.UUID) -> InvoiceOut:
-    return msgspec.convert(await services.invoice_detail(invoice_id), InvoiceOut, strict=False)
-
-
 class InvoiceController(Controller):
     path = "/api/v1/invoices"
     tags = ["billing"]
@@ -85,17 +58,15 @@ class InvoiceController(Controller):
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[InvoiceIn]
     ) -> InvoiceOut:
-        p = principal_of(request)
-        engagement = await get_engagement(data.engagement_id)
-        require_role(p, TenantKind.body, engagement["body"], BILLERS, what="No such engagement.")
-        invoice_id = await services.create_draft(p.user_id, engagement, data)
-        return await invoice_out(invoice_id)
+        invoice_id = await drafts.draft_invoice(principal_of(request), data)
+        return (await invoices.invoice_detail(invoice_id)).api()
 
     @get("/{invoice_id:uuid}", summary="The invoice (both parties; clients never see drafts)")
     async def read(self, request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> InvoiceOut:
-        ref = await services.invoice_ref(invoice_id)
-        services.check_invoice_access(principal_of(request), ref, client=CLIENT_ALL, body=BILLERS)
-        return await invoice_out(invoice_id)
+        seen = await invoices.read_invoice(
+            principal_of(request), invoice_id, client=CLIENT_ALL, body=BILLERS
+        )
+        return seen.invoice.api()
 
     @post(
         "/{invoice_id:uuid}/issue",
@@ -103,33 +74,23 @@ class InvoiceController(Controller):
         status_code=200,
     )
     async def issue(self, request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> InvoiceOut:
-        p = principal_of(request)
-        ref = await services.invoice_ref(invoice_id)
-        services.check_invoice_access(p, ref, body=BILLERS)
-        await services.issue_invoice(p.user_id, invoice_id)
-        return await invoice_out(invoice_id)
+        await invoices.issue_draft(principal_of(request), invoice_id)
+        return (await invoices.invoice_detail(invoice_id)).api()
 
     @post(
         "/{invoice_id:uuid}/void",
         summary="Void an open invoice with a credit note that refers to it (finance, owner)",
         status_code=200,
     )
-    async def void(
-        self,
-        request: Request[Any, Any, Any],
-        invoice_id: uuid.UUID,
-    ) -> InvoiceOut:
-        p = principal_of(request)
-        ref = await services.invoice_ref(invoice_id)
-        services.check_invoice_access(p, ref, body=BILLERS)
+    async def void(self, request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> InvoiceOut:
         # The body is optional (`{"reason": ...}`), so it is read by hand rather than declared.
         raw = await request.body()
         try:
             data = msgspec.json.decode(raw, type=VoidIn) if raw.strip() else VoidIn()
         except msgspec.DecodeError as exc:
             raise Invalid.field("reason", f'Send {{"reason": "..."}} or nothing ({exc}).') from exc
-        await services.void_invoice(p.user_id, invoice_id, data.reason)
-        return await invoice_out(invoice_id)
+        await invoices.void_open(principal_of(request), invoice_id, data.reason)
+        return (await invoices.invoice_detail(invoice_id)).api()
 
     @post(
         "/{invoice_id:uuid}/payment",
@@ -139,21 +100,7 @@ class InvoiceController(Controller):
     async def payment(
         self, request: Request[Any, Any, Any], invoice_id: uuid.UUID
     ) -> PaymentStartOut:
-        ref = await services.invoice_ref(invoice_id)
-        services.check_invoice_access(principal_of(request), ref, client=CLIENT_ALL)
-        gateway = gateway_of(request)
-        if gateway is None:
-            raise PaymentUnavailable(NOT_CONFIGURED, code="payment_not_configured")
-        try:
-            started = await services.start_payment(gateway, invoice_id)
-        except GatewayError as exc:
-            raise PaymentUnavailable(str(exc), code="provider_unavailable") from exc
-        return PaymentStartOut(
-            provider=gateway.provider,
-            payment_intent_id=started.payment_intent_id,
-            client_secret=started.client_secret,
-            publishable_key=gateway.publishable_key,
-        )
+        return await payments.pay_invoice(principal_of(request), gateway_of(request), invoice_id)
 
     @post(
         "/{invoice_id:uuid}/refund-overpayment",
@@ -163,13 +110,7 @@ class InvoiceController(Controller):
     async def refund(
         self, request: Request[Any, Any, Any], invoice_id: uuid.UUID
     ) -> RefundStartOut:
-        done = await refund_overpayment(request, principal_of(request), invoice_id)
-        return RefundStartOut(
-            id=done.id,
-            amount_minor=done.amount_minor,
-            currency=done.currency,
-            provider_reference=done.provider_reference,
-        )
+        return await refunds.refund_excess(principal_of(request), gateway_of(request), invoice_id)
 
 
 def _page(rows: list[dict[str, Any]], total: int, params: PageParams) -> Page[InvoiceSummaryOut]:
@@ -194,7 +135,7 @@ class TenantInvoiceController(Controller):
     ) -> Page[InvoiceSummaryOut]:
         require_role(principal_of(request), TenantKind.body, body_id, BILLERS, what="No such body.")
         params = PageParams.of(page, per_page)
-        rows, total = await services.list_invoices(
+        rows, total = await invoices.list_invoices(
             body_id=body_id,
             organisation_id=organisation_id,
             status=status,
@@ -224,7 +165,7 @@ class TenantInvoiceController(Controller):
             what="No such organisation.",
         )
         params = PageParams.of(page, per_page)
-        rows, total = await services.list_invoices(
+        rows, total = await invoices.list_invoices(
             organisation_id=organisation_id,
             status=status,
             overdue=overdue,
@@ -241,7 +182,7 @@ class StripeWebhookController(Controller):
     include_in_schema = False
 
     @post("", status_code=200, media_type=MediaType.JSON)
-    async def receive(self, request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+    async def receive(self, request: Request[Any, Any, Any]) -> WebhookOut:
         secret = settings_of(request).stripe.webhook_secret
         if not secret:
             raise BadRequest("Stripe webhooks are not configured.", code="not_configured")
@@ -265,10 +206,10 @@ class StripeWebhookController(Controller):
         if not isinstance(event, dict):
             raise BadRequest("The event is not a JSON object.", code="malformed_body")
         try:
-            outcome = await services.handle_event(event)
-        except services.MalformedEvent as exc:
+            outcome = await webhooks.handle_event(event)
+        except webhooks.MalformedEvent as exc:
             raise BadRequest(str(exc), code="malformed_body") from exc
-        return Response({"status": outcome})
+        return WebhookOut(status=outcome)
 
 
 API_CONTROLLERS: list[Any] = [InvoiceController, TenantInvoiceController, StripeWebhookController]

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from marketplace.accounts.roles import TenantKind
-from marketplace.billing.services import reconcile_payments
+from marketplace.billing.reconciliation import reconcile_payments
 from marketplace.billing.stripe_gateway import gateway_for
 from marketplace.billing.tables import Invoice
 from marketplace.core.activity import ActionEntry, on_action

@@ -106,6 +106,23 @@ class InvoiceOut(msgspec.Struct):
     refunds: list[RefundOut]
 
 
+class InvoiceView(InvoiceOut):
+    """The invoice as its page shows it: the API's answer and the voiding reason beside it."""
+
+    void_reason: str = ""
+
+    def api(self) -> InvoiceOut:
+        """The API's answer: the same fields but the page's extras."""
+        return InvoiceOut(**{f: getattr(self, f) for f in InvoiceOut.__struct_fields__})
+
+
+class InvoiceSeen(msgspec.Struct):
+    """An invoice and the side ("body" or "client") the caller sees it from."""
+
+    side: str
+    invoice: InvoiceView
+
+
 class PaymentStartOut(msgspec.Struct):
     provider: str
     payment_intent_id: str
@@ -125,3 +142,9 @@ class InvoiceSummaryOut(msgspec.Struct):
     total_minor: int
     amount_due_minor: int
     due_on: dt.date | None
+
+
+class WebhookOut(msgspec.Struct):
+    """What Stripe is told about a delivery: applied, ignored or duplicate."""
+
+    status: str

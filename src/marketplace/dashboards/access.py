@@ -6,7 +6,7 @@ import uuid
 
 from marketplace.accounts.guards import Principal, require_role
 from marketplace.accounts.roles import TenantKind
-from marketplace.billing.services import BILLERS
+from marketplace.billing.access import BILLERS
 from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL
 
 # Who sees a body's home and client file: everyone but auditors, who have a home of their own.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Every count reuses the filter of the list it links to (board_where,
-# billing.invoice_where, body_action_where), so a number and its list agree; every aggregate
+# billing.invoices.invoice_where, body_action_where), so a number and its list agree; every aggregate
 # runs in SQL and every row list is bounded.
 # ruff: noqa: S608  -- SQL here is assembled from fixed fragments; every value is a bound {} argument.
 import datetime as dt
@@ -12,7 +12,7 @@ from typing import Any
 
 from marketplace.accounts.guards import Principal
 from marketplace.accounts.tables import CertificationBody
-from marketplace.billing import services as billing
+from marketplace.billing.invoices import invoice_where
 from marketplace.billing.tables import Invoice, Payment
 from marketplace.certificates.registry import with_risk
 from marketplace.certificates.tables import Certificate, CertificationDecision
@@ -121,9 +121,7 @@ async def body_attention(body_id: uuid.UUID, role: str) -> list[Metric]:
             Metric(
                 "overdue_invoices",
                 "Overdue invoices",
-                await Invoice.count()
-                .where(billing.invoice_where(body_id=body_id, overdue=True))
-                .run(),
+                await Invoice.count().where(invoice_where(body_id=body_id, overdue=True)).run(),
                 f"/manage/bodies/{body_id}/invoices?overdue=true",
                 f"/api/v1/bodies/{body_id}/invoices?overdue=true",
             )

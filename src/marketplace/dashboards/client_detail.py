@@ -9,7 +9,7 @@ from piccolo.query.functions.aggregate import Count
 
 from marketplace.accounts.guards import Principal
 from marketplace.accounts.tables import Membership, Site
-from marketplace.billing import services as billing
+from marketplace.billing.invoices import list_invoices
 from marketplace.billing.tables import Payment
 from marketplace.certificates.registry import effective_status
 from marketplace.certificates.tables import Certificate, CertificateEvent
@@ -254,7 +254,7 @@ async def _certificates(body_id: uuid.UUID, organisation_id: uuid.UUID) -> list[
 
 async def _invoices(body_id: uuid.UUID, organisation_id: uuid.UUID) -> list[ClientInvoice]:
     """The client's invoices from the body, newest first, each with its payments."""
-    invoices, _ = await billing.list_invoices(
+    invoices, _ = await list_invoices(
         body_id=body_id, organisation_id=organisation_id, limit=ROW_LIMIT
     )
     payments: dict[Any, list[ClientPayment]] = {}

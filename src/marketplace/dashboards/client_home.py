@@ -10,7 +10,7 @@ from piccolo.query.functions.aggregate import Count
 
 from marketplace.accounts.guards import Principal
 from marketplace.accounts.tables import Organisation
-from marketplace.billing import services as billing
+from marketplace.billing.invoices import invoice_where
 from marketplace.billing.tables import Invoice
 from marketplace.certificates.registry import certificates_for
 from marketplace.core import clock, db
@@ -178,12 +178,12 @@ async def _invoice_metrics(organisation_id: uuid.UUID) -> list[Metric]:
     inv_api = f"/api/v1/organisations/{organisation_id}/invoices"
     open_invoices = (
         await Invoice.count()
-        .where(billing.invoice_where(organisation_id=organisation_id, status="open"))
+        .where(invoice_where(organisation_id=organisation_id, status="open"))
         .run()
     )
     overdue_invoices = (
         await Invoice.count()
-        .where(billing.invoice_where(organisation_id=organisation_id, overdue=True))
+        .where(invoice_where(organisation_id=organisation_id, overdue=True))
         .run()
     )
     return [

@@ -9,14 +9,15 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import JSONBody, Parameter
 
-from marketplace.accounts import services as accounts
-from marketplace.accounts.api import activity_page, invitations_page
+from marketplace.accounts import members as accounts
+from marketplace.accounts.activity import activity_page
 from marketplace.accounts.guards import (
     principal_of,
     require_role,
     requires_login,
     requires_platform_admin,
 )
+from marketplace.accounts.members import invitations_page
 from marketplace.accounts.roles import BODY_MANAGERS, TenantKind
 from marketplace.accounts.schemas import ActivityOut, InvitationOut, MemberIn, MemberOut
 from marketplace.core.activity import Tenant

@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from marketplace.accounts import services as accounts
+from marketplace.accounts import members as accounts
 from marketplace.accounts.guards import (
     Principal,
     current_principal,
@@ -18,7 +18,8 @@ from marketplace.accounts.guards import (
     requires_login,
     requires_platform_admin,
 )
-from marketplace.accounts.pages import invited_notice, revoke_page
+from marketplace.accounts.members import invited_notice
+from marketplace.accounts.pages import revoke_page
 from marketplace.accounts.roles import BODY_MANAGERS, ROLES, TenantKind
 from marketplace.core.activity import Tenant, entries_for_tenant
 from marketplace.core.errors import DomainError, Invalid

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from marketplace.accounts.services import create_body_tenant
+from marketplace.accounts.bodies import create_body_tenant
 from marketplace.accounts.tables import CertificationBody
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from marketplace.accounts import services as account_services
+from marketplace.accounts import credentials as account_services
 from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import CertificationBody, Membership, Organisation, User
 from marketplace.core import clock

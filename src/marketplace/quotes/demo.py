@@ -7,7 +7,7 @@ import random
 import uuid
 from typing import Any
 
-from marketplace.accounts import services as accounts
+from marketplace.accounts import organisations as accounts
 from marketplace.accounts.tables import CertificationBody, Membership, Organisation
 from marketplace.core import clock
 from marketplace.quotes.baseline import AUDIT_KINDS, baseline_for_request, planned_days

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter, QueryParameter
 from litestar.response import Redirect, Template
 
-from marketplace.accounts import services as accounts
+from marketplace.accounts import organisations as accounts
 from marketplace.accounts.guards import Principal, me, require_role, requires_login
 from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import CertificationBody

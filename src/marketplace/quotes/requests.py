@@ -8,8 +8,8 @@ from typing import Any
 
 import msgspec
 
-from marketplace.accounts import services as accounts
 from marketplace.accounts.guards import Principal, require_role
+from marketplace.accounts.organisations import get_organisation
 from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import CertificationBody
 from marketplace.core import clock
@@ -56,7 +56,7 @@ async def create_request(actor_id: uuid.UUID | None, data: dict[str, Any]) -> uu
     table time and minimum (table less the 30% maximum reduction) are stored with the request so
     every quote is judged against the same baseline.
     """
-    org = await accounts.get_organisation(as_uuid(data["organisation_id"], "organisation_id"))
+    org = await get_organisation(as_uuid(data["organisation_id"], "organisation_id"))
     body_ids = [as_uuid(b, "body_ids") for b in data.get("body_ids") or []]
     _check_body_ids(body_ids)
     sector = data.get("iaf_sector") or org["iaf_sector"]

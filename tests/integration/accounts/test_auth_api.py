@@ -108,7 +108,7 @@ async def test_no_or_bad_token_is_401(client: httpx.AsyncClient, database: None)
 async def test_session_cookie_does_not_authorise_the_api(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    from marketplace.accounts.services import start_session
+    from marketplace.accounts.sessions import start_session
 
     session = await start_session(world.actor("a", "org:owner").user_id, 1)
     client.cookies.set("mp_session", session.secret)

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from marketplace.accounts.services import start_session
+from marketplace.accounts.sessions import start_session
 from marketplace.core import clock
 from marketplace.notifications.tables import OutboxMessage
 from marketplace.notifications.worker import Worker

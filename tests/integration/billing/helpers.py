@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from marketplace.billing import services
+from marketplace.billing.drafts import create_draft
+from marketplace.billing.invoices import issue_invoice
 from marketplace.billing.schemas import InvoiceIn, InvoiceLineIn
 from marketplace.billing.tables import Invoice, Payment, ProviderEvent
 from marketplace.core import clock
@@ -53,12 +54,12 @@ async def draft(
             ),
         ],
     )
-    return await services.create_draft(None, eng, data)
+    return await create_draft(None, eng, data)
 
 
 async def issued(org_id: uuid.UUID, body_id: uuid.UUID) -> uuid.UUID:
     invoice_id = await draft(org_id, body_id)
-    await services.issue_invoice(None, invoice_id)
+    await issue_invoice(None, invoice_id)
     return invoice_id
 
 

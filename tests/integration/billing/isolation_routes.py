@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marketplace.billing import services
+from marketplace.billing.invoices import issue_invoice
 from tests.integration.billing.helpers import LINES, draft, engagement
 from tests.integration.isolation_matrix import ORG_ALL, Route
 
@@ -26,7 +26,7 @@ async def _setup(world: Any) -> dict[str, Any]:
     started = await engagement(world.a.org_id, world.a.body_id)
     draft_id = await draft(world.a.org_id, world.a.body_id, started.engagement_id)
     open_id = await draft(world.a.org_id, world.a.body_id, started.engagement_id)
-    await services.issue_invoice(None, open_id)
+    await issue_invoice(None, open_id)
     _MADE.update(engagement=started.engagement_id)
     return {"draft": draft_id, "invoice": open_id}
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from marketplace import cli
-from marketplace.accounts.services import start_session
+from marketplace.accounts.sessions import start_session
 from marketplace.billing.tables import Payment, Refund
 from marketplace.core.tables import ActivityLog
 from marketplace.notifications.email import render

@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from marketplace.accounts.services import start_session
+from marketplace.accounts.sessions import start_session
 from marketplace.app import CSP
 from marketplace.billing.api import CSP_BASE
 from marketplace.billing.tables import Invoice

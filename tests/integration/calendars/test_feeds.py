@@ -9,7 +9,7 @@ import httpx
 import icalendar
 import pytest
 
-from marketplace.accounts.services import start_session
+from marketplace.accounts.sessions import start_session
 from marketplace.accounts.tables import Membership
 from marketplace.calendars.tables import CalendarFeed
 from marketplace.core import clock

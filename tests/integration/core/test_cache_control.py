@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from marketplace.accounts.services import start_session
+from marketplace.accounts.sessions import start_session
 from tests.factories import PASSWORD, World, csrf_from
 from tests.integration.certificates.support import granted
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from litestar import Litestar
 
-from marketplace.accounts.services import start_session
+from marketplace.accounts.sessions import start_session
 from tests.factories import PASSWORD, World, csrf_from
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from marketplace.billing import services as billing
+from marketplace.billing.drafts import create_draft
+from marketplace.billing.invoices import issue_invoice
 from marketplace.billing.schemas import InvoiceIn, InvoiceLineIn
 from marketplace.billing.tables import Invoice
 from marketplace.certificates.decisions import decide
@@ -82,7 +83,7 @@ async def busy_client(org_id: uuid.UUID, body_id: uuid.UUID) -> Client:
     _m, _r, actions = await issued_report(org_id, body_id, ("major",))
     await answered(actions["major"], "submitted")
     eng = await get_engagement(made.engagement_id)
-    invoice_id = await billing.create_draft(
+    invoice_id = await create_draft(
         None,
         eng,
         InvoiceIn(
@@ -95,7 +96,7 @@ async def busy_client(org_id: uuid.UUID, body_id: uuid.UUID) -> Client:
             ],
         ),
     )
-    await billing.issue_invoice(None, invoice_id)
+    await issue_invoice(None, invoice_id)
     await (
         Invoice.update({Invoice.due_on: today - dt.timedelta(days=5)})
         .where(Invoice.id == invoice_id)

@@ -44,7 +44,7 @@ async def _completed(world: Any) -> dict[str, Any]:
 
 
 async def _review(world: Any) -> dict[str, Any]:
-    from marketplace.accounts.services import load_principal
+    from marketplace.accounts.sessions import load_principal
     from marketplace.reviews.services import write_review
 
     engagement_id = await engagement(world.a.org_id, world.a.body_id)

@@ -128,7 +128,7 @@ async def test_public_pages_render(client: httpx.AsyncClient, world: World) -> N
 async def test_body_declares_an_accreditation_on_its_page(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    from marketplace.accounts.services import start_session
+    from marketplace.accounts.sessions import start_session
 
     session = await start_session(world.actor("a", "body:scheduler").user_id, 1)
     client.cookies.set("mp_session", session.secret)

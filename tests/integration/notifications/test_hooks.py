@@ -13,7 +13,7 @@ import pytest
 from icalendar import Calendar  # type: ignore[import-untyped]
 
 from marketplace.accounts.tables import User
-from marketplace.billing import services as billing
+from marketplace.billing.payments import record_success
 from marketplace.certificates.registry import certificate_row
 from marketplace.certificates.status import restore, suspend
 from marketplace.core import clock
@@ -290,7 +290,7 @@ async def test_invoice_issued_and_paid(
     )
     await payment.save().run()
     async with write_transaction():
-        assert await billing.record_success(payment.id, 171000, clock.now())
+        assert await record_success(payment.id, 171000, clock.now())
     await deliver_all(mail_settings)
     # The body's finance hears the money arrived; the client's people get a receipt.
     assert recipients(smtp) == _addresses(
