@@ -23,6 +23,8 @@ from marketplace.accounts.api import (
     OrganisationController,
 )
 from marketplace.accounts.auth import AuthenticationMiddleware
+from marketplace.accounts.cache_control import PrivateAnswersMiddleware
+from marketplace.accounts.csrf import SessionCsrfMiddleware
 from marketplace.accounts.pages import AccountPages, InvitationPages, OrganisationPages
 from marketplace.billing.api import API_CONTROLLERS as BILLING_API
 from marketplace.billing.pages import PAGE_CONTROLLERS as BILLING_PAGES
@@ -58,8 +60,6 @@ from marketplace.reviews.pages import ReviewPages
 from marketplace.scheduling.api import API_CONTROLLERS as SCHEDULING_API
 from marketplace.scheduling.pages import PAGE_CONTROLLERS as SCHEDULING_PAGES
 from marketplace.settings import PROJECT_ROOT, Settings
-from marketplace.web.cache_control import PrivateAnswersMiddleware
-from marketplace.web.csrf import SessionCsrfMiddleware
 from marketplace.web.templating import configure_environment
 
 log = logging.getLogger("marketplace")
@@ -186,7 +186,7 @@ def _middleware(settings: Settings) -> list[Any]:
         PROMETHEUS.middleware,
         RequestContextMiddleware(),
         AuthenticationMiddleware(),
-        # CSRF tokens are bound to the session cookie (web/csrf.py), which Litestar's
+        # CSRF tokens are bound to the session cookie (accounts/csrf.py), which Litestar's
         # double-submit CSRFConfig cannot do.
         SessionCsrfMiddleware(settings.app.secret_key, secure=settings.app.secure_cookies),
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 # Statuses whose answer has no body by definition: nothing to describe.
 NO_BODY = {"202", "204"}
@@ -150,9 +149,6 @@ async def test_dashboards_answers_are_typed(client: httpx.AsyncClient) -> None:
     assert [op for op in untyped_operations(doc) if op in DASHBOARDS] == []
 
 
-@pytest.mark.xfail(
-    strict=False, reason="other domains land their typed answers in sibling branches"
-)
 async def test_every_api_operation_documents_a_typed_answer(client: httpx.AsyncClient) -> None:
     doc = (await client.get("/schema/openapi.json")).json()
     missing = untyped_operations(doc)

@@ -12,8 +12,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[3] / "src"
 ROOT = "marketplace"
 FLOORS = (
@@ -35,7 +33,7 @@ FLOORS = (
     "dashboards",
 )
 # The top floor: entry points and wiring, free to import every package.
-TOP = ("app", "asgi", "cli", "hooks", "piccolo_app", "piccolo_conf", "seed", "settings")
+TOP = ("app", "asgi", "cli", "hooks", "piccolo_app", "piccolo_conf", "seed", "server", "settings")
 ANYWHERE = "settings"  # configuration every floor may read (rules excepted)
 
 
@@ -238,28 +236,8 @@ def module_graph(imports: Iterable[Import]) -> dict[str, set[str]]:
     return graph
 
 
-# Known offenders that sibling branches of issue #18 remove; listed so the failure names them.
-KNOWN = {
-    "marketplace.web.csrf": "reads sessions from accounts; moves to accounts",
-    "marketplace.web.cache_control": "likewise",
-    "marketplace.certificates.services": "except ImportError and getattr on scheduling",
-    "marketplace.quotes.pages": "getattr on directory for ratings_for",
-    "marketplace.billing.services": "except ImportError around quotes' tables",
-}
-
-
-def _known(finding: Finding) -> bool:
-    return finding.where.rsplit(":", 1)[0] in KNOWN
-
-
 def _report(title: str, findings: list[Finding]) -> str:
-    known = [f for f in findings if _known(f)]
-    lines = [title]
-    lines += [f"  {f}" for f in findings if f not in known]
-    if known:
-        lines.append("  known, removed by sibling branches:")
-        lines += [f"    {f}" for f in known]
-    return "\n".join(lines)
+    return "\n".join([title, *(f"  {f}" for f in findings)])
 
 
 # --- the checker on a tiny fake tree, so it can be seen to fail -------------------------------
@@ -324,17 +302,13 @@ def test_every_module_is_on_a_floor() -> None:
     assert floors - set(FLOORS) - set(TOP) <= {ROOT}
 
 
-def _strict_or_known(findings: list[Finding]) -> None:
-    """Fail on anything; when only known offenders remain, fail as an expected failure."""
-    unknown = [f for f in findings if not _known(f)]
-    assert not unknown, _report("new offenders:", findings)
-    if findings:
-        pytest.xfail(_report("only known offenders remain:", findings))
+def _strict(findings: list[Finding]) -> None:
+    assert not findings, _report("floor rules broken:", findings)
 
 
 def test_no_package_imports_a_floor_above_it() -> None:
     imports, _ = _real()
-    _strict_or_known(back_arrows(imports))
+    _strict(back_arrows(imports))
 
 
 def test_no_module_level_import_circles() -> None:
@@ -345,4 +319,4 @@ def test_no_module_level_import_circles() -> None:
 
 def test_imports_are_plain() -> None:
     _, findings = _real()
-    _strict_or_known(findings)
+    _strict(findings)
