@@ -11,13 +11,17 @@ from marketplace.billing import services
 from marketplace.billing.tables import Invoice
 from marketplace.core.errors import Conflict
 from tests.factories import World
+from tests.factories.billing import draft_invoice
+from tests.factories.scheduling import engagement
 from tests.integration.billing.conftest import on_postgres
-from tests.integration.billing.helpers import draft, engagement
 
 
 async def _drafts(world: World, n: int) -> list[uuid.UUID]:
     started = await engagement(world.a.org_id, world.a.body_id)
-    return [await draft(world.a.org_id, world.a.body_id, started.engagement_id) for _ in range(n)]
+    return [
+        await draft_invoice(world.a.org_id, world.a.body_id, started.engagement_id)
+        for _ in range(n)
+    ]
 
 
 async def _issue_all(ids: list[uuid.UUID]) -> list[int | BaseException]:
@@ -36,7 +40,7 @@ async def _check(world: World, ids: list[uuid.UUID], results: list[int | BaseExc
     stored = await Invoice.select(Invoice.number).where(Invoice.body == world.a.body_id).run()
     assert sorted(r["number"] for r in stored) == list(range(1, len(ids) + 1))
     # Another body's series starts at 1 of its own.
-    other = await draft(world.b.org_id, world.b.body_id)
+    other = await draft_invoice(world.b.org_id, world.b.body_id)
     assert await services.issue_invoice(None, other) == 1
 
 

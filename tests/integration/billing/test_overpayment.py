@@ -18,8 +18,9 @@ from marketplace.notifications.email import render
 from marketplace.notifications.tables import OutboxMessage
 from marketplace.settings import Settings
 from tests.factories import Actor, World
+from tests.factories.billing import issued_invoice
 from tests.integration.billing.conftest import Emulator, deliver
-from tests.integration.billing.helpers import invoice_row, issued, start_payment
+from tests.integration.billing.payments import invoice_row, start_payment
 
 TOTAL = 171000
 
@@ -37,7 +38,7 @@ async def _paid_twice(
     client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> tuple[uuid.UUID, str, str]:
     """An invoice paid through our flow, then once more through another channel (webhooks)."""
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     ours = (await start_payment(client, world.actor("a", "org:owner").headers, invoice_id))[
         "payment_intent_id"
     ]
@@ -138,7 +139,7 @@ async def test_reconciliation_finds_money_on_an_intent_after_the_invoice_was_pai
     emulator: Emulator,
     stripe_settings: Settings,
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     # The client opened the payment form (our live intent) ...
     ours = (await start_payment(stripe_client, world.actor("a", "org:owner").headers, invoice_id))[
         "payment_intent_id"
@@ -283,7 +284,7 @@ async def test_only_finance_and_owners_refund(
 async def test_nothing_to_refund_on_an_exactly_paid_invoice(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     ours = (await start_payment(stripe_client, world.actor("a", "org:owner").headers, invoice_id))[
         "payment_intent_id"
     ]

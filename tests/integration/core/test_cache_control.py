@@ -6,7 +6,7 @@ import httpx
 
 from marketplace.accounts.services import start_session
 from tests.factories import PASSWORD, World, csrf_from
-from tests.integration.certificates.support import granted
+from tests.factories.certificates import granted
 
 PRIVATE = "private, no-store"
 

@@ -9,8 +9,10 @@ import httpx
 from marketplace.core import clock
 from marketplace.scheduling.tables import Audit, AuditAssignment, Auditor
 from tests.factories import World, csrf_from, make_organisation, sign_in
-from tests.integration.dashboards.support import busy_client, count_of
-from tests.integration.findings.support import answered, engagement, issued_report
+from tests.factories.dashboards import busy_client
+from tests.factories.findings import answered, issued_report
+from tests.factories.scheduling import engagement
+from tests.integration.dashboards.counting import count_of
 
 
 async def test_client_list_filters_sorts_pages_and_exports(
@@ -18,7 +20,7 @@ async def test_client_list_filters_sorts_pages_and_exports(
 ) -> None:
     await busy_client(world.a.org_id, world.a.body_id)
     quiet, _site = await make_organisation("Quiet Widgets Ltd")
-    await engagement(quiet, world.a.body_id)
+    await engagement(quiet, world.a.body_id, held=2)
     await busy_client(world.b.org_id, world.b.body_id)  # never listed for body a
     owner = world.actor("a", "body:owner")
     api = f"/api/v1/bodies/{world.a.body_id}/clients"
@@ -178,7 +180,7 @@ async def test_auditor_home_counts_their_own_work(client: httpx.AsyncClient, wor
     await auditor.save().run()
     _made, _report, actions = await issued_report(world.a.org_id, world.a.body_id, ("major",))
     await answered(actions["major"], "accepted")
-    held = await engagement(world.a.org_id, world.a.body_id)  # held, no report yet
+    held = await engagement(world.a.org_id, world.a.body_id, held=2)  # held, no report yet
     now = clock.now()
     audits = (_made.audit_ids["stage2"], held.audit_ids["stage2"], held.audit_ids["surveillance1"])
     for day, audit_id in enumerate(audits):

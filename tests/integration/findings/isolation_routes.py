@@ -9,7 +9,8 @@ from typing import Any
 from marketplace.core import clock
 from marketplace.findings import services as findings
 from marketplace.findings.tables import CorrectiveAction
-from tests.integration.findings.support import answered, engagement, finding, issued_report
+from tests.factories.findings import answered, finding, issued_report
+from tests.factories.scheduling import engagement
 from tests.integration.isolation_matrix import BODY_ALL, ORG_ALL, Route
 
 WRITERS = {
@@ -30,12 +31,12 @@ def _created(statuses: dict[str, int]) -> dict[str, int]:
 
 
 async def _completed_audit(world: Any) -> dict[str, Any]:
-    made = await engagement(world.a.org_id, world.a.body_id)
+    made = await engagement(world.a.org_id, world.a.body_id, held=2)
     return {"audit": made.audit_ids["stage2"]}
 
 
 async def _draft(world: Any) -> dict[str, Any]:
-    made = await engagement(world.a.org_id, world.a.body_id)
+    made = await engagement(world.a.org_id, world.a.body_id, held=2)
     report = await findings.create_report(
         None, made.audit_ids["stage2"], {"findings": [finding("minor")]}
     )

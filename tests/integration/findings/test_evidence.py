@@ -13,7 +13,7 @@ import pytest
 from marketplace.findings import evidence as files
 from marketplace.findings.tables import EvidenceFile
 from tests.factories import World
-from tests.integration.findings.support import answered, issued_report
+from tests.factories.findings import answered, issued_report
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

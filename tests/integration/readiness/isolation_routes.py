@@ -9,9 +9,9 @@ from marketplace.core import clock
 from marketplace.findings import services as findings
 from marketplace.readiness import services as readiness
 from marketplace.readiness.tables import GapItem
-from tests.integration.findings.support import engagement
+from tests.factories.readiness import approved_document, shared_document
+from tests.factories.scheduling import engagement
 from tests.integration.isolation_matrix import ORG_ALL, Route
-from tests.integration.readiness.support import approved_document, engage, shared_document
 
 EDITORS = {"org:owner": 200, "org:quality_manager": 200, "org:member": 403}
 READERS = {f"body:{r}": 200 for r in ("owner", "scheduler", "auditor", "decision_maker")}
@@ -68,7 +68,7 @@ async def _shared(world: Any) -> dict[str, Any]:
 
 
 async def _engaged_document(world: Any) -> dict[str, Any]:
-    await engage(world.a.org_id, world.a.body_id)
+    await engagement(world.a.org_id, world.a.body_id)
     made = await _document(world)
     _MADE.update(made, body=world.a.body_id)
     return made
@@ -99,13 +99,13 @@ async def _internal(world: Any) -> dict[str, Any]:
 
 async def _shared_internal(world: Any) -> dict[str, Any]:
     ids = await _internal(world)
-    await engage(world.a.org_id, world.a.body_id)
+    await engagement(world.a.org_id, world.a.body_id)
     await readiness.share_internal_audit(None, ids["ia"], world.a.body_id)
     return ids
 
 
 async def _stage1_report(world: Any) -> dict[str, Any]:
-    made = await engagement(world.a.org_id, world.a.body_id, stages=1)
+    made = await engagement(world.a.org_id, world.a.body_id, held=1)
     report = await findings.create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
     return {"report": report}
 

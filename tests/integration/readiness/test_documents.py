@@ -14,7 +14,7 @@ from marketplace.core import clock
 from marketplace.findings import evidence as files
 from marketplace.readiness.tables import DocumentVersion
 from tests.factories import World
-from tests.integration.readiness.support import PDF, PDF2, shared_document
+from tests.factories.readiness import PDF, PDF2, shared_document
 
 
 def _docs(world: World) -> str:

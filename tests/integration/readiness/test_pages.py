@@ -11,8 +11,8 @@ from marketplace.findings import services as findings
 from marketplace.readiness import services as readiness
 from marketplace.readiness.tables import DocumentAccess, GapItem
 from tests.factories import World, csrf_from, sign_in
-from tests.integration.findings.support import engagement
-from tests.integration.readiness.support import PDF, engage, shared_document
+from tests.factories.readiness import PDF, shared_document
+from tests.factories.scheduling import engagement
 
 
 async def _token(client: httpx.AsyncClient, path: str) -> str:
@@ -76,7 +76,7 @@ async def test_document_pages_version_upload_approve_and_share(
     client: httpx.AsyncClient, world: World
 ) -> None:
     org = world.a.org_id
-    await engage(org, world.a.body_id)
+    await engagement(org, world.a.body_id)
     await sign_in(client, world.actor("a", "org:quality_manager").user_id)
     token = await _token(client, f"/organisations/{org}/documents")
     r = await client.post(
@@ -234,7 +234,7 @@ async def test_internal_audit_and_review_pages(client: httpx.AsyncClient, world:
 
 
 async def test_stage1_reference_page(client: httpx.AsyncClient, world: World) -> None:
-    made = await engagement(world.a.org_id, world.a.body_id, stages=1)
+    made = await engagement(world.a.org_id, world.a.body_id, held=1)
     report = await findings.create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
     shared = await shared_document(world.a.org_id, world.a.body_id, "QM-02")
     await sign_in(client, world.actor("a", "body:auditor").user_id)

@@ -6,13 +6,8 @@ import httpx
 
 from marketplace.readiness import services as readiness
 from tests.factories import World
-from tests.integration.readiness.support import (
-    PDF,
-    PDF2,
-    approved_document,
-    engage,
-    shared_document,
-)
+from tests.factories.readiness import PDF, PDF2, approved_document, shared_document
+from tests.factories.scheduling import engagement
 
 
 async def test_share_only_with_an_engaged_body_and_only_approved(
@@ -25,7 +20,7 @@ async def test_share_only_with_an_engaged_body_and_only_approved(
     # No engagement yet: this body is not the organisation's certification body.
     r = await client.post(url, json=body, headers=qm)
     assert r.status_code == 422
-    await engage(world.a.org_id, world.a.body_id)
+    await engagement(world.a.org_id, world.a.body_id)
     draft_only = await readiness.create_document(
         None, world.a.org_id, {"code": "WI-1", "title": "Draft", "doc_type": "work_instruction"}
     )
@@ -112,7 +107,7 @@ async def test_body_sees_what_is_shared_until_withdrawn(
 
 async def test_another_body_sees_nothing(client: httpx.AsyncClient, world: World) -> None:
     made = await shared_document(world.a.org_id, world.a.body_id)
-    await engage(world.a.org_id, world.b.body_id)  # engaged, but nothing shared with it
+    await engagement(world.a.org_id, world.b.body_id)  # engaged, but nothing shared with it
     other = world.actor("b", "body:owner").headers
     own = f"/api/v1/bodies/{world.b.body_id}/shared-documents"
     assert (await client.get(own, headers=other)).json()["total"] == 0

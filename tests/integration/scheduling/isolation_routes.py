@@ -9,8 +9,8 @@ from typing import Any
 
 from marketplace.core import clock
 from marketplace.scheduling import services
+from tests.factories.scheduling import at, auditor, engagement
 from tests.integration.isolation_matrix import BODY_ALL, ORG_ALL, Route
-from tests.integration.scheduling.helpers import at, auditor, engagement
 
 # Filled by each setup so that request bodies (built after it) can name the objects it made.
 _MADE: dict[str, Any] = {}
@@ -41,7 +41,7 @@ def _day() -> str:
 
 def _setup(stage: str) -> Callable[[Any], Awaitable[dict[str, Any]]]:
     async def setup(world: Any) -> dict[str, Any]:
-        started = await engagement(world.a.org_id, world.a.body_id, clock.today())
+        started = await engagement(world.a.org_id, world.a.body_id, start=clock.today())
         lead = await auditor(world.a.body_id)
         audit_id = started.audit_ids["stage1"]
         _MADE.update(org=world.a.org_id, lead=lead)

@@ -11,7 +11,7 @@ import pytest
 from marketplace.scheduling import services
 from marketplace.scheduling.tables import AuditAssignment
 from tests.factories import World
-from tests.integration.scheduling.helpers import STANDARD, at, auditor, engagement
+from tests.factories.scheduling import STANDARD, at, auditor, engagement
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 

@@ -10,7 +10,7 @@ import pytest
 from marketplace.scheduling import services
 from marketplace.scheduling.context import audit_context
 from tests.factories import World, csrf_from, sign_in
-from tests.integration.scheduling.helpers import engagement
+from tests.factories.scheduling import engagement
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 

@@ -1,31 +1,15 @@
-"""Builders for readiness tests: an engaged body, documents with approved versions, shares."""
+"""Builders of readiness's things: documents with an approved version, documents shared."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
-from marketplace.core import clock
 from marketplace.readiness import services as readiness
-from marketplace.scheduling import services as scheduling
+from tests.factories.scheduling import engagement
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PDF2 = b"%PDF-1.7\n% revised\ntrailer <<>>\n%%EOF\n"
-
-
-async def engage(org_id: uuid.UUID, body_id: uuid.UUID) -> dict[str, uuid.UUID]:
-    """An engagement between the organisation and the body: it may now share with that body."""
-    started = await scheduling.start_engagement(
-        actor_id=None,
-        organisation_id=org_id,
-        body_id=body_id,
-        standard="ISO 9001:2015",
-        iaf_sector=28,
-        agreed_days={"stage1": 1, "stage2": 2},
-        start=clock.today() - dt.timedelta(days=30),
-    )
-    return dict(started.audit_ids)
 
 
 async def approved_document(
@@ -56,7 +40,8 @@ async def approved_document(
 async def shared_document(
     org_id: uuid.UUID, body_id: uuid.UUID, code: str = "QP-01"
 ) -> dict[str, Any]:
-    await engage(org_id, body_id)
+    """An approved document shared with a body the organisation is engaged with."""
+    await engagement(org_id, body_id)
     doc_id, version_id = await approved_document(org_id, code)
     await readiness.share_documents(None, org_id, body_id, [doc_id])
     share = (await readiness.list_shares(org_id))[0]

@@ -1,4 +1,4 @@
-"""Test data builders: the two-tenant world with a user per role, and helpers to make more rows."""
+"""Test data builders: the two-tenant world with a user per role; domain builders beside it."""
 
 from __future__ import annotations
 
