@@ -32,6 +32,28 @@ def finding(grade: str, clause: str = "8.5.1", site_id: uuid.UUID | None = None)
     }
 
 
+async def draft_report(
+    org_id: uuid.UUID,
+    body_id: uuid.UUID,
+    grades: tuple[str, ...] = (),
+    *,
+    stage: str = "stage2",
+    made: StartedEngagement | None = None,
+) -> tuple[StartedEngagement, uuid.UUID]:
+    """A draft report of a held stage 1 or stage 2 (a new engagement unless `made` is given),
+    one finding per grade; returns the engagement and the report."""
+    made = made or await engagement(org_id, body_id, held=1 if stage == "stage1" else 2)
+    report_id = await findings.create_report(
+        None,
+        made.audit_ids[stage],
+        {
+            "summary": "Stage 1" if stage == "stage1" else "Stage 2",
+            "findings": [finding(g) for g in grades],
+        },
+    )
+    return made, report_id
+
+
 async def issued_report(
     org_id: uuid.UUID,
     body_id: uuid.UUID,
@@ -40,12 +62,7 @@ async def issued_report(
 ) -> tuple[StartedEngagement, uuid.UUID, dict[str, uuid.UUID]]:
     """An issued stage 2 report of a held engagement (a new one unless `made` is given), one
     finding per grade; returns the engagement, the report and the first action id per grade."""
-    made = made or await engagement(org_id, body_id, held=2)
-    report_id = await findings.create_report(
-        None,
-        made.audit_ids["stage2"],
-        {"summary": "Stage 2", "findings": [finding(g) for g in grades]},
-    )
+    made, report_id = await draft_report(org_id, body_id, grades, made=made)
     await findings.issue_report(None, report_id)
     actions: dict[str, uuid.UUID] = {}
     for row in (

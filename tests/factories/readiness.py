@@ -6,10 +6,8 @@ import uuid
 from typing import Any
 
 from marketplace.readiness import services as readiness
+from tests.factories.files import PDF
 from tests.factories.scheduling import engagement
-
-PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-PDF2 = b"%PDF-1.7\n% revised\ntrailer <<>>\n%%EOF\n"
 
 
 async def approved_document(

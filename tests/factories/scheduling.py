@@ -73,9 +73,9 @@ async def engagement(
 async def hold_audit(audit_id: uuid.UUID, last_day: dt.date) -> None:
     """Mark an audit held on `last_day` (08:00 to 16:00 UTC).
 
-    Written to the table, not booked through propose, confirm and complete: those would add a
-    team, its assignments and the e-mails of each step to every test that only needs an audit
-    held in the past (and refuse one held months ago, outside today's windows).
+    Written to the table, not booked through propose, confirm and complete: those add a team,
+    its assignments and the proposal and confirmation e-mails to the body and the team, which the
+    tests of later steps count (a report's issue e-mails only the client, for one).
     """
     await (
         Audit.update(

@@ -11,13 +11,12 @@ from typing import Any
 import httpx
 
 from marketplace import cli
-from marketplace.accounts.services import start_session
 from marketplace.billing.tables import Payment, Refund
 from marketplace.core.tables import ActivityLog
 from marketplace.notifications.email import render
 from marketplace.notifications.tables import OutboxMessage
 from marketplace.settings import Settings
-from tests.factories import Actor, World
+from tests.factories import Actor, World, sign_in
 from tests.factories.billing import issued_invoice
 from tests.integration.billing.conftest import Emulator, deliver
 from tests.integration.billing.payments import invoice_row, start_payment
@@ -69,9 +68,7 @@ async def _overpaid_entries(invoice_id: uuid.UUID) -> list[dict[str, Any]]:
 
 async def _sign_in(client: httpx.AsyncClient, actor: Actor, path: str) -> tuple[str, str]:
     """A browser session for the actor; the page at `path` and its CSRF token (or "")."""
-    session = await start_session(actor.user_id, 1)
-    client.cookies.clear()
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, actor.user_id)
     page = await client.get(path)
     assert page.status_code == 200, page.text[:300]
     match = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 
-from marketplace.accounts.services import start_session
 from marketplace.app import CSP
 from marketplace.billing.api import CSP_BASE
 from marketplace.billing.tables import Invoice
-from tests.factories import Actor, World
+from tests.factories import Actor, World, csrf_from, sign_in
 from tests.factories.billing import draft_invoice, issued_invoice
 from tests.factories.scheduling import engagement
 from tests.integration.billing.conftest import Emulator
@@ -19,14 +16,10 @@ from tests.integration.billing.payments import invoice_row
 
 async def _sign_in(client: httpx.AsyncClient, actor: Actor) -> str:
     """Sets the session cookie and returns a CSRF token for form posts."""
-    session = await start_session(actor.user_id, 1)
-    client.cookies.clear()
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, actor.user_id)
     page = await client.get("/invoices")
     assert page.status_code == 200
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
-    assert match is not None
-    return match.group(1)
+    return csrf_from(page.text)
 
 
 def test_billing_extends_the_apps_own_policy() -> None:

@@ -9,12 +9,11 @@ import httpx
 import icalendar
 import pytest
 
-from marketplace.accounts.services import start_session
 from marketplace.accounts.tables import Membership
 from marketplace.calendars.tables import CalendarFeed
 from marketplace.core import clock
 from marketplace.core.errors import NotFound
-from tests.factories import World
+from tests.factories import World, sign_in
 from tests.factories.scheduling import auditor
 from tests.integration.calendars import feed_rows as h
 from tests.integration.calendars.feed_rows import local
@@ -426,8 +425,7 @@ async def test_single_audit_ics(client: httpx.AsyncClient, world: World) -> None
     assert r.status_code == 404
     assert r.json()["detail"]
 
-    session = await start_session(world.actor("a", "org:member").user_id, 1)
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, world.actor("a", "org:member").user_id)
     r = await client.get(f"/audits/{audit_id}/calendar.ics")
     assert r.status_code == 200
     assert "attachment" in r.headers["content-disposition"]
@@ -435,8 +433,7 @@ async def test_single_audit_ics(client: httpx.AsyncClient, world: World) -> None
 
 
 async def test_calendars_page(client: httpx.AsyncClient, world: World) -> None:
-    session = await start_session(world.actor("a", "org:owner").user_id, 1)
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, world.actor("a", "org:owner").user_id)
     page = await client.get("/calendars")
     assert page.status_code == 200
     assert f'value="organisation:{world.a.org_id}"' in page.text

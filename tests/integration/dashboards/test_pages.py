@@ -7,11 +7,11 @@ import datetime as dt
 import httpx
 
 from marketplace.core import clock
-from marketplace.scheduling.tables import Audit, AuditAssignment, Auditor
+from marketplace.scheduling.tables import Audit, AuditAssignment
 from tests.factories import World, csrf_from, make_organisation, sign_in
 from tests.factories.dashboards import busy_client
 from tests.factories.findings import answered, issued_report
-from tests.factories.scheduling import engagement
+from tests.factories.scheduling import auditor, engagement
 from tests.integration.dashboards.counting import count_of
 
 
@@ -176,8 +176,7 @@ async def test_home_pages_render_and_dashboard_leads_each_user(
 
 async def test_auditor_home_counts_their_own_work(client: httpx.AsyncClient, world: World) -> None:
     user = world.actor("a", "body:auditor")
-    auditor = Auditor(body=world.a.body_id, user=user.user_id, name="Ann Auditor", lead=True)
-    await auditor.save().run()
+    auditor_id = await auditor(world.a.body_id, "Ann Auditor", user_id=user.user_id)
     _made, _report, actions = await issued_report(world.a.org_id, world.a.body_id, ("major",))
     await answered(actions["major"], "accepted")
     held = await engagement(world.a.org_id, world.a.body_id, held=2)  # held, no report yet
@@ -188,7 +187,7 @@ async def test_auditor_home_counts_their_own_work(client: httpx.AsyncClient, wor
         await (
             AuditAssignment(
                 audit=audit_id,
-                auditor=auditor.id,
+                auditor=auditor_id,
                 role="lead",
                 starts_at=start,
                 ends_at=start + dt.timedelta(hours=8),

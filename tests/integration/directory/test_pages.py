@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.factories import World, csrf_from
+from tests.factories import World, csrf_from, sign_in
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -13,10 +13,7 @@ pytestmark = pytest.mark.usefixtures("database")
 async def test_body_declares_an_accreditation_on_its_page(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    from marketplace.accounts.services import start_session
-
-    session = await start_session(world.actor("a", "body:scheduler").user_id, 1)
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, world.actor("a", "body:scheduler").user_id)
     page = await client.get(f"/manage/bodies/{world.a.body_id}")
     assert page.status_code == 200
     assert "Declare accreditation" in page.text

@@ -9,7 +9,7 @@ from typing import Any
 from marketplace.core import clock
 from marketplace.findings import services as findings
 from marketplace.findings.tables import CorrectiveAction
-from tests.factories.findings import answered, finding, issued_report
+from tests.factories.findings import answered, draft_report, finding, issued_report
 from tests.factories.scheduling import engagement
 from tests.integration.isolation_matrix import BODY_ALL, ORG_ALL, Route
 
@@ -36,10 +36,7 @@ async def _completed_audit(world: Any) -> dict[str, Any]:
 
 
 async def _draft(world: Any) -> dict[str, Any]:
-    made = await engagement(world.a.org_id, world.a.body_id, held=2)
-    report = await findings.create_report(
-        None, made.audit_ids["stage2"], {"findings": [finding("minor")]}
-    )
+    _made, report = await draft_report(world.a.org_id, world.a.body_id, ("minor",))
     return {"report": report}
 
 

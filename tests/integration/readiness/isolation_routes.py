@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.findings import services as findings
 from marketplace.readiness import services as readiness
 from marketplace.readiness.tables import GapItem
+from tests.factories.findings import draft_report
 from tests.factories.readiness import approved_document, shared_document
 from tests.factories.scheduling import engagement
 from tests.integration.isolation_matrix import ORG_ALL, Route
@@ -105,8 +105,7 @@ async def _shared_internal(world: Any) -> dict[str, Any]:
 
 
 async def _stage1_report(world: Any) -> dict[str, Any]:
-    made = await engagement(world.a.org_id, world.a.body_id, held=1)
-    report = await findings.create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
+    _made, report = await draft_report(world.a.org_id, world.a.body_id, stage="stage1")
     return {"report": report}
 
 

@@ -7,11 +7,12 @@ import datetime as dt
 import httpx
 
 from marketplace.core import clock
-from marketplace.findings import services as findings
 from marketplace.readiness import services as readiness
 from marketplace.readiness.tables import DocumentAccess, GapItem
 from tests.factories import World, csrf_from, sign_in
-from tests.factories.readiness import PDF, shared_document
+from tests.factories.files import PDF
+from tests.factories.findings import draft_report
+from tests.factories.readiness import shared_document
 from tests.factories.scheduling import engagement
 
 
@@ -234,8 +235,7 @@ async def test_internal_audit_and_review_pages(client: httpx.AsyncClient, world:
 
 
 async def test_stage1_reference_page(client: httpx.AsyncClient, world: World) -> None:
-    made = await engagement(world.a.org_id, world.a.body_id, held=1)
-    report = await findings.create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
+    _made, report = await draft_report(world.a.org_id, world.a.body_id, stage="stage1")
     shared = await shared_document(world.a.org_id, world.a.body_id, "QM-02")
     await sign_in(client, world.actor("a", "body:auditor").user_id)
     path = f"/reports/{report}/references"

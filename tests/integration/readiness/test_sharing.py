@@ -6,7 +6,8 @@ import httpx
 
 from marketplace.readiness import services as readiness
 from tests.factories import World
-from tests.factories.readiness import PDF, PDF2, approved_document, shared_document
+from tests.factories.files import PDF, PDF2
+from tests.factories.readiness import approved_document, shared_document
 from tests.factories.scheduling import engagement
 
 

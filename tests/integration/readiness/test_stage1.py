@@ -7,14 +7,12 @@ import httpx
 from marketplace.findings import services as findings
 from marketplace.readiness import services as readiness
 from tests.factories import World
-from tests.factories.findings import finding
+from tests.factories.findings import draft_report, finding
 from tests.factories.readiness import approved_document
-from tests.factories.scheduling import engagement
 
 
 async def _stage1_report(world: World) -> tuple[str, str, str]:
-    made = await engagement(world.a.org_id, world.a.body_id, held=1)
-    report = await findings.create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
+    _made, report = await draft_report(world.a.org_id, world.a.body_id, stage="stage1")
     doc, version = await approved_document(world.a.org_id, "QM-01")
     await readiness.share_documents(None, world.a.org_id, world.a.body_id, [doc])
     return str(report), str(doc), str(version)
@@ -80,8 +78,7 @@ async def test_report_references_shared_documents_and_clauses(
 
 
 async def test_references_only_on_stage1_reports(client: httpx.AsyncClient, world: World) -> None:
-    made = await engagement(world.a.org_id, world.a.body_id, held=2)
-    report = await findings.create_report(None, made.audit_ids["stage2"], {"summary": "Stage 2"})
+    _made, report = await draft_report(world.a.org_id, world.a.body_id)
     r = await client.post(
         f"/api/v1/reports/{report}/references",
         json={"clause": "8.5"},
