@@ -7,7 +7,7 @@ import datetime as dt
 import httpx
 
 from marketplace.core import clock
-from tests.factories import PASSWORD, World
+from tests.factories import PASSWORD, World, sign_in
 
 
 async def register(
@@ -108,8 +108,5 @@ async def test_no_or_bad_token_is_401(client: httpx.AsyncClient, database: None)
 async def test_session_cookie_does_not_authorise_the_api(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    from marketplace.accounts.sessions import start_session
-
-    session = await start_session(world.actor("a", "org:owner").user_id, 1)
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, world.actor("a", "org:owner").user_id)
     assert (await client.get("/api/v1/me")).status_code == 401

@@ -15,7 +15,7 @@ from marketplace.core import clock
 from marketplace.core.tables import ActivityLog
 from marketplace.notifications.tables import OutboxMessage
 from tests.factories import PASSWORD, Actor, World, csrf_from, make_user, sign_in
-from tests.integration.calendars import helpers as h
+from tests.integration.calendars import feed_rows as h
 
 # (tenant kind, the members path of tenant a, manager role key, a role to offer, an existing member)
 KINDS = {

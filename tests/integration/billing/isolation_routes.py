@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from marketplace.billing.invoices import issue_invoice
-from tests.integration.billing.helpers import LINES, draft, engagement
+from tests.factories.billing import LINES, draft_invoice, issued_invoice
+from tests.factories.scheduling import engagement
 from tests.integration.isolation_matrix import ORG_ALL, Route
 
 # Filled by each setup so that request bodies (built after it) can name the objects it made.
@@ -24,9 +24,8 @@ BODY_403 = {k: 403 for k in BILLERS}
 
 async def _setup(world: Any) -> dict[str, Any]:
     started = await engagement(world.a.org_id, world.a.body_id)
-    draft_id = await draft(world.a.org_id, world.a.body_id, started.engagement_id)
-    open_id = await draft(world.a.org_id, world.a.body_id, started.engagement_id)
-    await issue_invoice(None, open_id)
+    draft_id = await draft_invoice(world.a.org_id, world.a.body_id, started.engagement_id)
+    open_id = await issued_invoice(world.a.org_id, world.a.body_id, started.engagement_id)
     _MADE.update(engagement=started.engagement_id)
     return {"draft": draft_id, "invoice": open_id}
 

@@ -7,7 +7,8 @@ import httpx
 from marketplace.billing.tables import Invoice, InvoiceLine
 from marketplace.core.tables import ActivityLog
 from tests.factories import World
-from tests.integration.billing.helpers import LINES, draft, engagement, issued
+from tests.factories.billing import LINES, draft_invoice, issued_invoice
+from tests.factories.scheduling import engagement
 
 
 async def test_draft_issue_and_read(client: httpx.AsyncClient, world: World) -> None:
@@ -63,7 +64,7 @@ async def test_frozen_parties_survive_profile_changes(
 ) -> None:
     from marketplace.accounts.tables import CertificationBody
 
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     await (
         CertificationBody.update({CertificationBody.name: "Renamed Body"})
         .where(CertificationBody.id == world.a.body_id)
@@ -76,7 +77,7 @@ async def test_frozen_parties_survive_profile_changes(
 
 
 async def test_void_creates_a_credit_note(client: httpx.AsyncClient, world: World) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     finance = world.actor("a", "body:finance").headers
     response = await client.post(
         f"/api/v1/invoices/{invoice_id}/void", json={"reason": "Wrong day rate"}, headers=finance
@@ -103,7 +104,7 @@ async def test_void_creates_a_credit_note(client: httpx.AsyncClient, world: Worl
 
 
 async def test_void_of_a_draft_is_refused(client: httpx.AsyncClient, world: World) -> None:
-    invoice_id = await draft(world.a.org_id, world.a.body_id)
+    invoice_id = await draft_invoice(world.a.org_id, world.a.body_id)
     response = await client.post(
         f"/api/v1/invoices/{invoice_id}/void", headers=world.actor("a", "body:finance").headers
     )
@@ -163,7 +164,7 @@ async def test_roles(client: httpx.AsyncClient, world: World) -> None:
 async def test_payment_without_keys_says_not_configured(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     response = await client.post(
         f"/api/v1/invoices/{invoice_id}/payment", headers=world.actor("a", "org:owner").headers
     )

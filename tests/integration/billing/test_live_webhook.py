@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 
 from tests.factories import World
+from tests.factories.billing import issued_invoice
 from tests.integration.billing.conftest import SECRET_KEY, WEBHOOK_SECRET, Emulator
-from tests.integration.billing.helpers import invoice_row, issued, start_payment
+from tests.integration.billing.payments import invoice_row, start_payment
 from tests.live_server import live_server
 
 
@@ -29,8 +30,8 @@ async def test_localstripe_webhooks_reach_the_app(world: World, emulator: Emulat
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "STRIPE_API_BASE": emulator.url,
     }
-    paid_id = await issued(world.a.org_id, world.a.body_id)
-    failing_id = await issued(world.a.org_id, world.a.body_id)
+    paid_id = await issued_invoice(world.a.org_id, world.a.body_id)
+    failing_id = await issued_invoice(world.a.org_id, world.a.body_id)
     with live_server(env=env) as url:
         await emulator.register_webhook("app-under-test", f"{url}/webhooks/stripe")
         try:

@@ -7,22 +7,28 @@ import uuid
 
 import pytest
 
-from marketplace.billing.invoices import issue_invoice, void_invoice
+from marketplace.billing import services
 from marketplace.billing.tables import Invoice
 from marketplace.core.errors import Conflict
 from tests.factories import World
+from tests.factories.billing import draft_invoice
+from tests.factories.scheduling import engagement
 from tests.integration.billing.conftest import on_postgres
-from tests.integration.billing.helpers import draft, engagement
 
 
 async def _drafts(world: World, n: int) -> list[uuid.UUID]:
     started = await engagement(world.a.org_id, world.a.body_id)
-    return [await draft(world.a.org_id, world.a.body_id, started.engagement_id) for _ in range(n)]
+    return [
+        await draft_invoice(world.a.org_id, world.a.body_id, started.engagement_id)
+        for _ in range(n)
+    ]
 
 
 async def _issue_all(ids: list[uuid.UUID]) -> list[int | BaseException]:
     # Every draft issued twice at once: the losers must give their number back.
-    calls = [issue_invoice(None, i) for i in ids] + [issue_invoice(None, i) for i in ids[:10]]
+    calls = [services.issue_invoice(None, i) for i in ids] + [
+        services.issue_invoice(None, i) for i in ids[:10]
+    ]
     return await asyncio.gather(*calls, return_exceptions=True)
 
 
@@ -34,8 +40,8 @@ async def _check(world: World, ids: list[uuid.UUID], results: list[int | BaseExc
     stored = await Invoice.select(Invoice.number).where(Invoice.body == world.a.body_id).run()
     assert sorted(r["number"] for r in stored) == list(range(1, len(ids) + 1))
     # Another body's series starts at 1 of its own.
-    other = await draft(world.b.org_id, world.b.body_id)
-    assert await issue_invoice(None, other) == 1
+    other = await draft_invoice(world.b.org_id, world.b.body_id)
+    assert await services.issue_invoice(None, other) == 1
 
 
 @pytest.mark.postgres_only
@@ -53,9 +59,9 @@ async def test_concurrent_issues_on_sqlite(world: World) -> None:
 
 async def test_credit_notes_share_the_series(world: World) -> None:
     ids = await _drafts(world, 3)
-    assert [await issue_invoice(None, i) for i in ids[:2]] == [1, 2]
-    credit = await void_invoice(None, ids[0], "duplicate")
-    assert await issue_invoice(None, ids[2]) == 4
+    assert [await services.issue_invoice(None, i) for i in ids[:2]] == [1, 2]
+    credit = await services.void_invoice(None, ids[0], "duplicate")
+    assert await services.issue_invoice(None, ids[2]) == 4
     row = (
         await Invoice.select(Invoice.number, Invoice.kind).where(Invoice.id == credit).first().run()
     )

@@ -11,15 +11,15 @@ from typing import Any
 import httpx
 
 from marketplace import cli
-from marketplace.accounts.sessions import start_session
 from marketplace.billing.tables import Payment, Refund
 from marketplace.core.tables import ActivityLog
 from marketplace.notifications.email import render
 from marketplace.notifications.tables import OutboxMessage
 from marketplace.settings import Settings
-from tests.factories import Actor, World
+from tests.factories import Actor, World, sign_in
+from tests.factories.billing import issued_invoice
 from tests.integration.billing.conftest import Emulator, deliver
-from tests.integration.billing.helpers import invoice_row, issued, start_payment
+from tests.integration.billing.payments import invoice_row, start_payment
 
 TOTAL = 171000
 
@@ -37,7 +37,7 @@ async def _paid_twice(
     client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> tuple[uuid.UUID, str, str]:
     """An invoice paid through our flow, then once more through another channel (webhooks)."""
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     ours = (await start_payment(client, world.actor("a", "org:owner").headers, invoice_id))[
         "payment_intent_id"
     ]
@@ -68,9 +68,7 @@ async def _overpaid_entries(invoice_id: uuid.UUID) -> list[dict[str, Any]]:
 
 async def _sign_in(client: httpx.AsyncClient, actor: Actor, path: str) -> tuple[str, str]:
     """A browser session for the actor; the page at `path` and its CSRF token (or "")."""
-    session = await start_session(actor.user_id, 1)
-    client.cookies.clear()
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, actor.user_id)
     page = await client.get(path)
     assert page.status_code == 200, page.text[:300]
     match = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
@@ -138,7 +136,7 @@ async def test_reconciliation_finds_money_on_an_intent_after_the_invoice_was_pai
     emulator: Emulator,
     stripe_settings: Settings,
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     # The client opened the payment form (our live intent) ...
     ours = (await start_payment(stripe_client, world.actor("a", "org:owner").headers, invoice_id))[
         "payment_intent_id"
@@ -283,7 +281,7 @@ async def test_only_finance_and_owners_refund(
 async def test_nothing_to_refund_on_an_exactly_paid_invoice(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     ours = (await start_payment(stripe_client, world.actor("a", "org:owner").headers, invoice_id))[
         "payment_intent_id"
     ]

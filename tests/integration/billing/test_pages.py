@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 
-from marketplace.accounts.sessions import start_session
 from marketplace.app import CSP
 from marketplace.billing.api import CSP_BASE
 from marketplace.billing.tables import Invoice
-from tests.factories import Actor, World
+from tests.factories import Actor, World, csrf_from, sign_in
+from tests.factories.billing import draft_invoice, issued_invoice
+from tests.factories.scheduling import engagement
 from tests.integration.billing.conftest import Emulator
-from tests.integration.billing.helpers import draft, engagement, invoice_row, issued
+from tests.integration.billing.payments import invoice_row
 
 
 async def _sign_in(client: httpx.AsyncClient, actor: Actor) -> str:
     """Sets the session cookie and returns a CSRF token for form posts."""
-    session = await start_session(actor.user_id, 1)
-    client.cookies.clear()
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, actor.user_id)
     page = await client.get("/invoices")
     assert page.status_code == 200
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
-    assert match is not None
-    return match.group(1)
+    return csrf_from(page.text)
 
 
 def test_billing_extends_the_apps_own_policy() -> None:
@@ -90,7 +85,7 @@ async def test_body_drafts_issues_and_voids_through_forms(
 
 
 async def test_forms_need_csrf(client: httpx.AsyncClient, world: World) -> None:
-    invoice_id = await draft(world.a.org_id, world.a.body_id)
+    invoice_id = await draft_invoice(world.a.org_id, world.a.body_id)
     await _sign_in(client, world.actor("a", "body:finance"))
     response = await client.post(f"/invoices/{invoice_id}/issue", data={})
     assert response.status_code == 403
@@ -100,7 +95,7 @@ async def test_forms_need_csrf(client: httpx.AsyncClient, world: World) -> None:
 async def test_client_sees_not_configured_without_keys(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     await _sign_in(client, world.actor("a", "org:member"))
     page = await client.get(f"/invoices/{invoice_id}")
     assert page.status_code == 200
@@ -116,7 +111,7 @@ async def test_client_sees_not_configured_without_keys(
 async def test_pay_page_loads_stripe_only_with_keys(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     token = await _sign_in(stripe_client, world.actor("a", "org:owner"))
     page = await stripe_client.get(f"/invoices/{invoice_id}")
     assert "Pay 1,710.00 GBP by card" in page.text

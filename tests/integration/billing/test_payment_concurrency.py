@@ -18,8 +18,8 @@ from marketplace.billing.tables import Payment
 from marketplace.core import clock
 from marketplace.settings import Settings, StripeSettings
 from tests.factories import World
+from tests.factories.billing import issued_invoice
 from tests.integration.billing.conftest import SECRET_KEY, WEBHOOK_SECRET, Emulator
-from tests.integration.billing.helpers import issued
 from tests.live_server import free_port, live_server
 
 PARALLEL = 20
@@ -61,7 +61,7 @@ async def _assert_one_intent(
 async def test_twenty_parallel_payment_requests_make_one_intent(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     owner = world.actor("a", "org:owner").headers
     responses = await _twenty_at_once(stripe_client, owner, invoice_id)
     await _assert_one_intent(responses, emulator, invoice_id)
@@ -80,7 +80,7 @@ async def test_twenty_parallel_payment_requests_across_two_processes(
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "STRIPE_API_BASE": emulator.url,
     }
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     with live_server(env=env, workers=2) as url:
         limits = httpx.Limits(max_connections=PARALLEL, max_keepalive_connections=0)
         async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as live:
@@ -103,7 +103,7 @@ async def test_provider_down_leaves_no_payment_and_answers_503(
         )
     )
     app: Litestar = create_app(settings, manage_pool=False)
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     owner = world.actor("a", "org:owner").headers
     try:
         transport = httpx.ASGITransport(app=app)
@@ -133,7 +133,7 @@ async def test_migration_detaches_duplicates_the_old_race_left(world: World) -> 
     assert spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     await Payment.raw("DROP INDEX payment_one_live_per_invoice").run()
     try:
         start = clock.now()

@@ -9,7 +9,7 @@ import httpx
 from marketplace.core import clock
 from marketplace.quotes.tables import Quote, QuoteLine, QuoteRequest
 from tests.factories import World
-from tests.integration.billing.helpers import engagement
+from tests.factories.scheduling import engagement
 
 
 async def test_prefill_from_accepted_quote(client: httpx.AsyncClient, world: World) -> None:

@@ -7,8 +7,9 @@ import httpx
 from marketplace import cli
 from marketplace.settings import Settings
 from tests.factories import World
+from tests.factories.billing import issued_invoice
 from tests.integration.billing.conftest import Emulator, deliver
-from tests.integration.billing.helpers import counts, invoice_row, issued, start_payment
+from tests.integration.billing.payments import counts, invoice_row, start_payment
 
 
 async def test_killed_before_webhook_then_reconciled_once(
@@ -18,8 +19,8 @@ async def test_killed_before_webhook_then_reconciled_once(
     stripe_settings: Settings,
     capsys: object,
 ) -> None:
-    paid_id = await issued(world.a.org_id, world.a.body_id)
-    unpaid_id = await issued(world.a.org_id, world.a.body_id)
+    paid_id = await issued_invoice(world.a.org_id, world.a.body_id)
+    unpaid_id = await issued_invoice(world.a.org_id, world.a.body_id)
     owner = world.actor("a", "org:owner").headers
     started = await start_payment(stripe_client, owner, paid_id)
     await start_payment(stripe_client, owner, unpaid_id)  # opened, never confirmed

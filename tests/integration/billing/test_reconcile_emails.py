@@ -19,9 +19,10 @@ import pytest
 
 from marketplace.settings import Settings
 from tests.factories import World
+from tests.factories.billing import issued_invoice
 from tests.integration.billing.conftest import SECRET_KEY, WEBHOOK_SECRET, Emulator
-from tests.integration.billing.helpers import invoice_row, issued, start_payment
-from tests.integration.notifications.support import (
+from tests.integration.billing.payments import invoice_row, start_payment
+from tests.integration.notifications.smtp import (
     SmtpServer,
     deliver_all,
     outbox,
@@ -58,7 +59,7 @@ async def _paid_without_webhook(
     client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> uuid.UUID:
     """An invoice paid at Stripe whose webhook never arrived (the case reconciliation is for)."""
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     started = await start_payment(client, world.actor("a", "org:owner").headers, invoice_id)
     await emulator.pay(started["payment_intent_id"])
     assert (await invoice_row(invoice_id))["status"] == "open"

@@ -11,14 +11,15 @@ import httpx
 from marketplace.billing.tables import Payment, ProviderEvent
 from marketplace.core.tables import ActivityLog
 from tests.factories import World
+from tests.factories.billing import issued_invoice
 from tests.integration.billing.conftest import Emulator, deliver, sign
-from tests.integration.billing.helpers import counts, invoice_row, issued, start_payment
+from tests.integration.billing.payments import counts, invoice_row, start_payment
 
 
 async def test_payment_is_created_once_and_reused(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     owner = world.actor("a", "org:owner").headers
     first = await start_payment(stripe_client, owner, invoice_id)
     assert first["provider"] == "stripe"
@@ -48,7 +49,7 @@ async def test_payment_is_created_once_and_reused(
 async def test_visa_payment_then_webhook_marks_paid(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     started = await start_payment(stripe_client, world.actor("a", "org:owner").headers, invoice_id)
     await emulator.pay(started["payment_intent_id"])
     # Paying in the browser changes nothing by itself: only the verified event does.
@@ -70,7 +71,7 @@ async def test_visa_payment_then_webhook_marks_paid(
 async def test_failing_card_keeps_invoice_open_with_the_failure(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     owner = world.actor("a", "org:owner").headers
     started = await start_payment(stripe_client, owner, invoice_id)
     await emulator.pay(started["payment_intent_id"], card="pm_card_chargeCustomerFail")
@@ -93,7 +94,7 @@ async def test_failing_card_keeps_invoice_open_with_the_failure(
 async def test_refund_is_recorded(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     started = await start_payment(stripe_client, world.actor("a", "org:owner").headers, invoice_id)
     intent_id = started["payment_intent_id"]
     await emulator.pay(intent_id)
@@ -118,7 +119,7 @@ async def test_refund_is_recorded(
 async def test_older_failure_never_overwrites_success(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     started = await start_payment(stripe_client, world.actor("a", "org:owner").headers, invoice_id)
     intent_id = started["payment_intent_id"]
     await emulator.pay(intent_id)
@@ -143,7 +144,7 @@ async def test_older_failure_never_overwrites_success(
 async def test_same_event_100_times_sequentially(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     started = await start_payment(stripe_client, world.actor("a", "org:owner").headers, invoice_id)
     await emulator.pay(started["payment_intent_id"])
     payload = await emulator.event_for("payment_intent.succeeded", started["payment_intent_id"])
@@ -156,7 +157,7 @@ async def test_same_event_100_times_sequentially(
 async def test_same_event_20_times_concurrently(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     started = await start_payment(stripe_client, world.actor("a", "org:owner").headers, invoice_id)
     await emulator.pay(started["payment_intent_id"])
     payload = await emulator.event_for("payment_intent.succeeded", started["payment_intent_id"])
@@ -170,7 +171,7 @@ async def test_same_event_20_times_concurrently(
 async def test_bad_deliveries_are_400_and_write_nothing(
     stripe_client: httpx.AsyncClient, world: World, emulator: Emulator
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     started = await start_payment(stripe_client, world.actor("a", "org:owner").headers, invoice_id)
     await emulator.pay(started["payment_intent_id"])
     payload = await emulator.event_for("payment_intent.succeeded", started["payment_intent_id"])

@@ -9,7 +9,7 @@ from typing import Any
 
 from marketplace.calendars.tables import CalendarFeed
 from tests.factories import ROLE_KEYS
-from tests.integration.calendars import helpers as h
+from tests.integration.calendars import feed_rows as h
 from tests.integration.isolation_matrix import BODY_ALL, ORG_ALL, Route
 
 EVERYONE = dict.fromkeys(ROLE_KEYS, 200)

@@ -9,14 +9,15 @@ import httpx
 import icalendar
 import pytest
 
-from marketplace.accounts.sessions import start_session
 from marketplace.accounts.tables import Membership
 from marketplace.calendars.tables import CalendarFeed
 from marketplace.core import clock
 from marketplace.core.errors import NotFound
-from tests.factories import World
-from tests.integration.calendars import helpers as h
-from tests.integration.calendars.helpers import local, parse_all
+from tests.factories import World, sign_in
+from tests.factories.scheduling import auditor
+from tests.integration.calendars import feed_rows as h
+from tests.integration.calendars.feed_rows import local
+from tests.integration.calendars.parsers import parse_all
 
 
 @pytest.fixture(autouse=True)
@@ -81,8 +82,8 @@ async def test_create_list_revoke_and_unknown(client: httpx.AsyncClient, world: 
 async def test_scope_rules(client: httpx.AsyncClient, world: World) -> None:
     scheduler = world.actor("a", "body:scheduler").headers
     auditor_user = world.actor("a", "body:auditor")
-    own_auditor = await h.auditor(world.a.body_id, "Lee Lead", user_id=auditor_user.user_id)
-    foreign_auditor = await h.auditor(world.b.body_id, "Bo Other")
+    own_auditor = await auditor(world.a.body_id, "Lee Lead", user_id=auditor_user.user_id)
+    foreign_auditor = await auditor(world.b.body_id, "Bo Other")
     post = "/api/v1/calendar-feeds"
 
     async def status(headers: dict[str, str], body: dict[str, object]) -> int:
@@ -116,9 +117,9 @@ async def test_scope_rules(client: httpx.AsyncClient, world: World) -> None:
 async def _scene(world: World) -> dict[str, uuid.UUID]:
     """Tenant a's audits across both 2027 DST changes in London and New York, plus every state."""
     c = await h.cycle(world.a.org_id, world.a.body_id)
-    lee = await h.auditor(world.a.body_id, "Lee Lead")
-    mo = await h.auditor(world.a.body_id, "Mo Member")
-    kit = await h.auditor(world.a.body_id, "Kit Expert")
+    lee = await auditor(world.a.body_id, "Lee Lead")
+    mo = await auditor(world.a.body_id, "Mo Member", email="mo@auditors.test")
+    kit = await auditor(world.a.body_id, "Kit Expert", email="kit@auditors.test")
     ids: dict[str, uuid.UUID] = {}
     ldn, ny = "Europe/London", "America/New_York"
     spans = {
@@ -351,9 +352,9 @@ async def test_feeds_only_hold_their_scope(client: httpx.AsyncClient, world: Wor
     a2 = await h.audit(ca, status="planned", window=(dt.date(2027, 6, 1), dt.date(2027, 6, 30)))
     b1 = await h.audit(cb, starts_at=start, ends_at=end)
     auditor_user = world.actor("a", "body:auditor")
-    mine = await h.auditor(world.a.body_id, "Ann Auditor", user_id=auditor_user.user_id)
+    mine = await auditor(world.a.body_id, "Ann Auditor", user_id=auditor_user.user_id)
     await h.assign(a1, mine)
-    b_lead = await h.auditor(world.b.body_id, "Bo Lead")
+    b_lead = await auditor(world.b.body_id, "Bo Lead")
     await h.assign(b1, b_lead)
 
     async def uids(actor_headers: dict[str, str], **body: object) -> set[str]:
@@ -424,8 +425,7 @@ async def test_single_audit_ics(client: httpx.AsyncClient, world: World) -> None
     assert r.status_code == 404
     assert r.json()["detail"]
 
-    session = await start_session(world.actor("a", "org:member").user_id, 1)
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, world.actor("a", "org:member").user_id)
     r = await client.get(f"/audits/{audit_id}/calendar.ics")
     assert r.status_code == 200
     assert "attachment" in r.headers["content-disposition"]
@@ -433,8 +433,7 @@ async def test_single_audit_ics(client: httpx.AsyncClient, world: World) -> None
 
 
 async def test_calendars_page(client: httpx.AsyncClient, world: World) -> None:
-    session = await start_session(world.actor("a", "org:owner").user_id, 1)
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, world.actor("a", "org:owner").user_id)
     page = await client.get("/calendars")
     assert page.status_code == 200
     assert f'value="organisation:{world.a.org_id}"' in page.text

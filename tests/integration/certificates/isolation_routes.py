@@ -6,7 +6,7 @@ from typing import Any
 
 from marketplace.certificates.status import suspend
 from tests.factories import ROLE_KEYS
-from tests.integration.certificates.support import granted, ready_cycle
+from tests.factories.certificates import granted, ready_cycle
 from tests.integration.isolation_matrix import BODY_ALL, ORG_ALL, Route
 
 DECIDERS = {

@@ -11,7 +11,7 @@ from marketplace.core import clock
 from marketplace.rules.cycle import add_months
 from marketplace.scheduling.tables import CertificationCycle
 from tests.factories import World
-from tests.integration.certificates.support import granted
+from tests.factories.certificates import granted
 
 REGISTRY_FIELDS = {
     "number",

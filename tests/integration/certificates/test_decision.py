@@ -13,8 +13,9 @@ from marketplace.findings.tables import CorrectiveAction
 from marketplace.rules.cycle import add_months, expiry_date
 from marketplace.scheduling.tables import Audit, CertificationCycle
 from tests.factories import World
-from tests.integration.certificates.support import ready_cycle
-from tests.integration.findings.support import answered, engagement, issued_report
+from tests.factories.certificates import ready_cycle
+from tests.factories.findings import answered, issued_report
+from tests.factories.scheduling import engagement
 
 GRANT = {"decision": "grant", "scope": "Design and manufacture of precision parts"}
 
@@ -84,7 +85,7 @@ async def test_grant_issues_a_certificate_and_fixes_the_cycle(
 async def test_open_nonconformities_block_the_grant(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    made = await engagement(world.a.org_id, world.a.body_id)
+    made = await engagement(world.a.org_id, world.a.body_id, held=2)
     _m, _report, actions = await issued_report(
         world.a.org_id, world.a.body_id, ("major", "minor"), made=made
     )
@@ -111,7 +112,7 @@ async def answered_verify(ca_id: object) -> None:
 
 
 async def test_escalated_minor_blocks_like_a_major(client: httpx.AsyncClient, world: World) -> None:
-    made = await engagement(world.a.org_id, world.a.body_id)
+    made = await engagement(world.a.org_id, world.a.body_id, held=2)
     _m, _r, actions = await issued_report(world.a.org_id, world.a.body_id, ("minor",), made=made)
     await answered(actions["minor"], "accepted")
     await (
@@ -129,11 +130,11 @@ async def test_stage2_not_completed_and_report_not_issued(
     client: httpx.AsyncClient, world: World
 ) -> None:
     decider = world.actor("a", "body:decision_maker").headers
-    made = await engagement(world.a.org_id, world.a.body_id, stages=1)
+    made = await engagement(world.a.org_id, world.a.body_id, held=1)
     r = await client.post(_path(made.cycle_id), json=GRANT, headers=decider)
     assert r.status_code == 409
     assert r.json()["code"] == "stage2_not_completed"
-    made = await engagement(world.a.org_id, world.a.body_id)
+    made = await engagement(world.a.org_id, world.a.body_id, held=2)
     r = await client.post(_path(made.cycle_id), json=GRANT, headers=decider)
     assert r.status_code == 409
     assert r.json()["code"] == "report_not_issued"
@@ -222,7 +223,7 @@ async def test_bad_dates_and_input(client: httpx.AsyncClient, world: World) -> N
 
 
 async def test_refusal_and_roles(client: httpx.AsyncClient, world: World) -> None:
-    made = await engagement(world.a.org_id, world.a.body_id)
+    made = await engagement(world.a.org_id, world.a.body_id, held=2)
     for key, status in (("body:scheduler", 403), ("org:owner", 403)):
         r = await client.post(
             _path(made.cycle_id), json=GRANT, headers=world.actor("a", key).headers

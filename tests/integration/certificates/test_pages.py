@@ -7,7 +7,7 @@ import re
 import httpx
 
 from tests.factories import World, sign_in
-from tests.integration.certificates.support import granted, ready_cycle
+from tests.factories.certificates import granted, ready_cycle
 
 
 async def _token(client: httpx.AsyncClient, path: str) -> str:

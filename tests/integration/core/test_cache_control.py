@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from marketplace.accounts.sessions import start_session
-from tests.factories import PASSWORD, World, csrf_from
-from tests.integration.certificates.support import granted
+from tests.factories import PASSWORD, World, csrf_from, sign_in
+from tests.factories.certificates import granted
 
 PRIVATE = "private, no-store"
 
@@ -16,8 +15,7 @@ async def test_signed_in_pages_and_api_answers_are_private_and_unstored(
 ) -> None:
     _made, number = await granted(world.a.org_id, world.a.body_id)
     owner = world.actor("a", "body:owner")
-    session = await start_session(owner.user_id, 1)
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, owner.user_id)
     pages = [
         "/",
         "/account",
@@ -67,8 +65,7 @@ async def test_public_answers_keep_their_caching(client: httpx.AsyncClient, worl
         assert r.status_code == 200, path
         assert "no-store" not in r.headers.get("cache-control", ""), path
     # Static files stay cacheable even when the browser sends its session cookie.
-    session = await start_session(world.actor("a", "org:owner").user_id, 1)
-    client.cookies.set("mp_session", session.secret)
+    await sign_in(client, world.actor("a", "org:owner").user_id)
     css = await client.get("/static/css/site.css")
     assert css.status_code == 200
     assert "no-store" not in css.headers.get("cache-control", "")
@@ -89,8 +86,7 @@ async def test_calendar_feed_keeps_revalidation(client: httpx.AsyncClient, world
     )
     assert r.status_code == 201, r.text
     path = str(r.json()["url"]).removeprefix("http://testserver")
-    session = await start_session(world.actor("a", "body:owner").user_id, 1)
-    client.cookies.set("mp_session", session.secret)  # even from a signed-in browser
+    await sign_in(client, world.actor("a", "body:owner").user_id)  # even from a signed-in browser
     first = await client.get(path)
     assert first.status_code == 200
     assert first.headers["cache-control"] == "private, max-age=0, must-revalidate"

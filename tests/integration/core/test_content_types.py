@@ -7,8 +7,8 @@ import pytest
 
 from marketplace.core import clock
 from tests.factories import World, sign_in
-from tests.integration.calendars import helpers as h
-from tests.integration.findings.support import issued_report
+from tests.factories.findings import issued_report
+from tests.integration.calendars import feed_rows as h
 
 
 def _raw_content_types(r: httpx.Response) -> list[str]:

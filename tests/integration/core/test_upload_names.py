@@ -7,8 +7,8 @@ import httpx
 from marketplace.readiness.documents import get_document
 from marketplace.settings import Settings
 from tests.factories import World, csrf_from, sign_in
-from tests.integration.findings.support import issued_report
-from tests.integration.readiness.support import PDF
+from tests.factories.files import PDF
+from tests.factories.findings import issued_report
 
 LONG_NAME = "a" * 9_996 + ".pdf"  # 10,000 characters
 

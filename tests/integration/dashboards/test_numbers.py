@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 
 from tests.factories import World
-from tests.integration.dashboards.support import busy_client, count_of
+from tests.factories.dashboards import busy_client
+from tests.integration.dashboards.counting import count_of
 
 
 async def _check(client: httpx.AsyncClient, actor: Any, metrics: list[dict[str, Any]]) -> None:
@@ -107,7 +108,7 @@ async def test_client_home_numbers_equal_their_lists(
 
 async def test_client_home_by_owner(client: httpx.AsyncClient, world: World) -> None:
     from marketplace.findings.tables import CorrectiveAction
-    from tests.integration.findings.support import issued_report
+    from tests.factories.findings import issued_report
 
     qm = world.actor("a", "org:quality_manager")
     _m, _r, actions = await issued_report(world.a.org_id, world.a.body_id, ("major", "minor"))

@@ -7,10 +7,12 @@ import datetime as dt
 import httpx
 
 from marketplace.core import clock
-from marketplace.scheduling.tables import Audit, AuditAssignment, Auditor
+from marketplace.scheduling.tables import Audit, AuditAssignment
 from tests.factories import World, csrf_from, make_organisation, sign_in
-from tests.integration.dashboards.support import busy_client, count_of
-from tests.integration.findings.support import answered, engagement, issued_report
+from tests.factories.dashboards import busy_client
+from tests.factories.findings import answered, issued_report
+from tests.factories.scheduling import auditor, engagement
+from tests.integration.dashboards.counting import count_of
 
 
 async def test_client_list_filters_sorts_pages_and_exports(
@@ -18,7 +20,7 @@ async def test_client_list_filters_sorts_pages_and_exports(
 ) -> None:
     await busy_client(world.a.org_id, world.a.body_id)
     quiet, _site = await make_organisation("Quiet Widgets Ltd")
-    await engagement(quiet, world.a.body_id)
+    await engagement(quiet, world.a.body_id, held=2)
     await busy_client(world.b.org_id, world.b.body_id)  # never listed for body a
     owner = world.actor("a", "body:owner")
     api = f"/api/v1/bodies/{world.a.body_id}/clients"
@@ -174,11 +176,10 @@ async def test_home_pages_render_and_dashboard_leads_each_user(
 
 async def test_auditor_home_counts_their_own_work(client: httpx.AsyncClient, world: World) -> None:
     user = world.actor("a", "body:auditor")
-    auditor = Auditor(body=world.a.body_id, user=user.user_id, name="Ann Auditor", lead=True)
-    await auditor.save().run()
+    auditor_id = await auditor(world.a.body_id, "Ann Auditor", user_id=user.user_id)
     _made, _report, actions = await issued_report(world.a.org_id, world.a.body_id, ("major",))
     await answered(actions["major"], "accepted")
-    held = await engagement(world.a.org_id, world.a.body_id)  # held, no report yet
+    held = await engagement(world.a.org_id, world.a.body_id, held=2)  # held, no report yet
     now = clock.now()
     audits = (_made.audit_ids["stage2"], held.audit_ids["stage2"], held.audit_ids["surveillance1"])
     for day, audit_id in enumerate(audits):
@@ -186,7 +187,7 @@ async def test_auditor_home_counts_their_own_work(client: httpx.AsyncClient, wor
         await (
             AuditAssignment(
                 audit=audit_id,
-                auditor=auditor.id,
+                auditor=auditor_id,
                 role="lead",
                 starts_at=start,
                 ends_at=start + dt.timedelta(hours=8),

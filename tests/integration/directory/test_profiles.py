@@ -10,7 +10,7 @@ import pytest
 from marketplace.core import clock
 from marketplace.rules.audit_time import Family, estimate
 from tests.factories import World
-from tests.integration.directory.helpers import accredit, experience, rate
+from tests.factories.directory import accredit, experience, rate
 
 pytestmark = pytest.mark.usefixtures("database")
 

@@ -7,7 +7,8 @@ import pytest
 
 from marketplace.rules.ranking import pooled_mean, rank_key
 from tests.factories import World
-from tests.integration.directory.helpers import accredit, body, rate, record_statements
+from tests.factories.directory import accredit, listed_body, rate
+from tests.integration.directory.query_count import record_statements
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -19,13 +20,13 @@ async def _ids(client: httpx.AsyncClient, query: str) -> list[str]:
 
 
 async def test_only_verified_unexpired_accreditations_match(client: httpx.AsyncClient) -> None:
-    ok = await body("Good Cert")
+    ok = await listed_body("Good Cert")
     await accredit(ok)
-    await accredit(await body("Pending Cert"), status="pending")
-    await accredit(await body("Expired Cert"), days=-1)
-    await accredit(await body("Suspended Cert"), status="suspended")
-    await accredit(await body("Rejected Cert"), status="rejected")
-    await accredit(await body("Last Day Cert"), days=0)
+    await accredit(await listed_body("Pending Cert"), status="pending")
+    await accredit(await listed_body("Expired Cert"), days=-1)
+    await accredit(await listed_body("Suspended Cert"), status="suspended")
+    await accredit(await listed_body("Rejected Cert"), status="rejected")
+    await accredit(await listed_body("Last Day Cert"), days=0)
     names = await _ids(client, "standard=ISO%209001:2015&iaf_sector=28")
     assert sorted(names) == ["Good Cert", "Last Day Cert"]
     assert sorted(await _ids(client, "standard=ISO%209001:2015")) == ["Good Cert", "Last Day Cert"]
@@ -33,7 +34,7 @@ async def test_only_verified_unexpired_accreditations_match(client: httpx.AsyncC
 
 
 async def test_standard_and_sector_must_be_on_one_accreditation(client: httpx.AsyncClient) -> None:
-    split = await body("Split Cert")
+    split = await listed_body("Split Cert")
     await accredit(split, "ISO 9001:2015", (28,))
     await accredit(split, "ISO 14001:2015", (33,))
     assert await _ids(client, "standard=ISO%209001:2015&iaf_sector=33") == []
@@ -42,15 +43,15 @@ async def test_standard_and_sector_must_be_on_one_accreditation(client: httpx.As
 
 
 async def test_accreditation_body_filter(client: httpx.AsyncClient) -> None:
-    await accredit(await body("British Cert"), ab="UKAS")
-    await accredit(await body("American Cert"), ab="ANAB")
+    await accredit(await listed_body("British Cert"), ab="UKAS")
+    await accredit(await listed_body("American Cert"), ab="ANAB")
     assert await _ids(client, "accreditation_body=ANAB") == ["American Cert"]
     # The same accreditation must carry the standard and the accreditation body.
     assert await _ids(client, "accreditation_body=ANAB&standard=ISO%2014001:2015") == []
 
 
 async def test_country_language_service_remote_and_text_filters(client: httpx.AsyncClient) -> None:
-    await body(
+    await listed_body(
         "Alpha Assurance",
         "GB",
         languages=("en", "de"),
@@ -59,7 +60,7 @@ async def test_country_language_service_remote_and_text_filters(client: httpx.As
         remote_audits=True,
         description="Food safety specialists",
     )
-    await body("Beta Registrar", "DE", languages=("de",), description="Aerospace audits")
+    await listed_body("Beta Registrar", "DE", languages=("de",), description="Aerospace audits")
     assert await _ids(client, "country=IE") == ["Alpha Assurance"]
     assert sorted(await _ids(client, "country=de")) == ["Beta Registrar"]
     assert sorted(await _ids(client, "language=de")) == ["Alpha Assurance", "Beta Registrar"]
@@ -73,9 +74,9 @@ async def test_country_language_service_remote_and_text_filters(client: httpx.As
 
 
 async def test_min_rating(client: httpx.AsyncClient) -> None:
-    await rate(await body("High"), 10, 4.6)
-    await rate(await body("Low"), 10, 3.2)
-    await body("Unrated")
+    await rate(await listed_body("High"), 10, 4.6)
+    await rate(await listed_body("Low"), 10, 3.2)
+    await listed_body("Unrated")
     assert await _ids(client, "min_rating=4") == ["High"]
     assert sorted(await _ids(client, "min_rating=3")) == ["High", "Low"]
 
@@ -90,7 +91,7 @@ async def test_bayesian_ranking_order_on_fixed_data(client: httpx.AsyncClient) -
         "None": (0, 0.0),
     }
     for name, (count, mean) in data.items():
-        bid = await body(name)
+        bid = await listed_body(name)
         if count:
             await rate(bid, count, mean)
     prior = pooled_mean([(c, m) for c, m in data.values() if c], 3.0)
@@ -106,9 +107,9 @@ async def test_bayesian_ranking_order_on_fixed_data(client: httpx.AsyncClient) -
 
 
 async def test_other_sorts(client: httpx.AsyncClient) -> None:
-    a = await body("Aardvark", day_rate_min_minor=120000, response_time_hours=72)
-    b = await body("Badger", day_rate_min_minor=80000, response_time_hours=4)
-    c = await body("Cheetah", day_rate_min_minor=0, response_time_hours=24)
+    a = await listed_body("Aardvark", day_rate_min_minor=120000, response_time_hours=72)
+    b = await listed_body("Badger", day_rate_min_minor=80000, response_time_hours=4)
+    c = await listed_body("Cheetah", day_rate_min_minor=0, response_time_hours=24)
     await rate(a, 3, 4.0)
     await rate(b, 40, 4.0)
     await rate(c, 9, 4.0)
@@ -119,9 +120,9 @@ async def test_other_sorts(client: httpx.AsyncClient) -> None:
 
 
 async def test_relevance_prefers_name_matches(client: httpx.AsyncClient) -> None:
-    await body("Quality Partners", description="General audits")
-    await body("Other Body", description="Quality management audits")
-    await rate(await body("Unrelated"), 50, 5.0)
+    await listed_body("Quality Partners", description="General audits")
+    await listed_body("Other Body", description="Quality management audits")
+    await rate(await listed_body("Unrelated"), 50, 5.0)
     names = await _ids(client, "q=quality")
     assert names[0] == "Quality Partners"
     assert sorted(names) == ["Other Body", "Quality Partners"]
@@ -129,9 +130,9 @@ async def test_relevance_prefers_name_matches(client: httpx.AsyncClient) -> None
 
 async def test_facets_and_pagination(client: httpx.AsyncClient) -> None:
     for i in range(5):
-        bid = await body(f"Body {i}", services=("training",) if i % 2 else ())
+        bid = await listed_body(f"Body {i}", services=("training",) if i % 2 else ())
         await accredit(bid, sectors=(28, 29))
-    await accredit(await body("Pending"), status="pending")
+    await accredit(await listed_body("Pending"), status="pending")
     response = await client.get("/api/v1/bodies?standard=ISO%209001:2015&per_page=2&page=3")
     page = response.json()
     assert page["total"] == 5
@@ -191,10 +192,10 @@ async def test_query_count_is_bounded(
         return len(calls)
 
     for i in range(3):
-        await accredit(await body(f"Small {i}", services=("training",)))
+        await accredit(await listed_body(f"Small {i}", services=("training",)))
     small = await measure()
     for i in range(30):
-        bid = await body(f"Big {i}", services=("training", "gap_analysis"), regions=("IE",))
+        bid = await listed_body(f"Big {i}", services=("training", "gap_analysis"), regions=("IE",))
         await accredit(bid, sectors=(28, 29))
         await rate(bid, i + 1, 4.0)
     large = await measure()
@@ -217,6 +218,6 @@ async def test_compare_route_wins_over_slug(client: httpx.AsyncClient, world: Wo
 
 @pytest.mark.parametrize("q", ["100%_", "{}", "o'brien", "the", "a\\b", "ünïcode ☃"])
 async def test_free_text_is_never_a_500(client: httpx.AsyncClient, q: str) -> None:
-    await body("O'Brien 100%_ Certification")
+    await listed_body("O'Brien 100%_ Certification")
     response = await client.get("/api/v1/bodies", params={"q": q})
     assert response.status_code == 200, response.text

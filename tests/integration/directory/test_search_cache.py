@@ -12,7 +12,8 @@ import pytest
 from marketplace.core import clock
 from marketplace.directory import search
 from tests.factories import World
-from tests.integration.directory.helpers import accredit, body, record_statements
+from tests.factories.directory import accredit, listed_body
+from tests.integration.directory.query_count import record_statements
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -34,12 +35,12 @@ def _sector_28(page: dict[str, object]) -> int:
 
 @pytest.mark.usefixtures("cache_on")
 async def test_answers_are_reused_until_this_process_writes(client: httpx.AsyncClient) -> None:
-    await accredit(await body("First Cert"))
+    await accredit(await listed_body("First Cert"))
     first = (await client.get(QUERY)).json()
     assert first["total"] == 1
     # Written behind the services' back, as another process would: this process cannot know,
     # and answers from its cache until the TTL runs out.
-    await accredit(await body("Second Cert"))
+    await accredit(await listed_body("Second Cert"))
     assert (await client.get(QUERY)).json() == first
     # Another page or other filters are other questions, answered live.
     other = (await client.get(QUERY + "&sort=price")).json()
@@ -50,9 +51,9 @@ async def test_answers_are_reused_until_this_process_writes(client: httpx.AsyncC
 async def test_a_verification_here_refreshes_results_and_facets(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    await accredit(await body("First Cert"))
+    await accredit(await listed_body("First Cert"))
     assert _sector_28((await client.get(QUERY)).json()) == 1
-    pending = await accredit(await body("Pending Cert"), status="pending")
+    pending = await accredit(await listed_body("Pending Cert"), status="pending")
     verified = await client.post(
         f"/api/v1/admin/accreditations/{pending}/verify", headers=world.admin.headers
     )
@@ -74,9 +75,9 @@ async def test_a_verification_here_refreshes_results_and_facets(
 async def test_expired_cache_entries_are_recomputed(client: httpx.AsyncClient) -> None:
     search.configure(0.05)
     try:
-        await accredit(await body("First Cert"))
+        await accredit(await listed_body("First Cert"))
         assert _sector_28((await client.get(QUERY)).json()) == 1
-        await accredit(await body("Second Cert"))
+        await accredit(await listed_body("Second Cert"))
         await asyncio.sleep(0.1)
         assert _sector_28((await client.get(QUERY)).json()) == 2
     finally:
@@ -88,7 +89,7 @@ async def test_a_repeated_search_reads_nothing_and_a_new_page_only_the_page(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for i in range(3):
-        await accredit(await body(f"Cert {i}"))
+        await accredit(await listed_body(f"Cert {i}"))
     calls = record_statements(monkeypatch)
     assert (await client.get(QUERY + "&per_page=2")).status_code == 200
     calls.clear()
@@ -103,7 +104,7 @@ async def test_a_repeated_search_reads_nothing_and_a_new_page_only_the_page(
 async def test_an_accreditation_expiring_today_stops_matching_at_midnight_despite_the_cache(
     client: httpx.AsyncClient,
 ) -> None:
-    await accredit(await body("Last Day Cert"), days=0)
+    await accredit(await listed_body("Last Day Cert"), days=0)
     assert (await client.get(QUERY)).json()["total"] == 1
     tomorrow = clock.now() + dt.timedelta(days=1)
     clock.travel_to(tomorrow)

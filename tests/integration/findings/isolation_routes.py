@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.findings.evidence import add_evidence
-from marketplace.findings.reports import create_report
+from marketplace.findings import services as findings
 from marketplace.findings.tables import CorrectiveAction
-from tests.integration.findings.support import answered, engagement, finding, issued_report
+from tests.factories.findings import answered, draft_report, finding, issued_report
+from tests.factories.scheduling import engagement
 from tests.integration.isolation_matrix import BODY_ALL, ORG_ALL, Route
 
 WRITERS = {
@@ -31,13 +31,12 @@ def _created(statuses: dict[str, int]) -> dict[str, int]:
 
 
 async def _completed_audit(world: Any) -> dict[str, Any]:
-    made = await engagement(world.a.org_id, world.a.body_id)
+    made = await engagement(world.a.org_id, world.a.body_id, held=2)
     return {"audit": made.audit_ids["stage2"]}
 
 
 async def _draft(world: Any) -> dict[str, Any]:
-    made = await engagement(world.a.org_id, world.a.body_id)
-    report = await create_report(None, made.audit_ids["stage2"], {"findings": [finding("minor")]})
+    _made, report = await draft_report(world.a.org_id, world.a.body_id, ("minor",))
     return {"report": report}
 
 
@@ -69,7 +68,7 @@ async def _overdue_minor(world: Any) -> dict[str, Any]:
 
 async def _evidence(world: Any) -> dict[str, Any]:
     ids = await _issued(world)
-    row = await add_evidence(None, ids["ca"], b"%PDF-1.4\n%%EOF\n", "record.pdf")
+    row = await findings.add_evidence(None, ids["ca"], b"%PDF-1.4\n%%EOF\n", "record.pdf")
     return {**ids, "evidence": row["id"]}
 
 

@@ -8,7 +8,7 @@ import httpx
 
 from marketplace.core import clock
 from tests.factories import World
-from tests.integration.findings.support import ANSWER, answered, issued_report
+from tests.factories.findings import ANSWER, answered, issued_report
 
 
 def _answer() -> dict[str, str]:

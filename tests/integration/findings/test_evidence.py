@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import zipfile
 from pathlib import Path
 
 import httpx
@@ -13,23 +11,8 @@ import pytest
 from marketplace.findings import evidence as files
 from marketplace.findings.tables import EvidenceFile
 from tests.factories import World
-from tests.integration.findings.support import answered, issued_report
-
-PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
-
-def _docx() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", "<w:document/>")
-    return buffer.getvalue()
-
-
-def _stored() -> set[str]:
-    directory = files.storage_dir()
-    return {p.name for p in directory.iterdir()} if directory.exists() else set()
+from tests.factories.files import PDF, PNG, docx, stored_files
+from tests.factories.findings import answered, issued_report
 
 
 async def _action(world: World) -> str:
@@ -86,7 +69,7 @@ async def test_upload_and_download_by_both_parties(client: httpx.AsyncClient, wo
     [
         (
             "plan.docx",
-            _docx(),
+            docx(),
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         ),
         ("photo.png", PNG, "image/png"),
@@ -123,14 +106,14 @@ async def test_refused_types_store_nothing(
     client: httpx.AsyncClient, world: World, name: str, data: bytes, status: int, code: str
 ) -> None:
     ca = await _action(world)
-    before = _stored()
+    before = stored_files()
     r = await _upload(
         client, ca, name, data, world.actor("a", "org:owner").headers, "application/pdf"
     )
     assert r.status_code == status, r.text
     assert r.json()["code"] == code
     assert await EvidenceFile.count().run() == 0
-    assert _stored() == before
+    assert stored_files() == before
 
 
 async def test_too_large_is_413_and_stores_nothing(
@@ -138,14 +121,14 @@ async def test_too_large_is_413_and_stores_nothing(
 ) -> None:
     monkeypatch.setenv("MARKETPLACE_EVIDENCE_MAX_BYTES", "1024")
     ca = await _action(world)
-    before = _stored()
+    before = stored_files()
     r = await _upload(
         client, ca, "big.pdf", PDF + b"0" * 2000, world.actor("a", "org:owner").headers
     )
     assert r.status_code == 413
     assert r.json()["code"] == "file_too_large"
     assert await EvidenceFile.count().run() == 0
-    assert _stored() == before
+    assert stored_files() == before
     # Exactly at the limit is fine.
     r = await _upload(
         client, ca, "ok.pdf", PDF + b"0" * (1024 - len(PDF)), world.actor("a", "org:owner").headers
@@ -187,7 +170,7 @@ async def test_other_tenants_cannot_upload_or_download(
     ca = await _action(world)
     r = await _upload(client, ca, "a.pdf", PDF, world.actor("a", "org:owner").headers)
     evidence_id = r.json()["id"]
-    before = _stored()
+    before = stored_files()
     for key in ("org:owner", "body:owner"):
         headers = world.actor("b", key).headers
         assert (
@@ -199,17 +182,17 @@ async def test_other_tenants_cannot_upload_or_download(
     ).status_code == 404
     assert (await client.get(f"/api/v1/evidence/{evidence_id}")).status_code == 401
     assert await EvidenceFile.count().run() == 1
-    assert _stored() == before
+    assert stored_files() == before
 
 
 async def test_no_evidence_once_submitted(client: httpx.AsyncClient, world: World) -> None:
     ca = await _action(world)
     await answered(ca, "submitted")  # type: ignore[arg-type]
-    before = _stored()
+    before = stored_files()
     r = await _upload(client, ca, "late.pdf", PDF, world.actor("a", "org:owner").headers)
     assert r.status_code == 409
     assert r.json()["code"] == "not_editable"
-    assert _stored() == before
+    assert stored_files() == before
     r = await client.post(
         f"/api/v1/corrective-actions/{ca}/evidence",
         data={"other": "x"},

@@ -8,7 +8,8 @@ import httpx
 
 from marketplace.findings.tables import AuditReport, CorrectiveAction, EvidenceFile
 from tests.factories import World, sign_in
-from tests.integration.findings.support import answered, engagement, issued_report
+from tests.factories.findings import answered, issued_report
+from tests.factories.scheduling import engagement
 
 
 async def _token(client: httpx.AsyncClient, path: str) -> str:
@@ -22,7 +23,7 @@ async def _token(client: httpx.AsyncClient, path: str) -> str:
 async def test_body_drafts_adds_findings_and_issues(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    made = await engagement(world.a.org_id, world.a.body_id)
+    made = await engagement(world.a.org_id, world.a.body_id, held=2)
     await sign_in(client, world.actor("a", "body:auditor").user_id)
     audit_path = f"/audits/{made.audit_ids['stage2']}/report"
     token = await _token(client, audit_path)

@@ -13,13 +13,14 @@ from marketplace.core.errors import Conflict
 from marketplace.findings import reports as findings
 from marketplace.findings.tables import CorrectiveAction
 from tests.factories import World
-from tests.integration.findings.support import answered, engagement, finding, issued_report
+from tests.factories.findings import answered, finding, issued_report
+from tests.factories.scheduling import engagement
 
 
 async def test_draft_edit_issue_opens_actions_for_nonconformities_only(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    made = await engagement(world.a.org_id, world.a.body_id)
+    made = await engagement(world.a.org_id, world.a.body_id, held=2)
     auditor = world.actor("a", "body:auditor").headers
     r = await client.post(
         f"/api/v1/audits/{made.audit_ids['stage2']}/report",
@@ -100,7 +101,7 @@ async def test_body_policy_overrides_due_dates(client: httpx.AsyncClient, world:
 
 
 async def test_refusals(client: httpx.AsyncClient, world: World) -> None:
-    made = await engagement(world.a.org_id, world.a.body_id, stages=1)
+    made = await engagement(world.a.org_id, world.a.body_id, held=1)
     auditor = world.actor("a", "body:auditor").headers
     path = f"/api/v1/audits/{made.audit_ids['stage2']}/report"
     r = await client.post(path, json={"summary": "x"}, headers=auditor)

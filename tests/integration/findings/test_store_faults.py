@@ -20,7 +20,7 @@ from marketplace.findings.tables import EvidenceFile
 from marketplace.readiness.documents import create_document, get_document
 from marketplace.readiness.tables import DocumentVersion
 from tests.factories import World, csrf_from, sign_in
-from tests.integration.findings.support import issued_report
+from tests.factories.findings import issued_report
 
 UPLOAD = ("notes.txt", b"inspection notes\n" * 2400, "text/plain")  # ~40 KiB of plain text
 EXPECTED = {

@@ -8,7 +8,7 @@ import pytest
 
 from marketplace.hooks import install
 from marketplace.settings import Settings
-from tests.integration.notifications.support import SmtpServer, settings_for, smtp_server
+from tests.integration.notifications.smtp import SmtpServer, settings_for, smtp_server
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -8,21 +8,20 @@ import uuid
 import httpx
 
 from marketplace.core import clock
-from marketplace.readiness.internal_audits import create_internal_audit
-from marketplace.readiness.sharing import share_documents
+from marketplace.readiness import services as readiness
 from marketplace.readiness.tables import ControlledDocument
 from marketplace.scheduling.tables import Auditor
 from marketplace.settings import Settings
 from tests.factories import World
-from tests.integration.notifications.support import (
+from tests.factories.readiness import approved_document
+from tests.factories.scheduling import TODAY, auditor, engagement, proposal
+from tests.integration.notifications.smtp import (
     SmtpServer,
     deliver_all,
     parts,
     recipients,
     subject,
 )
-from tests.integration.readiness.support import approved_document, engage
-from tests.integration.scheduling.helpers import TODAY, auditor, engagement, proposal
 
 
 async def _share(client: httpx.AsyncClient, world: World, docs: list[uuid.UUID]) -> None:
@@ -37,7 +36,7 @@ async def _share(client: httpx.AsyncClient, world: World, docs: list[uuid.UUID])
 async def test_sharing_documents_sends_one_email_per_share_to_the_bodys_planners(
     client: httpx.AsyncClient, world: World, smtp: SmtpServer, mail_settings: Settings
 ) -> None:
-    await engage(world.a.org_id, world.a.body_id)
+    await engagement(world.a.org_id, world.a.body_id)
     docs = [(await approved_document(world.a.org_id, code))[0] for code in ("QP-01", "QP-02")]
     await deliver_all(mail_settings)
     smtp.inbox.clear()
@@ -63,7 +62,7 @@ async def test_sharing_documents_sends_one_email_per_share_to_the_bodys_planners
 async def test_a_body_comment_reaches_the_clients_managers_and_the_documents_owner(
     client: httpx.AsyncClient, world: World, smtp: SmtpServer, mail_settings: Settings
 ) -> None:
-    await engage(world.a.org_id, world.a.body_id)
+    await engagement(world.a.org_id, world.a.body_id)
     doc, version = await approved_document(world.a.org_id)
     member = world.actor("a", "org:member")
     await (
@@ -71,7 +70,7 @@ async def test_a_body_comment_reaches_the_clients_managers_and_the_documents_own
         .where(ControlledDocument.id == doc)
         .run()
     )
-    await share_documents(None, world.a.org_id, world.a.body_id, [doc])
+    await readiness.share_documents(None, world.a.org_id, world.a.body_id, [doc])
     await deliver_all(mail_settings)
     smtp.inbox.clear()
     r = await client.post(
@@ -93,8 +92,8 @@ async def test_a_body_comment_reaches_the_clients_managers_and_the_documents_own
 async def test_sharing_an_internal_audit_tells_the_body_and_respects_preferences(
     client: httpx.AsyncClient, world: World, smtp: SmtpServer, mail_settings: Settings
 ) -> None:
-    await engage(world.a.org_id, world.a.body_id)
-    audit = await create_internal_audit(
+    await engagement(world.a.org_id, world.a.body_id)
+    audit = await readiness.create_internal_audit(
         None,
         world.a.org_id,
         {

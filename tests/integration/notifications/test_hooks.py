@@ -23,10 +23,12 @@ from marketplace.notifications.worker import Worker
 from marketplace.scheduling.tables import Auditor
 from marketplace.settings import Settings
 from tests.factories import World
-from tests.integration.billing.helpers import issued
-from tests.integration.certificates.support import granted
-from tests.integration.findings.support import issued_report
-from tests.integration.notifications.support import (
+from tests.factories.billing import issued_invoice
+from tests.factories.certificates import granted
+from tests.factories.findings import issued_report
+from tests.factories.quotes import make_quote, make_request
+from tests.factories.scheduling import TODAY, at, auditor, engagement, proposal
+from tests.integration.notifications.smtp import (
     SmtpServer,
     calendar_parts,
     deliver_all,
@@ -35,8 +37,6 @@ from tests.integration.notifications.support import (
     recipients,
     subject,
 )
-from tests.integration.quotes.support import make_quote, make_request
-from tests.integration.scheduling.helpers import TODAY, at, auditor, engagement, proposal
 
 
 def _addresses(world: World, *keys: str) -> set[str]:
@@ -273,7 +273,7 @@ async def test_report_issued_and_corrective_action_reminders(
 async def test_invoice_issued_and_paid(
     world: World, smtp: SmtpServer, mail_settings: Settings
 ) -> None:
-    invoice_id = await issued(world.a.org_id, world.a.body_id)
+    invoice_id = await issued_invoice(world.a.org_id, world.a.body_id)
     await deliver_all(mail_settings)
     assert recipients(smtp) == _addresses(world, "org:owner", "org:quality_manager")
     message = _only(smtp, world.actor("a", "org:owner").email)

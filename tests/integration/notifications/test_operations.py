@@ -22,7 +22,7 @@ from marketplace.notifications.services import notify
 from marketplace.notifications.worker import Worker
 from marketplace.settings import Settings
 from tests.factories import World, csrf_from, sign_in
-from tests.integration.notifications.support import (
+from tests.integration.notifications.smtp import (
     Inbox,
     SmtpServer,
     outbox,

@@ -18,7 +18,7 @@ from marketplace.notifications.services import notify
 from marketplace.notifications.worker import Worker
 from marketplace.settings import Settings
 from tests.db_proxy import through_proxy
-from tests.integration.notifications.support import SmtpServer, outbox, settings_for, wait_until
+from tests.integration.notifications.smtp import SmtpServer, outbox, settings_for, wait_until
 
 ON_POSTGRES = os.environ["DATABASE_URL"].startswith("postgres")
 pytestmark = [

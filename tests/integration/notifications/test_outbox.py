@@ -18,9 +18,9 @@ from marketplace.scheduling.booking import TeamMember, propose_audit
 from marketplace.scheduling.tables import Audit
 from marketplace.settings import Settings
 from tests.factories import World, csrf_from, sign_in
-from tests.integration.notifications.support import SmtpServer, deliver_all, outbox
-from tests.integration.quotes.support import make_quote, make_request
-from tests.integration.scheduling.helpers import TODAY, at, auditor, engagement
+from tests.factories.quotes import make_quote, make_request
+from tests.factories.scheduling import TODAY, at, auditor, engagement
+from tests.integration.notifications.smtp import SmtpServer, deliver_all, outbox
 
 
 async def _proposal(world: World) -> tuple[uuid.UUID, dict[str, object]]:

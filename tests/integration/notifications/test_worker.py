@@ -29,7 +29,7 @@ from marketplace.notifications.worker import (
     with_worker_settings,
 )
 from marketplace.settings import Settings
-from tests.integration.notifications.support import (
+from tests.integration.notifications.smtp import (
     SmtpServer,
     deliver_all,
     outbox,

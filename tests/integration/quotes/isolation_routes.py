@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.factories import World
+from tests.factories.quotes import make_quote, make_request, quote_payload
 from tests.integration.isolation_matrix import ORG_ALL, Route
-from tests.integration.quotes.support import make_quote, make_request, quote_payload
 
 # The setups below create what a route needs inside tenant a and remember the ids here, so a
 # JSON body (built after the setup runs) can name tenant a's organisation or body.

@@ -10,7 +10,7 @@ import httpx
 from marketplace.core import clock
 from marketplace.quotes.tables import Quote, QuoteRequest
 from tests.factories import World, csrf_from, sign_in
-from tests.integration.quotes.support import make_quote, make_request
+from tests.factories.quotes import make_quote, make_request
 
 
 async def _post(

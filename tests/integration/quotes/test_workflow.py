@@ -12,7 +12,7 @@ import pytest
 from marketplace.core import activity, clock
 from marketplace.scheduling.tables import Audit, CertificationCycle, Engagement
 from tests.factories import World, make_body
-from tests.integration.quotes.support import lines, make_quote, make_request, quote_payload
+from tests.factories.quotes import lines, make_quote, make_request, quote_payload
 
 
 def _request_body(world: World, **kw: Any) -> dict[str, Any]:

@@ -6,18 +6,12 @@ import datetime as dt
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.findings.reports import create_report
-from marketplace.readiness.assessments import create_action_from_gap, create_assessment
-from marketplace.readiness.documents import new_version
-from marketplace.readiness.internal_audits import (
-    add_internal_finding,
-    create_internal_audit,
-    share_internal_audit,
-)
+from marketplace.readiness import services as readiness
 from marketplace.readiness.tables import GapItem
-from tests.integration.findings.support import engagement
+from tests.factories.findings import draft_report
+from tests.factories.readiness import approved_document, shared_document
+from tests.factories.scheduling import engagement
 from tests.integration.isolation_matrix import ORG_ALL, Route
-from tests.integration.readiness.support import approved_document, engage, shared_document
 
 EDITORS = {"org:owner": 200, "org:quality_manager": 200, "org:member": 403}
 READERS = {f"body:{r}": 200 for r in ("owner", "scheduler", "auditor", "decision_maker")}
@@ -39,7 +33,7 @@ def _status(statuses: dict[str, int], ok: int) -> dict[str, int]:
 
 
 async def _assessment(world: Any) -> dict[str, Any]:
-    aid = await create_assessment(None, world.a.org_id, "ISO 9001:2015")
+    aid = await readiness.create_assessment(None, world.a.org_id, "ISO 9001:2015")
     item = (
         await GapItem.select(GapItem.id)
         .where((GapItem.assessment == aid) & (GapItem.clause == "5.1"))
@@ -52,7 +46,7 @@ async def _assessment(world: Any) -> dict[str, Any]:
 
 async def _action(world: Any) -> dict[str, Any]:
     ids = await _assessment(world)
-    action = await create_action_from_gap(None, world.a.org_id, ids["item"], {})
+    action = await readiness.create_action_from_gap(None, world.a.org_id, ids["item"], {})
     return {**ids, "action": action}
 
 
@@ -63,7 +57,7 @@ async def _document(world: Any) -> dict[str, Any]:
 
 async def _draft(world: Any) -> dict[str, Any]:
     ids = await _document(world)
-    draft = await new_version(None, ids["doc"], "Revision 2")
+    draft = await readiness.new_version(None, ids["doc"], "Revision 2")
     return {**ids, "draft": draft}
 
 
@@ -74,7 +68,7 @@ async def _shared(world: Any) -> dict[str, Any]:
 
 
 async def _engaged_document(world: Any) -> dict[str, Any]:
-    await engage(world.a.org_id, world.a.body_id)
+    await engagement(world.a.org_id, world.a.body_id)
     made = await _document(world)
     _MADE.update(made, body=world.a.body_id)
     return made
@@ -89,7 +83,7 @@ def _comment_body() -> dict[str, Any]:
 
 
 async def _internal(world: Any) -> dict[str, Any]:
-    audit = await create_internal_audit(
+    audit = await readiness.create_internal_audit(
         None,
         world.a.org_id,
         {
@@ -99,20 +93,19 @@ async def _internal(world: Any) -> dict[str, Any]:
             "planned_on": clock.today() - dt.timedelta(days=3),
         },
     )
-    finding = await add_internal_finding(None, audit, {"grade": "minor", "clause": "5.2"})
+    finding = await readiness.add_internal_finding(None, audit, {"grade": "minor", "clause": "5.2"})
     return {"ia": audit, "finding": finding}
 
 
 async def _shared_internal(world: Any) -> dict[str, Any]:
     ids = await _internal(world)
-    await engage(world.a.org_id, world.a.body_id)
-    await share_internal_audit(None, ids["ia"], world.a.body_id)
+    await engagement(world.a.org_id, world.a.body_id)
+    await readiness.share_internal_audit(None, ids["ia"], world.a.body_id)
     return ids
 
 
 async def _stage1_report(world: Any) -> dict[str, Any]:
-    made = await engagement(world.a.org_id, world.a.body_id, stages=1)
-    report = await create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
+    _made, report = await draft_report(world.a.org_id, world.a.body_id, stage="stage1")
     return {"report": report}
 
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
-import zipfile
 
 import httpx
 import pytest
 
 from marketplace.core import clock
-from marketplace.findings import evidence as files
 from marketplace.readiness.tables import DocumentVersion
 from tests.factories import World
-from tests.integration.readiness.support import PDF, PDF2, shared_document
+from tests.factories.files import PDF, PDF2, docx, stored_files
+from tests.factories.readiness import shared_document
 
 
 def _docs(world: World) -> str:
@@ -204,25 +202,12 @@ async def test_retention_and_review_flags(client: httpx.AsyncClient, world: Worl
     assert records["total"] == 2
 
 
-def _docx() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", "<w:document/>")
-    return buffer.getvalue()
-
-
-def _stored() -> set[str]:
-    directory = files.storage_dir()
-    return {p.name for p in directory.iterdir()} if directory.exists() else set()
-
-
 async def test_uploads_follow_evidence_limits_and_type_checks(
     client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     doc = await _create(client, world)
     version = doc["versions"][0]["id"]
-    before = _stored()
+    before = stored_files()
 
     r = await _upload(client, world, doc["id"], version, "page.html", b"<html><script></script>")
     assert r.status_code == 415
@@ -238,21 +223,21 @@ async def test_uploads_follow_evidence_limits_and_type_checks(
     assert r.json()["code"] == "file_too_large"
     monkeypatch.delenv("MARKETPLACE_EVIDENCE_MAX_BYTES")
     # Nothing refused left a file or a recorded name behind.
-    assert _stored() == before
+    assert stored_files() == before
     row = await DocumentVersion.select().where(DocumentVersion.id == version).first().run()
     assert row is not None
     assert row["stored_name"] is None
 
-    r = await _upload(client, world, doc["id"], version, "../../etc/Manual v1.docx", _docx())
+    r = await _upload(client, world, doc["id"], version, "../../etc/Manual v1.docx", docx())
     assert r.status_code == 201, r.text
     assert r.json()["filename"] == "Manual v1.docx"
-    first = _stored() - before
+    first = stored_files() - before
     assert len(first) == 1
     # Replacing a draft's file removes the old one from storage.
     r = await _upload(client, world, doc["id"], version, "Manual v1.pdf", PDF)
     assert r.status_code == 201
-    assert len(_stored() - before) == 1
-    assert (_stored() - before) != first
+    assert len(stored_files() - before) == 1
+    assert (stored_files() - before) != first
     r = await client.get(
         f"{_docs(world)}/{doc['id']}/versions/{version}/file",
         headers=world.actor("a", "org:member").headers,

@@ -8,7 +8,7 @@ import httpx
 
 from marketplace.core import clock
 from tests.factories import World
-from tests.integration.readiness.support import engage
+from tests.factories.scheduling import engagement
 
 
 def _org(world: World) -> str:
@@ -113,7 +113,7 @@ async def test_internal_audits_are_visible_to_the_body_only_when_shared(
     share = f"{_org(world)}/internal-audits/{audit['id']}/share"
     r = await client.post(share, json={"body_id": str(world.a.body_id)}, headers=qm)
     assert r.status_code == 422  # no engagement with that body yet
-    await engage(world.a.org_id, world.a.body_id)
+    await engagement(world.a.org_id, world.a.body_id)
     r = await client.post(share, json={"body_id": str(world.a.body_id)}, headers=qm)
     assert r.status_code == 200
     assert r.json()["shared_body_name"] == "Body A Certification"

@@ -7,13 +7,13 @@ import datetime as dt
 import httpx
 
 from marketplace.core import clock
-from marketplace.findings.reports import create_report
-from marketplace.readiness.documents import get_document
-from marketplace.readiness.sharing import list_shares
+from marketplace.readiness import services as readiness
 from marketplace.readiness.tables import DocumentAccess, GapItem
 from tests.factories import World, csrf_from, sign_in
-from tests.integration.findings.support import engagement
-from tests.integration.readiness.support import PDF, engage, shared_document
+from tests.factories.files import PDF
+from tests.factories.findings import draft_report
+from tests.factories.readiness import shared_document
+from tests.factories.scheduling import engagement
 
 
 async def _token(client: httpx.AsyncClient, path: str) -> str:
@@ -77,7 +77,7 @@ async def test_document_pages_version_upload_approve_and_share(
     client: httpx.AsyncClient, world: World
 ) -> None:
     org = world.a.org_id
-    await engage(org, world.a.body_id)
+    await engagement(org, world.a.body_id)
     await sign_in(client, world.actor("a", "org:quality_manager").user_id)
     token = await _token(client, f"/organisations/{org}/documents")
     r = await client.post(
@@ -95,7 +95,7 @@ async def test_document_pages_version_upload_approve_and_share(
     page = await client.get(doc_path)
     assert "Draft v1" in page.text
     doc_id = doc_path.rsplit("/", 1)[1]
-    version = (await get_document(doc_id))["versions"][0]["id"]  # type: ignore[arg-type]
+    version = (await readiness.get_document(doc_id))["versions"][0]["id"]  # type: ignore[arg-type]
     r = await client.post(
         f"{doc_path}/versions/{version}/file",
         data={"_csrf_token": csrf_from(page.text)},
@@ -169,7 +169,7 @@ async def test_document_pages_version_upload_approve_and_share(
     assert "Scope matches the contract." in page.text
     assert "Access log" in page.text
     assert "auditor of body a" in page.text
-    share = (await list_shares(org))[0]
+    share = (await readiness.list_shares(org))[0]
     r = await client.post(
         f"/organisations/{org}/document-shares/{share['id']}/withdraw",
         data={"_csrf_token": csrf_from(page.text)},
@@ -235,8 +235,7 @@ async def test_internal_audit_and_review_pages(client: httpx.AsyncClient, world:
 
 
 async def test_stage1_reference_page(client: httpx.AsyncClient, world: World) -> None:
-    made = await engagement(world.a.org_id, world.a.body_id, stages=1)
-    report = await create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
+    _made, report = await draft_report(world.a.org_id, world.a.body_id, stage="stage1")
     shared = await shared_document(world.a.org_id, world.a.body_id, "QM-02")
     await sign_in(client, world.actor("a", "body:auditor").user_id)
     path = f"/reports/{report}/references"

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import httpx
 
-from marketplace.findings.reports import create_report, issue_report, update_report
-from marketplace.readiness.sharing import share_documents
+from marketplace.findings import services as findings
+from marketplace.readiness import services as readiness
 from tests.factories import World
-from tests.integration.findings.support import engagement, finding
-from tests.integration.readiness.support import approved_document
+from tests.factories.findings import draft_report, finding
+from tests.factories.readiness import approved_document
 
 
 async def _stage1_report(world: World) -> tuple[str, str, str]:
-    made = await engagement(world.a.org_id, world.a.body_id, stages=1)
-    report = await create_report(None, made.audit_ids["stage1"], {"summary": "Stage 1"})
+    _made, report = await draft_report(world.a.org_id, world.a.body_id, stage="stage1")
     doc, version = await approved_document(world.a.org_id, "QM-01")
-    await share_documents(None, world.a.org_id, world.a.body_id, [doc])
+    await readiness.share_documents(None, world.a.org_id, world.a.body_id, [doc])
     return str(report), str(doc), str(version)
 
 
@@ -51,10 +50,10 @@ async def test_report_references_shared_documents_and_clauses(
     )
     assert r.status_code == 404
 
-    await update_report(
+    await findings.update_report(
         None, report, {"findings": [finding("minor", "9.3"), finding("observation", "7.2")]}
     )
-    await issue_report(None, report)
+    await findings.issue_report(None, report)
     r = await client.post(url, json={"clause": "4.1"}, headers=auditor)
     assert r.status_code == 409
     assert r.json()["code"] == "report_frozen"
@@ -79,8 +78,7 @@ async def test_report_references_shared_documents_and_clauses(
 
 
 async def test_references_only_on_stage1_reports(client: httpx.AsyncClient, world: World) -> None:
-    made = await engagement(world.a.org_id, world.a.body_id)
-    report = await create_report(None, made.audit_ids["stage2"], {"summary": "Stage 2"})
+    _made, report = await draft_report(world.a.org_id, world.a.body_id)
     r = await client.post(
         f"/api/v1/reports/{report}/references",
         json={"clause": "8.5"},

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from marketplace.core import clock
-from tests.integration.scheduling.helpers import TODAY
+from tests.factories.scheduling import TODAY
 
 
 def on_postgres() -> bool:

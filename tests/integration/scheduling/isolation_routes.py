@@ -8,11 +8,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.scheduling.auditors import set_settings
-from marketplace.scheduling.booking import TeamMember, confirm_audit, propose_audit
-from marketplace.scheduling.slots import request_booking
+from marketplace.scheduling import services
+from tests.factories.scheduling import at, auditor, engagement
 from tests.integration.isolation_matrix import BODY_ALL, ORG_ALL, Route
-from tests.integration.scheduling.helpers import at, auditor, engagement
 
 # Filled by each setup so that request bodies (built after it) can name the objects it made.
 _MADE: dict[str, Any] = {}
@@ -43,25 +41,25 @@ def _day() -> str:
 
 def _setup(stage: str) -> Callable[[Any], Awaitable[dict[str, Any]]]:
     async def setup(world: Any) -> dict[str, Any]:
-        started = await engagement(world.a.org_id, world.a.body_id, clock.today())
+        started = await engagement(world.a.org_id, world.a.body_id, start=clock.today())
         lead = await auditor(world.a.body_id)
         audit_id = started.audit_ids["stage1"]
         _MADE.update(org=world.a.org_id, lead=lead)
-        await set_settings(None, world.a.body_id, True)
+        await services.set_settings(None, world.a.body_id, True)
         day = _day()
         if stage in ("proposed", "confirmed"):
-            await propose_audit(
+            await services.propose_audit(
                 audit_id,
                 None,
                 starts_at=dt.datetime.fromisoformat(at(day, 9)),
                 ends_at=dt.datetime.fromisoformat(at(day, 17)),
                 time_zone="Europe/London",
-                team=[TeamMember(lead, "lead")],
+                team=[services.TeamMember(lead, "lead")],
             )
         if stage == "confirmed":
-            await confirm_audit(audit_id, None)
+            await services.confirm_audit(audit_id, None)
         if stage == "requested":
-            await request_booking(
+            await services.request_booking(
                 audit_id,
                 None,
                 dt.datetime.fromisoformat(at(day, 9)),

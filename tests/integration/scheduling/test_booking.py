@@ -12,7 +12,7 @@ from marketplace.scheduling.booking import cancel_audit
 from marketplace.scheduling.engagements import apply_decision
 from marketplace.scheduling.tables import AuditAssignment
 from tests.factories import World
-from tests.integration.scheduling.helpers import STANDARD, at, auditor, engagement
+from tests.factories.scheduling import STANDARD, at, auditor, engagement
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 

@@ -9,8 +9,8 @@ import pytest
 
 from marketplace.scheduling.tables import AuditAssignment
 from tests.factories import World
+from tests.factories.scheduling import at, auditor, engagement
 from tests.integration.scheduling.conftest import on_postgres
-from tests.integration.scheduling.helpers import at, auditor, engagement
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 

@@ -11,7 +11,7 @@ from marketplace.scheduling.auditors import list_auditors
 from marketplace.scheduling.booking import get_audit
 from marketplace.scheduling.context import audit_context
 from tests.factories import World, csrf_from, sign_in
-from tests.integration.scheduling.helpers import engagement
+from tests.factories.scheduling import engagement
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 

@@ -14,7 +14,7 @@ from marketplace.scheduling.context import audit_context
 from marketplace.scheduling.slots import find_slots, request_booking
 from marketplace.scheduling.tables import AuditAssignment
 from tests.factories import World, make_organisation
-from tests.integration.scheduling.helpers import at, auditor, engagement
+from tests.factories.scheduling import at, auditor, engagement
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 

@@ -1,4 +1,9 @@
-"""Builders for calendar tests: audits and teams inserted straight into the scheduling tables."""
+"""Audit rows in the exact states a feed must render, written straight into scheduling's tables.
+
+The booking services would refuse half of these (an audit with no team, a stale cancellation,
+a request beside a proposal in one cycle), and a feed test needs the rows and nothing else: an
+engagement started through scheduling plans a stage 1 whose window is itself an all-day event.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,10 @@ import uuid
 import zoneinfo
 from typing import Any
 
-import icalendar
-import recurring_ical_events
-import vobject
-
 from marketplace.core import clock
-from marketplace.scheduling.tables import (
-    Audit,
-    AuditAssignment,
-    Auditor,
-    CertificationCycle,
-    Engagement,
-)
+from marketplace.scheduling.tables import Audit, AuditAssignment, CertificationCycle, Engagement
+from tests.factories.scheduling import STANDARD
 
-STANDARD = "ISO 9001:2015"
 # Well before the 2027 clock changes (US 14 March, UK 28 March; UK 31 October, US 7 November).
 TODAY = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
 
@@ -32,6 +27,7 @@ def local(day: str, hour: int, tz: str) -> dt.datetime:
 
 
 async def cycle(org_id: uuid.UUID, body_id: uuid.UUID) -> uuid.UUID:
+    """An engagement's first cycle with no audits in it yet."""
     engagement = Engagement(
         organisation=org_id,
         body=body_id,
@@ -86,20 +82,6 @@ async def update_audit(audit_id: uuid.UUID, **values: Any) -> None:
     await Audit.update(changes).where(Audit.id == audit_id).run()
 
 
-async def auditor(
-    body_id: uuid.UUID, name: str, user_id: uuid.UUID | None = None, email: str | None = None
-) -> uuid.UUID:
-    row = Auditor(
-        body=body_id,
-        user=user_id,
-        name=name,
-        email=email if email is not None else f"{name.split()[0].lower()}@auditors.test",
-        lead=True,
-    )
-    await row.save().run()
-    return row.id
-
-
 async def assign(
     audit_id: uuid.UUID,
     auditor_id: uuid.UUID,
@@ -122,61 +104,3 @@ async def assign(
             live=live,
         )
     ).run()
-
-
-Seen = dict[str, tuple[Any, Any, str, int]]
-
-
-def _norm(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        assert value.tzinfo is not None, f"floating time {value}"
-        return value.astimezone(dt.UTC)
-    return value
-
-
-def by_icalendar(data: bytes) -> Seen:
-    cal = icalendar.Calendar.from_ical(data)
-    return {
-        str(e["UID"]): (
-            _norm(e.decoded("DTSTART")),
-            _norm(e.decoded("DTEND")),
-            str(e.get("STATUS", "")),
-            int(e.get("SEQUENCE", 0)),
-        )
-        for e in cal.walk("VEVENT")
-    }
-
-
-def by_vobject(data: bytes) -> Seen:
-    cal = vobject.readOne(data.decode())
-    return {
-        e.uid.value: (
-            _norm(e.dtstart.value),
-            _norm(e.dtend.value),
-            e.status.value if hasattr(e, "status") else "",
-            int(e.sequence.value),
-        )
-        for e in cal.contents.get("vevent", [])
-    }
-
-
-def by_recurring(data: bytes) -> Seen:
-    cal = icalendar.Calendar.from_ical(data)
-    events = recurring_ical_events.of(cal).between(dt.date(2020, 1, 1), dt.date(2035, 1, 1))
-    return {
-        str(e["UID"]): (
-            _norm(e["DTSTART"].dt),
-            _norm(e["DTEND"].dt),
-            str(e.get("STATUS", "")),
-            int(e.get("SEQUENCE", 0)),
-        )
-        for e in events
-    }
-
-
-def parse_all(data: bytes) -> Seen:
-    """Parse with three libraries (none wrote it) and insist they agree on every event."""
-    first = by_icalendar(data)
-    assert by_vobject(data) == first
-    assert by_recurring(data) == first
-    return first

@@ -1,4 +1,8 @@
-"""Builders for directory and review tests: accreditations, ratings and completed engagements."""
+"""Builders of directory's things: accreditations, rating summaries, listed bodies' profiles.
+
+Written to the tables: a search test needs hundreds of bodies with verified accreditations and
+ratings that would otherwise take an administrator's verification and a review per rating.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import pytest
-
+from marketplace.accounts.tables import CertificationBody
 from marketplace.core import clock
-from marketplace.core.db import get_engine
 from marketplace.directory.tables import (
     Accreditation,
     AccreditationScope,
@@ -19,8 +21,6 @@ from marketplace.directory.tables import (
     BodyService,
     SectorExperience,
 )
-from marketplace.scheduling.engagements import start_engagement
-from marketplace.scheduling.tables import Audit, CertificationCycle, Engagement
 from tests.factories import make_body
 
 
@@ -76,7 +76,7 @@ async def rate(body_id: uuid.UUID, count: int, mean: float) -> None:
     ).run()
 
 
-async def body(
+async def listed_body(
     name: str,
     country: str = "GB",
     *,
@@ -85,8 +85,7 @@ async def body(
     services: tuple[str, ...] = (),
     **fields: Any,
 ) -> uuid.UUID:
-    from marketplace.accounts.tables import CertificationBody
-
+    """A body as the directory lists it: its languages, regions, services and profile fields."""
     bid = await make_body(name, country)
     if fields:
         await (
@@ -106,67 +105,7 @@ async def body(
 
 
 async def experience(body_id: uuid.UUID, sector: int, clients: int) -> None:
+    """How many clients the body has certified in an IAF sector (its profile's claim)."""
     await SectorExperience.insert(
         SectorExperience(body=body_id, iaf_sector=sector, clients_certified=clients)
     ).run()
-
-
-# The isolation matrix sends a fixed request body, so its engagement has a fixed id.
-FIXED_ENGAGEMENT = uuid.UUID("00000000-0000-4000-8000-00000000e001")
-
-
-async def engagement(
-    organisation_id: uuid.UUID,
-    body_id: uuid.UUID,
-    completed: bool = True,
-    fixed_id: bool = False,
-) -> uuid.UUID:
-    started = await start_engagement(
-        actor_id=None,
-        organisation_id=organisation_id,
-        body_id=body_id,
-        standard="ISO 9001:2015",
-        iaf_sector=28,
-        agreed_days={"stage1": 1.0, "stage2": 2.0},
-        start=clock.today() - dt.timedelta(days=90),
-    )
-    if fixed_id:
-        await (
-            Engagement.update({Engagement.id: FIXED_ENGAGEMENT})
-            .where(Engagement.id == started.engagement_id)
-            .run()
-        )
-        await (
-            CertificationCycle.update({CertificationCycle.engagement: FIXED_ENGAGEMENT})
-            .where(CertificationCycle.id == started.cycle_id)
-            .run()
-        )
-    if completed:
-        await (
-            Audit.update({Audit.status: "completed"})
-            .where((Audit.cycle == started.cycle_id) & Audit.kind.is_in(["stage1", "stage2"]))
-            .run()
-        )
-    return FIXED_ENGAGEMENT if fixed_id else started.engagement_id
-
-
-REVIEW = {
-    "rating": 5,
-    "ratings": {"competence": 5, "communication": 4, "value": 4, "punctuality": 5},
-    "text": "Thorough and fair.",
-}
-
-
-def record_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every SQL statement run from now on (its first 60 characters), for counting queries."""
-    engine_class = type(get_engine())
-    original = engine_class.run_querystring
-    calls: list[str] = []
-
-    # Every Piccolo query, raw or built, goes through the engine's run_querystring.
-    async def counting(self, querystring, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(str(querystring)[:60])
-        return await original(self, querystring, *args, **kwargs)
-
-    monkeypatch.setattr(engine_class, "run_querystring", counting)
-    return calls

@@ -1,4 +1,4 @@
-"""Test data builders: the two-tenant world with a user per role, and helpers to make more rows."""
+"""Test data builders: the two-tenant world with a user per role; domain builders beside it."""
 
 from __future__ import annotations
 
@@ -141,28 +141,23 @@ class World:
         return self.tenant(tenant).actors[role_key]
 
 
-async def make_user(
-    email: str | None = None, name: str = "Test User", admin: bool = False
-) -> Actor:
-    email = email or f"user-{uuid.uuid4().hex[:10]}@example.test"
+def _user_rows(
+    email: str, name: str, admin: bool, expires: dt.datetime
+) -> tuple[User, ApiToken, Actor]:
+    """A user with the shared password and an API token (rows not yet saved)."""
     user = User(email=email, name=name, password_hash=password_hash(), is_platform_admin=admin)
-    await user.save().run()
     secret = "mpt_" + secrets.token_urlsafe(24)
-    await ApiToken.insert(
-        ApiToken(
-            user=user.id,
-            token_hash=hashlib.sha256(secret.encode()).hexdigest(),
-            expires_at=clock.now().replace(year=clock.now().year + 1),
-        )
-    ).run()
-    return Actor(user.id, email, secret)
+    token = ApiToken(
+        user=user.id,
+        token_hash=hashlib.sha256(secret.encode()).hexdigest(),
+        expires_at=expires,
+    )
+    return user, token, Actor(user.id, email, secret)
 
 
-async def make_organisation(
-    name: str, sector: int = 28, personnel: int = 50
-) -> tuple[uuid.UUID, uuid.UUID]:
+def _organisation_rows(name: str, sector: int, personnel: int) -> tuple[Organisation, Site]:
+    """A client organisation in Leeds with its central site (rows not yet saved)."""
     org = Organisation(name=name, country="GB", iaf_sector=sector, effective_personnel=personnel)
-    await org.save().run()
     site = Site(
         organisation=org.id,
         name="Head office",
@@ -172,13 +167,13 @@ async def make_organisation(
         headcount=personnel,
         central=True,
     )
-    await site.save().run()
-    return org.id, site.id
+    return org, site
 
 
-async def make_body(name: str, country: str = "GB") -> uuid.UUID:
-    body = CertificationBody(
-        slug=f"{name.lower().replace(' ', '-')}-{uuid.uuid4().hex[:6]}",
+def _body_row(slug: str, name: str, country: str) -> CertificationBody:
+    """A certification body quoting in GBP (the row not yet saved)."""
+    return CertificationBody(
+        slug=slug,
         name=name,
         country=country,
         currency="GBP",
@@ -186,6 +181,31 @@ async def make_body(name: str, country: str = "GB") -> uuid.UUID:
         day_rate_max_minor=130000,
         response_time_hours=24,
     )
+
+
+async def make_user(
+    email: str | None = None, name: str = "Test User", admin: bool = False
+) -> Actor:
+    email = email or f"user-{uuid.uuid4().hex[:10]}@example.test"
+    user, token, actor = _user_rows(
+        email, name, admin, clock.now().replace(year=clock.now().year + 1)
+    )
+    await user.save().run()
+    await ApiToken.insert(token).run()
+    return actor
+
+
+async def make_organisation(
+    name: str, sector: int = 28, personnel: int = 50
+) -> tuple[uuid.UUID, uuid.UUID]:
+    org, site = _organisation_rows(name, sector, personnel)
+    await org.save().run()
+    await site.save().run()
+    return org.id, site.id
+
+
+async def make_body(name: str, country: str = "GB") -> uuid.UUID:
+    body = _body_row(f"{name.lower().replace(' ', '-')}-{uuid.uuid4().hex[:6]}", name, country)
     await body.save().run()
     return body.id
 
@@ -201,40 +221,14 @@ async def build_world() -> World:
     expires = clock.now() + dt.timedelta(days=365)
 
     def user(email: str, name: str, admin: bool = False) -> Actor:
-        u = User(email=email, name=name, password_hash=password_hash(), is_platform_admin=admin)
+        u, token, actor = _user_rows(email, name, admin, expires)
         users.append(u)
-        secret = "mpt_" + secrets.token_urlsafe(24)
-        tokens.append(
-            ApiToken(
-                user=u.id,
-                token_hash=hashlib.sha256(secret.encode()).hexdigest(),
-                expires_at=expires,
-            )
-        )
-        return Actor(u.id, email, secret)
+        tokens.append(token)
+        return actor
 
     def tenants(label: str) -> Tenants:
-        org = Organisation(
-            name=f"Client {label.upper()} Ltd", country="GB", iaf_sector=28, effective_personnel=50
-        )
-        site = Site(
-            organisation=org.id,
-            name="Head office",
-            address="1 High Street, Leeds",
-            country="GB",
-            time_zone="Europe/London",
-            headcount=50,
-            central=True,
-        )
-        body = CertificationBody(
-            slug=f"body-{label}-certification",
-            name=f"Body {label.upper()} Certification",
-            country="GB",
-            currency="GBP",
-            day_rate_min_minor=90000,
-            day_rate_max_minor=130000,
-            response_time_hours=24,
-        )
+        org, site = _organisation_rows(f"Client {label.upper()} Ltd", 28, 50)
+        body = _body_row(f"body-{label}-certification", f"Body {label.upper()} Certification", "GB")
         orgs.append(org)
         sites.append(site)
         bodies.append(body)

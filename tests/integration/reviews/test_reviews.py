@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.factories import World, csrf_from
-from tests.integration.directory.helpers import REVIEW, engagement
+from tests.factories import World
+from tests.factories.reviews import REVIEW
+from tests.factories.scheduling import engagement
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -25,21 +26,21 @@ async def _review(
 
 
 async def test_no_completed_audit_is_403(client: httpx.AsyncClient, world: World) -> None:
-    planned = await engagement(world.a.org_id, world.a.body_id, completed=False)
+    planned = (await engagement(world.a.org_id, world.a.body_id)).engagement_id
     response = await _review(client, world, planned)
     assert response.status_code == 403
     assert response.json()["code"] == "no_completed_audit"
 
 
 async def test_engagement_with_another_body_is_403(client: httpx.AsyncClient, world: World) -> None:
-    elsewhere = await engagement(world.a.org_id, world.b.body_id)
+    elsewhere = (await engagement(world.a.org_id, world.b.body_id, held=2)).engagement_id
     response = await _review(client, world, elsewhere)
     assert response.status_code == 403
     assert response.json()["code"] == "no_completed_audit"
 
 
 async def test_once_per_engagement(client: httpx.AsyncClient, world: World) -> None:
-    done = await engagement(world.a.org_id, world.a.body_id)
+    done = (await engagement(world.a.org_id, world.a.body_id, held=2)).engagement_id
     first = await _review(client, world, done)
     assert first.status_code == 201, first.text
     assert first.json()["rating"] == 5
@@ -56,7 +57,7 @@ async def test_once_per_engagement(client: httpx.AsyncClient, world: World) -> N
 async def test_only_the_engagements_client_may_review(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    done = await engagement(world.a.org_id, world.a.body_id)
+    done = (await engagement(world.a.org_id, world.a.body_id, held=2)).engagement_id
     stranger = await client.post(
         f"/api/v1/bodies/{world.a.body_id}/reviews",
         json={**REVIEW, "engagement_id": str(done)},
@@ -68,7 +69,7 @@ async def test_only_the_engagements_client_may_review(
 
 
 async def test_bad_ratings_are_422(client: httpx.AsyncClient, world: World) -> None:
-    done = await engagement(world.a.org_id, world.a.body_id)
+    done = (await engagement(world.a.org_id, world.a.body_id, held=2)).engagement_id
     response = await client.post(
         f"/api/v1/bodies/{world.a.body_id}/reviews",
         json={**REVIEW, "rating": 6, "engagement_id": str(done)},
@@ -78,7 +79,7 @@ async def test_bad_ratings_are_422(client: httpx.AsyncClient, world: World) -> N
 
 
 async def test_reply_once_and_hide(client: httpx.AsyncClient, world: World) -> None:
-    done = await engagement(world.a.org_id, world.a.body_id)
+    done = (await engagement(world.a.org_id, world.a.body_id, held=2)).engagement_id
     review_id = (await _review(client, world, done)).json()["id"]
     reply = f"/api/v1/reviews/{review_id}/reply"
     owner = world.actor("a", "body:owner").headers
@@ -110,7 +111,7 @@ async def test_reply_once_and_hide(client: httpx.AsyncClient, world: World) -> N
 
 
 async def test_public_pages_render(client: httpx.AsyncClient, world: World) -> None:
-    done = await engagement(world.a.org_id, world.a.body_id)
+    done = (await engagement(world.a.org_id, world.a.body_id, held=2)).engagement_id
     await _review(client, world, done)
     for path in (
         "/bodies",
@@ -123,39 +124,3 @@ async def test_public_pages_render(client: httpx.AsyncClient, world: World) -> N
     bad = await client.get("/bodies?standard=nope")
     assert bad.status_code == 422
     assert "allowed" in bad.text
-
-
-async def test_body_declares_an_accreditation_on_its_page(
-    client: httpx.AsyncClient, world: World
-) -> None:
-    from marketplace.accounts.sessions import start_session
-
-    session = await start_session(world.actor("a", "body:scheduler").user_id, 1)
-    client.cookies.set("mp_session", session.secret)
-    page = await client.get(f"/manage/bodies/{world.a.body_id}")
-    assert page.status_code == 200
-    assert "Declare accreditation" in page.text
-    # The form's token (bound to this session), not the raw CSRF cookie.
-    token = csrf_from(page.text)
-    form = {
-        "_csrf_token": token,
-        "accreditation_body": "UKAS",
-        "number": "77",
-        "standard": "ISO 9001:2015",
-        "iaf_sectors": "28, 29",
-        "valid_until": "2099-01-01",
-    }
-    response = await client.post(
-        f"/manage/bodies/{world.a.body_id}/accreditations",
-        data=form,
-        headers={"x-csrftoken": token},
-    )
-    assert response.status_code == 200, response.text[:500]
-    assert "pending" in response.text
-    bad = await client.post(
-        f"/manage/bodies/{world.a.body_id}/accreditations",
-        data={**form, "iaf_sectors": "99"},
-        headers={"x-csrftoken": token},
-    )
-    assert bad.status_code == 422
-    client.cookies.clear()

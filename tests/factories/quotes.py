@@ -1,4 +1,4 @@
-"""Builders for quote tests: a request from tenant a's organisation, quotes from any body."""
+"""Builders of quotes' things: a request from tenant a's organisation, quotes from any body."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import uuid
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.quotes.offers import submit_quote
-from marketplace.quotes.requests import create_request
+from marketplace.quotes import services as quotes
 from tests.factories import World
 
 KINDS = ("stage1", "stage2", "surveillance1", "surveillance2", "recertification")
@@ -56,7 +55,7 @@ async def make_request(world: World, bodies: list[uuid.UUID] | None = None, **kw
         "body_ids": bodies if bodies is not None else [world.a.body_id],
         **kw,
     }
-    return await create_request(world.actor("a", "org:owner").user_id, data)
+    return await quotes.create_request(world.actor("a", "org:owner").user_id, data)
 
 
 async def make_quote(
@@ -67,7 +66,7 @@ async def make_quote(
     valid_until: dt.date | None = None,
 ) -> uuid.UUID:
     body_id = body_id or world.a.body_id
-    result = await submit_quote(
+    result = await quotes.submit_quote(
         world.actor("a", "body:owner").user_id,
         request_id,
         {
