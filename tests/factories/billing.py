@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 
-from marketplace.billing import services as billing
+from marketplace.billing.drafts import create_draft
+from marketplace.billing.invoices import issue_invoice
 from marketplace.billing.schemas import InvoiceIn, InvoiceLineIn
-from marketplace.scheduling import services as scheduling
+from marketplace.scheduling.engagements import get_engagement
 from tests.factories.scheduling import engagement
 
 # The lines of POST /api/v1/invoices: 1.5 x 950.00 + 20% VAT, and 123.45 travel untaxed.
@@ -31,9 +32,9 @@ async def draft_invoice(
     """A draft invoice for the engagement (a new one unless given): one stage 1 line by default."""
     if engagement_id is None:
         engagement_id = (await engagement(org_id, body_id)).engagement_id
-    eng = await scheduling.get_engagement(engagement_id)
+    eng = await get_engagement(engagement_id)
     data = InvoiceIn(engagement_id=engagement_id, currency="GBP", lines=list(lines))
-    return await billing.create_draft(None, eng, data)
+    return await create_draft(None, eng, data)
 
 
 async def issued_invoice(
@@ -45,5 +46,5 @@ async def issued_invoice(
 ) -> uuid.UUID:
     """A draft invoice issued (numbered, due, sent)."""
     invoice_id = await draft_invoice(org_id, body_id, engagement_id, lines=lines)
-    await billing.issue_invoice(None, invoice_id)
+    await issue_invoice(None, invoice_id)
     return invoice_id

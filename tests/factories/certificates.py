@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from marketplace.certificates import services as certificates
-from marketplace.scheduling.services import StartedEngagement
+from marketplace.certificates.decisions import decide
+from marketplace.scheduling.engagements import StartedEngagement
 from tests.factories.findings import answered, issued_report
 from tests.factories.scheduling import engagement
 
@@ -30,7 +30,5 @@ async def granted(
 ) -> tuple[StartedEngagement, str]:
     """A certificate granted by the body's decision on a ready cycle; returns its number."""
     made = await ready_cycle(org_id, body_id)
-    result = await certificates.decide(
-        None, made.cycle_id, decision="grant", decided_on=None, scope=scope
-    )
+    result = await decide(None, made.cycle_id, decision="grant", decided_on=None, scope=scope)
     return made, str(result["certificate"])

@@ -7,9 +7,15 @@ import uuid
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.findings import services as findings
+from marketplace.findings.corrective_actions import (
+    review_corrective_action,
+    submit_corrective_action,
+    update_corrective_action,
+    verify_corrective_action,
+)
+from marketplace.findings.reports import create_report, issue_report
 from marketplace.findings.tables import CorrectiveAction
-from marketplace.scheduling.services import StartedEngagement
+from marketplace.scheduling.engagements import StartedEngagement
 from tests.factories.scheduling import engagement
 
 GRADES = ("major", "minor", "observation", "ofi")
@@ -43,7 +49,7 @@ async def draft_report(
     """A draft report of a held stage 1 or stage 2 (a new engagement unless `made` is given),
     one finding per grade; returns the engagement and the report."""
     made = made or await engagement(org_id, body_id, held=1 if stage == "stage1" else 2)
-    report_id = await findings.create_report(
+    report_id = await create_report(
         None,
         made.audit_ids[stage],
         {
@@ -63,7 +69,7 @@ async def issued_report(
     """An issued stage 2 report of a held engagement (a new one unless `made` is given), one
     finding per grade; returns the engagement, the report and the first action id per grade."""
     made, report_id = await draft_report(org_id, body_id, grades, made=made)
-    await findings.issue_report(None, report_id)
+    await issue_report(None, report_id)
     actions: dict[str, uuid.UUID] = {}
     for row in (
         await CorrectiveAction.select(CorrectiveAction.id, CorrectiveAction.grade)
@@ -79,15 +85,15 @@ async def answered(ca_id: uuid.UUID | str, status: str) -> None:
     """Drive a corrective action to open (answered), submitted, accepted, rejected or closed."""
     ca_id = uuid.UUID(str(ca_id))
     changes = {**ANSWER, "target_date": clock.today() + dt.timedelta(days=20)}
-    await findings.update_corrective_action(None, ca_id, changes)
+    await update_corrective_action(None, ca_id, changes)
     if status == "open":
         return
-    await findings.submit_corrective_action(None, ca_id)
+    await submit_corrective_action(None, ca_id)
     if status == "submitted":
         return
     if status == "rejected":
-        await findings.review_corrective_action(None, ca_id, "reject", "Root cause too shallow")
+        await review_corrective_action(None, ca_id, "reject", "Root cause too shallow")
         return
-    await findings.review_corrective_action(None, ca_id, "accept", "")
+    await review_corrective_action(None, ca_id, "accept", "")
     if status == "closed":
-        await findings.verify_corrective_action(None, ca_id, True, "Effective")
+        await verify_corrective_action(None, ca_id, True, "Effective")

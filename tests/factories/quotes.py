@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.quotes import services as quotes
+from marketplace.quotes.offers import submit_quote
+from marketplace.quotes.requests import create_request
 from tests.factories import World
 
 KINDS = ("stage1", "stage2", "surveillance1", "surveillance2", "recertification")
@@ -55,7 +56,7 @@ async def make_request(world: World, bodies: list[uuid.UUID] | None = None, **kw
         "body_ids": bodies if bodies is not None else [world.a.body_id],
         **kw,
     }
-    return await quotes.create_request(world.actor("a", "org:owner").user_id, data)
+    return await create_request(world.actor("a", "org:owner").user_id, data)
 
 
 async def make_quote(
@@ -66,7 +67,7 @@ async def make_quote(
     valid_until: dt.date | None = None,
 ) -> uuid.UUID:
     body_id = body_id or world.a.body_id
-    result = await quotes.submit_quote(
+    result = await submit_quote(
         world.actor("a", "body:owner").user_id,
         request_id,
         {

@@ -5,7 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from marketplace.readiness import services as readiness
+from marketplace.readiness.documents import (
+    approve_version,
+    create_document,
+    get_document,
+    upload_version_file,
+)
+from marketplace.readiness.sharing import list_shares, share_documents
 from tests.factories.files import PDF
 from tests.factories.scheduling import engagement
 
@@ -17,7 +23,7 @@ async def approved_document(
     retention_months: int | None = None,
 ) -> tuple[uuid.UUID, uuid.UUID]:
     """A document whose version 1 carries a file and is approved; returns (document, version)."""
-    doc_id = await readiness.create_document(
+    doc_id = await create_document(
         None,
         org_id,
         {
@@ -28,10 +34,10 @@ async def approved_document(
             "retention_months": retention_months,
         },
     )
-    doc = await readiness.get_document(doc_id)
+    doc = await get_document(doc_id)
     version_id = doc["versions"][0]["id"]
-    await readiness.upload_version_file(None, doc_id, version_id, PDF, f"{code}.pdf")
-    await readiness.approve_version(None, doc_id, version_id, None)
+    await upload_version_file(None, doc_id, version_id, PDF, f"{code}.pdf")
+    await approve_version(None, doc_id, version_id, None)
     return doc_id, version_id
 
 
@@ -41,6 +47,6 @@ async def shared_document(
     """An approved document shared with a body the organisation is engaged with."""
     await engagement(org_id, body_id)
     doc_id, version_id = await approved_document(org_id, code)
-    await readiness.share_documents(None, org_id, body_id, [doc_id])
-    share = (await readiness.list_shares(org_id))[0]
+    await share_documents(None, org_id, body_id, [doc_id])
+    share = (await list_shares(org_id))[0]
     return {"doc": doc_id, "version": version_id, "share": share["id"]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from marketplace.accounts import services as accounts
+from marketplace.accounts.sessions import load_principal
 from marketplace.reviews import services as reviews
 
 REVIEW = {
@@ -16,7 +16,7 @@ REVIEW = {
 
 async def review(author_id: uuid.UUID, body_id: uuid.UUID, engagement_id: uuid.UUID) -> uuid.UUID:
     """The client's review of the body for a held engagement (the author owns the client)."""
-    principal = await accounts.load_principal(author_id)
+    principal = await load_principal(author_id)
     assert principal is not None
     return await reviews.write_review(
         principal, body_id, {**REVIEW, "engagement_id": engagement_id}

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.scheduling import services as scheduling
-from marketplace.scheduling.services import StartedEngagement
+from marketplace.scheduling.auditors import create_auditor
+from marketplace.scheduling.engagements import StartedEngagement, start_engagement
 from marketplace.scheduling.tables import Audit, CertificationCycle, Engagement
 
 STANDARD = "ISO 9001:2015"
@@ -41,7 +41,7 @@ async def engagement(
     engagement (the isolation matrix's fixed request bodies name it).
     """
     today = clock.today()
-    started = await scheduling.start_engagement(
+    started = await start_engagement(
         actor_id=None,
         organisation_id=org_id,
         body_id=body_id,
@@ -102,7 +102,7 @@ async def auditor(
     email: str | None = None,
 ) -> uuid.UUID:
     """An auditor of the body, qualified for ISO 9001 in sector 28 unless told otherwise."""
-    return await scheduling.create_auditor(
+    return await create_auditor(
         None,
         body_id,
         {

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from marketplace.billing import services
+from marketplace.billing.invoices import issue_invoice, void_invoice
 from marketplace.billing.tables import Invoice
 from marketplace.core.errors import Conflict
 from tests.factories import World
@@ -26,9 +26,7 @@ async def _drafts(world: World, n: int) -> list[uuid.UUID]:
 
 async def _issue_all(ids: list[uuid.UUID]) -> list[int | BaseException]:
     # Every draft issued twice at once: the losers must give their number back.
-    calls = [services.issue_invoice(None, i) for i in ids] + [
-        services.issue_invoice(None, i) for i in ids[:10]
-    ]
+    calls = [issue_invoice(None, i) for i in ids] + [issue_invoice(None, i) for i in ids[:10]]
     return await asyncio.gather(*calls, return_exceptions=True)
 
 
@@ -41,7 +39,7 @@ async def _check(world: World, ids: list[uuid.UUID], results: list[int | BaseExc
     assert sorted(r["number"] for r in stored) == list(range(1, len(ids) + 1))
     # Another body's series starts at 1 of its own.
     other = await draft_invoice(world.b.org_id, world.b.body_id)
-    assert await services.issue_invoice(None, other) == 1
+    assert await issue_invoice(None, other) == 1
 
 
 @pytest.mark.postgres_only
@@ -59,9 +57,9 @@ async def test_concurrent_issues_on_sqlite(world: World) -> None:
 
 async def test_credit_notes_share_the_series(world: World) -> None:
     ids = await _drafts(world, 3)
-    assert [await services.issue_invoice(None, i) for i in ids[:2]] == [1, 2]
-    credit = await services.void_invoice(None, ids[0], "duplicate")
-    assert await services.issue_invoice(None, ids[2]) == 4
+    assert [await issue_invoice(None, i) for i in ids[:2]] == [1, 2]
+    credit = await void_invoice(None, ids[0], "duplicate")
+    assert await issue_invoice(None, ids[2]) == 4
     row = (
         await Invoice.select(Invoice.number, Invoice.kind).where(Invoice.id == credit).first().run()
     )

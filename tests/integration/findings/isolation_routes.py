@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.findings import services as findings
+from marketplace.findings.evidence import add_evidence
 from marketplace.findings.tables import CorrectiveAction
 from tests.factories.findings import answered, draft_report, finding, issued_report
 from tests.factories.scheduling import engagement
@@ -68,7 +68,7 @@ async def _overdue_minor(world: Any) -> dict[str, Any]:
 
 async def _evidence(world: Any) -> dict[str, Any]:
     ids = await _issued(world)
-    row = await findings.add_evidence(None, ids["ca"], b"%PDF-1.4\n%%EOF\n", "record.pdf")
+    row = await add_evidence(None, ids["ca"], b"%PDF-1.4\n%%EOF\n", "record.pdf")
     return {**ids, "evidence": row["id"]}
 
 

@@ -8,7 +8,8 @@ import uuid
 import httpx
 
 from marketplace.core import clock
-from marketplace.readiness import services as readiness
+from marketplace.readiness.internal_audits import create_internal_audit
+from marketplace.readiness.sharing import share_documents
 from marketplace.readiness.tables import ControlledDocument
 from marketplace.scheduling.tables import Auditor
 from marketplace.settings import Settings
@@ -70,7 +71,7 @@ async def test_a_body_comment_reaches_the_clients_managers_and_the_documents_own
         .where(ControlledDocument.id == doc)
         .run()
     )
-    await readiness.share_documents(None, world.a.org_id, world.a.body_id, [doc])
+    await share_documents(None, world.a.org_id, world.a.body_id, [doc])
     await deliver_all(mail_settings)
     smtp.inbox.clear()
     r = await client.post(
@@ -93,7 +94,7 @@ async def test_sharing_an_internal_audit_tells_the_body_and_respects_preferences
     client: httpx.AsyncClient, world: World, smtp: SmtpServer, mail_settings: Settings
 ) -> None:
     await engagement(world.a.org_id, world.a.body_id)
-    audit = await readiness.create_internal_audit(
+    audit = await create_internal_audit(
         None,
         world.a.org_id,
         {

@@ -6,7 +6,13 @@ import datetime as dt
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.readiness import services as readiness
+from marketplace.readiness.assessments import create_action_from_gap, create_assessment
+from marketplace.readiness.documents import new_version
+from marketplace.readiness.internal_audits import (
+    add_internal_finding,
+    create_internal_audit,
+    share_internal_audit,
+)
 from marketplace.readiness.tables import GapItem
 from tests.factories.findings import draft_report
 from tests.factories.readiness import approved_document, shared_document
@@ -33,7 +39,7 @@ def _status(statuses: dict[str, int], ok: int) -> dict[str, int]:
 
 
 async def _assessment(world: Any) -> dict[str, Any]:
-    aid = await readiness.create_assessment(None, world.a.org_id, "ISO 9001:2015")
+    aid = await create_assessment(None, world.a.org_id, "ISO 9001:2015")
     item = (
         await GapItem.select(GapItem.id)
         .where((GapItem.assessment == aid) & (GapItem.clause == "5.1"))
@@ -46,7 +52,7 @@ async def _assessment(world: Any) -> dict[str, Any]:
 
 async def _action(world: Any) -> dict[str, Any]:
     ids = await _assessment(world)
-    action = await readiness.create_action_from_gap(None, world.a.org_id, ids["item"], {})
+    action = await create_action_from_gap(None, world.a.org_id, ids["item"], {})
     return {**ids, "action": action}
 
 
@@ -57,7 +63,7 @@ async def _document(world: Any) -> dict[str, Any]:
 
 async def _draft(world: Any) -> dict[str, Any]:
     ids = await _document(world)
-    draft = await readiness.new_version(None, ids["doc"], "Revision 2")
+    draft = await new_version(None, ids["doc"], "Revision 2")
     return {**ids, "draft": draft}
 
 
@@ -83,7 +89,7 @@ def _comment_body() -> dict[str, Any]:
 
 
 async def _internal(world: Any) -> dict[str, Any]:
-    audit = await readiness.create_internal_audit(
+    audit = await create_internal_audit(
         None,
         world.a.org_id,
         {
@@ -93,14 +99,14 @@ async def _internal(world: Any) -> dict[str, Any]:
             "planned_on": clock.today() - dt.timedelta(days=3),
         },
     )
-    finding = await readiness.add_internal_finding(None, audit, {"grade": "minor", "clause": "5.2"})
+    finding = await add_internal_finding(None, audit, {"grade": "minor", "clause": "5.2"})
     return {"ia": audit, "finding": finding}
 
 
 async def _shared_internal(world: Any) -> dict[str, Any]:
     ids = await _internal(world)
     await engagement(world.a.org_id, world.a.body_id)
-    await readiness.share_internal_audit(None, ids["ia"], world.a.body_id)
+    await share_internal_audit(None, ids["ia"], world.a.body_id)
     return ids
 
 

@@ -7,7 +7,8 @@ import datetime as dt
 import httpx
 
 from marketplace.core import clock
-from marketplace.readiness import services as readiness
+from marketplace.readiness.documents import get_document
+from marketplace.readiness.sharing import list_shares
 from marketplace.readiness.tables import DocumentAccess, GapItem
 from tests.factories import World, csrf_from, sign_in
 from tests.factories.files import PDF
@@ -95,7 +96,7 @@ async def test_document_pages_version_upload_approve_and_share(
     page = await client.get(doc_path)
     assert "Draft v1" in page.text
     doc_id = doc_path.rsplit("/", 1)[1]
-    version = (await readiness.get_document(doc_id))["versions"][0]["id"]  # type: ignore[arg-type]
+    version = (await get_document(doc_id))["versions"][0]["id"]  # type: ignore[arg-type]
     r = await client.post(
         f"{doc_path}/versions/{version}/file",
         data={"_csrf_token": csrf_from(page.text)},
@@ -169,7 +170,7 @@ async def test_document_pages_version_upload_approve_and_share(
     assert "Scope matches the contract." in page.text
     assert "Access log" in page.text
     assert "auditor of body a" in page.text
-    share = (await readiness.list_shares(org))[0]
+    share = (await list_shares(org))[0]
     r = await client.post(
         f"/organisations/{org}/document-shares/{share['id']}/withdraw",
         data={"_csrf_token": csrf_from(page.text)},

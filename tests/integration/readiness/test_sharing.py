@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from marketplace.readiness import services as readiness
+from marketplace.readiness.documents import create_document, new_version, upload_version_file
 from tests.factories import World
 from tests.factories.files import PDF, PDF2
 from tests.factories.readiness import approved_document, shared_document
@@ -22,7 +22,7 @@ async def test_share_only_with_an_engaged_body_and_only_approved(
     r = await client.post(url, json=body, headers=qm)
     assert r.status_code == 422
     await engagement(world.a.org_id, world.a.body_id)
-    draft_only = await readiness.create_document(
+    draft_only = await create_document(
         None, world.a.org_id, {"code": "WI-1", "title": "Draft", "doc_type": "work_instruction"}
     )
     r = await client.post(
@@ -68,8 +68,8 @@ async def test_body_sees_what_is_shared_until_withdrawn(
     assert (await client.get(f"{base}/{hidden}", headers=auditor)).status_code == 404
 
     # A draft of a shared document stays internal.
-    draft = await readiness.new_version(None, made["doc"], "Revision")
-    await readiness.upload_version_file(None, made["doc"], draft, PDF2, "rev.pdf")
+    draft = await new_version(None, made["doc"], "Revision")
+    await upload_version_file(None, made["doc"], draft, PDF2, "rev.pdf")
     out = (await client.get(f"{base}/{made['doc']}", headers=auditor)).json()
     assert [v["status"] for v in out["versions"]] == ["approved"]
     r = await client.get(f"{base}/{made['doc']}/versions/{draft}/file", headers=auditor)
@@ -144,7 +144,7 @@ async def test_comments_per_document_and_version(client: httpx.AsyncClient, worl
         headers=world.actor("a", "body:decision_maker").headers,
     )
     assert r.status_code == 403
-    draft = await readiness.new_version(None, made["doc"], "Revision")
+    draft = await new_version(None, made["doc"], "Revision")
     r = await client.post(
         f"{base}/comments", json={"version_id": str(draft), "text": "x"}, headers=auditor
     )

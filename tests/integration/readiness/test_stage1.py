@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from marketplace.findings import services as findings
-from marketplace.readiness import services as readiness
+from marketplace.findings.reports import issue_report, update_report
+from marketplace.readiness.sharing import share_documents
 from tests.factories import World
 from tests.factories.findings import draft_report, finding
 from tests.factories.readiness import approved_document
@@ -14,7 +14,7 @@ from tests.factories.readiness import approved_document
 async def _stage1_report(world: World) -> tuple[str, str, str]:
     _made, report = await draft_report(world.a.org_id, world.a.body_id, stage="stage1")
     doc, version = await approved_document(world.a.org_id, "QM-01")
-    await readiness.share_documents(None, world.a.org_id, world.a.body_id, [doc])
+    await share_documents(None, world.a.org_id, world.a.body_id, [doc])
     return str(report), str(doc), str(version)
 
 
@@ -50,10 +50,10 @@ async def test_report_references_shared_documents_and_clauses(
     )
     assert r.status_code == 404
 
-    await findings.update_report(
+    await update_report(
         None, report, {"findings": [finding("minor", "9.3"), finding("observation", "7.2")]}
     )
-    await findings.issue_report(None, report)
+    await issue_report(None, report)
     r = await client.post(url, json={"clause": "4.1"}, headers=auditor)
     assert r.status_code == 409
     assert r.json()["code"] == "report_frozen"

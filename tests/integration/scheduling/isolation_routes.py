@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from marketplace.core import clock
-from marketplace.scheduling import services
+from marketplace.scheduling.auditors import set_settings
+from marketplace.scheduling.booking import TeamMember, confirm_audit, propose_audit
+from marketplace.scheduling.slots import request_booking
 from tests.factories.scheduling import at, auditor, engagement
 from tests.integration.isolation_matrix import BODY_ALL, ORG_ALL, Route
 
@@ -45,21 +47,21 @@ def _setup(stage: str) -> Callable[[Any], Awaitable[dict[str, Any]]]:
         lead = await auditor(world.a.body_id)
         audit_id = started.audit_ids["stage1"]
         _MADE.update(org=world.a.org_id, lead=lead)
-        await services.set_settings(None, world.a.body_id, True)
+        await set_settings(None, world.a.body_id, True)
         day = _day()
         if stage in ("proposed", "confirmed"):
-            await services.propose_audit(
+            await propose_audit(
                 audit_id,
                 None,
                 starts_at=dt.datetime.fromisoformat(at(day, 9)),
                 ends_at=dt.datetime.fromisoformat(at(day, 17)),
                 time_zone="Europe/London",
-                team=[services.TeamMember(lead, "lead")],
+                team=[TeamMember(lead, "lead")],
             )
         if stage == "confirmed":
-            await services.confirm_audit(audit_id, None)
+            await confirm_audit(audit_id, None)
         if stage == "requested":
-            await services.request_booking(
+            await request_booking(
                 audit_id,
                 None,
                 dt.datetime.fromisoformat(at(day, 9)),
