@@ -316,6 +316,60 @@ class InternalFindingOut(msgspec.Struct):
     internal_audit_id: uuid.UUID
 
 
+class InternalFindingRow(msgspec.Struct, kw_only=True):
+    """An internal finding as services read it (its columns plus the owner's name)."""
+
+    id: uuid.UUID
+    internal_audit: uuid.UUID
+    number: int
+    grade: str
+    clause: str
+    requirement: str
+    evidence: str
+    status: str
+    due_on: dt.date | None
+    owner: uuid.UUID | None
+    owner_name: str | None = None
+    correction: str
+    root_cause_method: str
+    root_cause: str
+    action_plan: str
+    target_date: dt.date | None
+    review_comment: str
+    closed_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    overdue: bool = False
+
+
+class InternalFindingDetail(InternalFindingRow, kw_only=True):
+    """A finding read on its own (internal_finding_row): with its audit's tenant and share."""
+
+    organisation_id: uuid.UUID
+    shared_body: uuid.UUID | None
+
+
+class InternalAuditRow(msgspec.Struct, kw_only=True):
+    """An internal audit as services read it: columns, names of the linked rows, its findings."""
+
+    id: uuid.UUID
+    organisation: uuid.UUID
+    organisation_name: str | None = None
+    scope: str
+    clauses: list[str]
+    auditor_name: str
+    planned_on: dt.date
+    status: str
+    completed_on: dt.date | None
+    summary: str
+    shared_body: uuid.UUID | None
+    shared_body_name: str | None = None
+    created_by: uuid.UUID | None
+    created_at: dt.datetime
+    findings: list[InternalFindingRow] = []
+    finding_count: int = 0
+
+
 class InternalAuditOut(msgspec.Struct):
     id: uuid.UUID
     organisation_id: uuid.UUID
