@@ -506,8 +506,7 @@ class InternalAuditController(Controller):
         self, request: AnyRequest, organisation_id: uuid.UUID
     ) -> list[ManagementReviewOut]:
         client(principal_of(request), organisation_id)
-        rows = await management_reviews.list_management_reviews(organisation_id)
-        return [management_reviews.review_out(r) for r in rows]
+        return await management_reviews.list_management_reviews(organisation_id)
 
     @post(
         "/management-reviews", summary="Record a management review (ISO 9001 9.3)", status_code=201

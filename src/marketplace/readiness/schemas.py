@@ -409,6 +409,25 @@ class ReferenceIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Comment = ""
 
 
+class ReportForReference(msgspec.Struct):
+    """What adding a stage 1 reference needs to know of the report."""
+
+    id: uuid.UUID
+    status: str
+    organisation: uuid.UUID
+    body: uuid.UUID
+    audit: uuid.UUID
+    audit_kind: str | None
+
+
+class Stage1ReportRef(msgspec.Struct):
+    """One of the body's stage 1 reports for a client, as a link on a shared document's page."""
+
+    id: uuid.UUID
+    status: str
+    revision: int
+
+
 class ReferenceOut(msgspec.Struct):
     id: uuid.UUID
     report_id: uuid.UUID
