@@ -17,6 +17,7 @@ from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
 from marketplace.core.errors import Invalid, NotFound
 from marketplace.findings.access import REPORT_WRITERS
+from marketplace.readiness.schemas import MemberRef, StandardRef
 from marketplace.reference.tables import Standard
 from marketplace.scheduling.context import CLIENT_ALL
 
@@ -80,7 +81,7 @@ async def check_member(field: str, organisation_id: uuid.UUID, user_id: Any) -> 
         raise Invalid.field(field, "Choose a member of the organisation.")
 
 
-async def organisation_members(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+async def organisation_members(organisation_id: uuid.UUID) -> list[MemberRef]:
     rows: list[dict[str, Any]] = (
         await Membership.select(
             Membership.user.as_alias("id"), Membership.user._.name.as_alias("name")
@@ -89,7 +90,7 @@ async def organisation_members(organisation_id: uuid.UUID) -> list[dict[str, Any
         .order_by(Membership.user._.name)
         .run()
     )
-    return rows
+    return msgspec.convert(rows, list[MemberRef])
 
 
 async def organisation_name(organisation_id: uuid.UUID) -> str:
@@ -114,11 +115,11 @@ async def body_name(body_id: uuid.UUID) -> str:
     return str(row["name"]) if row else ""
 
 
-async def standards() -> list[dict[str, Any]]:
+async def standards() -> list[StandardRef]:
     rows: list[dict[str, Any]] = (
         await Standard.select(Standard.code, Standard.title).order_by(Standard.code).run()
     )
-    return rows
+    return msgspec.convert(rows, list[StandardRef])
 
 
 # --- patches ------------------------------------------------------------------------------------

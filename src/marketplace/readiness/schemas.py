@@ -20,6 +20,20 @@ Comment = Annotated[str, msgspec.Meta(max_length=4000)]
 Retention = Annotated[int, msgspec.Meta(ge=1, le=1200)]
 
 
+class MemberRef(msgspec.Struct):
+    """A member of the client organisation, as a choice of owner or author."""
+
+    id: uuid.UUID
+    name: str
+
+
+class StandardRef(msgspec.Struct):
+    """A standard a self-assessment can be run against."""
+
+    code: str
+    title: str
+
+
 class AssessmentIn(msgspec.Struct, forbid_unknown_fields=True):
     standard: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
