@@ -245,6 +245,44 @@ class FileOut(msgspec.Struct):
     content_type: str
 
 
+class DocumentRecord(msgspec.Struct, kw_only=True):
+    """A controlled document's register row as services read it."""
+
+    id: uuid.UUID
+    organisation: uuid.UUID
+    code: str
+    title: str
+    doc_type: str
+    clause: str
+    owner: uuid.UUID | None
+    next_review_on: dt.date | None
+    retention_months: int | None
+    created_by: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class VersionRecord(msgspec.Struct, kw_only=True):
+    """A document version's row as services read it, with where its file is stored."""
+
+    id: uuid.UUID
+    document: uuid.UUID
+    number: int
+    status: str
+    author: uuid.UUID | None
+    approver: uuid.UUID | None
+    approved_on: dt.date | None
+    effective_on: dt.date | None
+    change_summary: str
+    stored_name: str | None
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
 class AccessOut(msgspec.Struct):
     id: uuid.UUID
     action: str

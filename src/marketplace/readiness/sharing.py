@@ -230,7 +230,7 @@ async def add_comment(
     """A body auditor's comment on one approved version of a document shared with the body."""
     doc = await body_document(body_id, document_id)
     version = await version_row(document_id, version_id)
-    if version["status"] == "draft":
+    if version.status == "draft":
         raise NotFound(NO_VERSION)
     if not text.strip():
         raise Invalid.field("text", "Write the comment.")
@@ -246,7 +246,7 @@ async def add_comment(
             entity_id=document_id,
             tenant=Tenant("body", body_id),
             data={
-                "version": version["number"],
+                "version": version.number,
                 "organisation_id": str(doc["organisation"]),
                 "comment_id": str(comment.id),
             },
@@ -308,7 +308,7 @@ async def shared_download_as(
     body(principal, body_id)
     await body_document(body_id, document_id)
     version = await version_row(document_id, version_id)
-    if version["status"] == "draft":
+    if version.status == "draft":
         raise NotFound(NO_VERSION)
     served = served_file(version)
     await record_access(document_id, version_id, principal.user_id, "body", "download", body_id)
