@@ -223,11 +223,11 @@ async def readiness_summary(organisation_id: uuid.UUID) -> ReadinessSummary:
     return ReadinessSummary(
         assessments=[
             AssessmentScore(
-                id=a["id"],
-                standard=a["standard"],
-                percent=a["overall"]["percent"],
-                level=a["level"],
-                gap_count=a["gap_count"],
+                id=a.id,
+                standard=a.standard,
+                percent=a.overall.percent,
+                level=a.level,
+                gap_count=a.gap_count,
             )
             for a in assessments
         ],

@@ -174,8 +174,7 @@ class ReadinessController(Controller):
         per_page: int | None = None,
     ) -> Page[ActionOut]:
         client(principal_of(request), organisation_id)
-        rows = await assessments.list_actions(organisation_id)
-        return page_of([assessments.action_out(r) for r in rows], page, per_page)
+        return page_of(await assessments.list_actions(organisation_id), page, per_page)
 
     @post("/actions/{action_id:uuid}/done", summary="Mark an internal action done", status_code=200)
     async def done(

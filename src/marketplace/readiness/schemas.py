@@ -58,6 +58,32 @@ class DocumentRefOut(msgspec.Struct):
     title: str
 
 
+class AssessmentRecord(msgspec.Struct, kw_only=True):
+    """A self-assessment's row as services read it."""
+
+    id: uuid.UUID
+    organisation: uuid.UUID
+    standard: str
+    created_by: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class GapItemRecord(msgspec.Struct, kw_only=True):
+    """One clause of a self-assessment as services read it, with the assessment's organisation."""
+
+    id: uuid.UUID
+    assessment: uuid.UUID
+    organisation_id: uuid.UUID
+    clause: str
+    title: str
+    rating: str
+    note: str
+    owner: uuid.UUID | None
+    target_date: dt.date | None
+    updated_at: dt.datetime
+
+
 class GapItemOut(msgspec.Struct):
     id: uuid.UUID
     clause: str

@@ -16,7 +16,7 @@ from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.findings.access import report_side
 from marketplace.findings.reports import report_row
 from marketplace.findings.tables import AuditReport, CorrectiveAction
-from marketplace.readiness.assessments import assessment_out, list_assessments
+from marketplace.readiness.assessments import list_assessments
 from marketplace.readiness.context import can_comment, check_clause, client
 from marketplace.readiness.schemas import (
     ReadinessOut,
@@ -207,7 +207,7 @@ async def readiness_as(principal: Principal, organisation_id: uuid.UUID) -> Read
     client(principal, organisation_id)
     return ReadinessOut(
         organisation_id=organisation_id,
-        assessments=[assessment_out(a) for a in await list_assessments(organisation_id)],
+        assessments=await list_assessments(organisation_id),
         stage1=await stage1_panel(organisation_id),
         stage2_preparation=await stage2_preparation(organisation_id),
     )
