@@ -314,7 +314,7 @@ class DocumentShareController(Controller):
     @get("", summary="Documents currently shared with certification bodies")
     async def index(self, request: AnyRequest, organisation_id: uuid.UUID) -> list[ShareOut]:
         client(principal_of(request), organisation_id)
-        return [documents.share_out(s) for s in await sharing.list_shares(organisation_id)]
+        return [sharing.share_answer(s) for s in await sharing.list_shares(organisation_id)]
 
     @post(
         "",

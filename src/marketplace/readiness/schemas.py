@@ -220,6 +220,29 @@ class CommentOut(msgspec.Struct):
     created_at: dt.datetime
 
 
+class BodyRef(msgspec.Struct):
+    """A certification body the organisation may share with (it has an engagement with it)."""
+
+    id: uuid.UUID
+    name: str
+
+
+class ShareRecord(msgspec.Struct, kw_only=True):
+    """A document share as services read it, with the body's name and the document's code."""
+
+    id: uuid.UUID
+    document: uuid.UUID
+    organisation: uuid.UUID
+    body: uuid.UUID
+    body_name: str | None = None
+    code: str | None = None
+    title: str | None = None
+    shared_by: uuid.UUID | None
+    shared_at: dt.datetime
+    withdrawn_by: uuid.UUID | None
+    withdrawn_at: dt.datetime | None
+
+
 class ShareOut(msgspec.Struct):
     id: uuid.UUID
     document_id: uuid.UUID
