@@ -162,12 +162,12 @@ async def _certificates(organisation_id: uuid.UUID) -> list[HeldCertificate]:
     certs = await certificates_for(organisation_id=organisation_id)
     return [
         HeldCertificate(
-            number=c["number"],
-            standard=c["standard"],
-            body_name=c["body_name"],
-            status=c["effective_status"],
-            expires_on=c["expires_on"],
-            days_to_expiry=(c["expires_on"] - today).days,
+            number=c.number,
+            standard=c.standard,
+            body_name=c.body_name,
+            status=c.effective_status,
+            expires_on=c.expires_on,
+            days_to_expiry=(c.expires_on - today).days,
         )
         for c in certs[:ROW_LIMIT]
     ]
