@@ -139,16 +139,16 @@ class DecisionPages(Controller):
         cycle = state.cycle
         side = check_access(
             principal,
-            cycle["organisation_id"],
-            cycle["body_id"],
+            cycle.organisation_id,
+            cycle.body_id,
             client=CLIENT_ALL,
             body=BODY_ALL,
             what="No such certification cycle.",
         )
-        can_decide = bool(principal.roles_in(TenantKind.body, cycle["body_id"]) & DECIDERS)
+        can_decide = bool(principal.roles_in(TenantKind.body, cycle.body_id) & DECIDERS)
         certificate = None
         if state.decision is not None:
-            issued = await registry.certificates_for(body_id=cycle["body_id"])
+            issued = await registry.certificates_for(body_id=cycle.body_id)
             certificate = next((c for c in issued if c.cycle == cycle_id), None)
         return Template(
             "certificates/decision.html",

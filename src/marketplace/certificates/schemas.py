@@ -106,6 +106,32 @@ class CertificateRecord(msgspec.Struct, kw_only=True):
     at_risk: bool | None = None
 
 
+class CycleContext(msgspec.Struct, kw_only=True):
+    """A certification cycle as the decision reads it, with its engagement's parties and standard."""
+
+    id: uuid.UUID
+    engagement: uuid.UUID
+    number: int
+    decision_date: dt.date | None
+    expiry_date: dt.date | None
+    status: str
+    created_at: dt.datetime
+    organisation_id: uuid.UUID
+    body_id: uuid.UUID
+    standard: str
+    iaf_sector: int
+
+
+class GateAudit(msgspec.Struct):
+    """The audit a decision follows (stage 2, or the recertification audit)."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    completed_on: dt.date | None
+    ends_at: dt.datetime | None
+
+
 class DecisionOut(msgspec.Struct):
     decision: str
     decision_id: uuid.UUID
