@@ -29,7 +29,7 @@ from marketplace.findings.access import (
     can_answer,
     can_review,
 )
-from marketplace.findings.schemas import CorrectiveActionOut, CorrectiveActionView
+from marketplace.findings.schemas import CorrectiveActionOut, CorrectiveActionView, MemberRef
 from marketplace.findings.tables import BodyFindingPolicy, CorrectiveAction, EvidenceFile, Finding
 from marketplace.rules import corrective_actions as workflow
 from marketplace.rules.corrective_actions import Step
@@ -206,7 +206,7 @@ async def read_corrective_action(actor: Actor, ca_id: uuid.UUID) -> CorrectiveAc
     return await get_corrective_action(ca_id)
 
 
-async def organisation_members(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+async def organisation_members(organisation_id: uuid.UUID) -> list[MemberRef]:
     """Who an action may be assigned to: the client organisation's members, by name."""
     rows: list[dict[str, Any]] = (
         await Membership.select(
@@ -216,7 +216,7 @@ async def organisation_members(organisation_id: uuid.UUID) -> list[dict[str, Any
         .order_by(Membership.user._.name)
         .run()
     )
-    return rows
+    return msgspec.convert(rows, list[MemberRef])
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ class ActionView:
     side: str
     can_answer: bool
     can_review: bool
-    members: list[dict[str, Any]]
+    members: list[MemberRef]
 
 
 async def action_view(principal: Principal, ca_id: uuid.UUID) -> ActionView:

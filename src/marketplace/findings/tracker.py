@@ -21,7 +21,7 @@ from marketplace.findings.corrective_actions import (
     organisation_members,
     overdue,
 )
-from marketplace.findings.schemas import CorrectiveActionOut, TrackerRow
+from marketplace.findings.schemas import CorrectiveActionOut, MemberRef, TrackerRow
 from marketplace.findings.tables import CorrectiveAction
 from marketplace.rules import corrective_actions as workflow
 
@@ -226,7 +226,7 @@ class Tracker:
     page: int
     pages: int
     board: Board
-    members: list[dict[str, Any]]
+    members: list[MemberRef]
 
 
 async def tracker(
