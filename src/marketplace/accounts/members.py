@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from marketplace.accounts.roles import ROLES, TenantKind
-from marketplace.accounts.schemas import InvitationOut, MembershipOut
+from marketplace.accounts.schemas import InvitationOut, MemberRow, MembershipOut
 from marketplace.accounts.sessions import digest
 from marketplace.accounts.tables import CertificationBody, Invitation, Membership, Organisation
 from marketplace.accounts.users import normalise_email
@@ -111,7 +111,7 @@ async def invite_member(
     return answer
 
 
-async def list_members(kind: TenantKind, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_members(kind: TenantKind, tenant_id: uuid.UUID) -> list[MemberRow]:
     tenant_col = Membership.organisation if kind is TenantKind.organisation else Membership.body
     members: list[dict[str, Any]] = (
         await Membership.select(
@@ -125,7 +125,7 @@ async def list_members(kind: TenantKind, tenant_id: uuid.UUID) -> list[dict[str,
         .order_by(Membership.created_at)
         .run()
     )
-    return members
+    return msgspec.convert(members, list[MemberRow])
 
 
 def _invitation_state(row: dict[str, Any]) -> str:
@@ -138,7 +138,7 @@ def _invitation_state(row: dict[str, Any]) -> str:
     return "pending"
 
 
-async def list_invitations(kind: TenantKind, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_invitations(kind: TenantKind, tenant_id: uuid.UUID) -> list[InvitationOut]:
     """The tenant's open invitations (pending or expired, not yet accepted or revoked)."""
     _, invitation_col = _tenant_columns(kind)
     rows = (
@@ -157,22 +157,22 @@ async def list_invitations(kind: TenantKind, tenant_id: uuid.UUID) -> list[dict[
         .order_by(Invitation.created_at)
         .run()
     )
-    out: list[dict[str, Any]] = []
-    for r in rows:
-        state = _invitation_state(r)
-        r.pop("token_hash")
-        r.pop("accepted_at")
-        r.pop("revoked_at")
-        out.append({**r, "status": state, "invited_by_name": r["invited_by_name"] or ""})
-    return out
+    return [
+        msgspec.convert(
+            {**r, "status": _invitation_state(r), "invited_by_name": r["invited_by_name"] or ""},
+            InvitationOut,
+            strict=False,
+        )
+        for r in rows
+    ]
 
 
 async def get_invitation(
     kind: TenantKind, tenant_id: uuid.UUID, invitation_id: uuid.UUID
-) -> dict[str, Any]:
+) -> InvitationOut:
     """One open invitation of the tenant (another tenant's, or a closed one, is not found)."""
     for row in await list_invitations(kind, tenant_id):
-        if row["id"] == invitation_id:
+        if row.id == invitation_id:
             return row
     raise NotFound("No such invitation.")
 
@@ -342,8 +342,5 @@ async def invitations_page(
 ) -> Page[InvitationOut]:
     """The tenant's open invitations, one page of them."""
     rows = await list_invitations(kind, tenant_id)
-    items = [
-        msgspec.convert(r, InvitationOut, strict=False)
-        for r in rows[params.offset : params.offset + params.per_page]
-    ]
+    items = rows[params.offset : params.offset + params.per_page]
     return Page(items=items, total=len(rows), page=params.page, per_page=params.per_page)

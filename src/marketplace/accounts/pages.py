@@ -19,7 +19,7 @@ from marketplace.accounts.credentials import (
 from marketplace.accounts.guards import Principal, client_address, me, requires_login
 from marketplace.accounts.members import invited_notice
 from marketplace.accounts.roles import CLIENT_MANAGERS, ROLES, TenantKind
-from marketplace.accounts.schemas import MemberIn, OrganisationIn, SiteIn
+from marketplace.accounts.schemas import InvitationOut, MemberIn, OrganisationIn, SiteIn
 from marketplace.accounts.sessions import end_session, start_session
 from marketplace.accounts.sign_in import authenticate
 from marketplace.accounts.users import register_user
@@ -220,7 +220,7 @@ class AccountPages(Controller):
 _NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 
 
-def revoke_page(invitation: dict[str, Any], tenant_name: str, back: str) -> Template:
+def revoke_page(invitation: InvitationOut, tenant_name: str, back: str) -> Template:
     """Revoking asks once more (shared by organisations' and bodies' members pages)."""
     return Template(
         "accounts/invitation_revoke.html",
@@ -228,7 +228,7 @@ def revoke_page(invitation: dict[str, Any], tenant_name: str, back: str) -> Temp
             "invitation": invitation,
             "tenant_name": tenant_name,
             "back": back,
-            "action": f"{back}/invitations/{invitation['id']}/revoke",
+            "action": f"{back}/invitations/{invitation.id}/revoke",
         },
     )
 
@@ -417,7 +417,7 @@ class OrganisationPages(Controller):
         return await self._render(
             principal,
             organisation_id,
-            notice=f"The invitation of {invitation['email']} is revoked; its link no longer works.",
+            notice=f"The invitation of {invitation.email} is revoked; its link no longer works.",
         )
 
     @post("/{organisation_id:uuid}/sites")

@@ -119,6 +119,16 @@ class MemberOut(msgspec.Struct):
     role: str
 
 
+class MemberRow(msgspec.Struct):
+    """A member of a tenant as its members page lists them."""
+
+    id: uuid.UUID
+    role: str
+    email: str
+    name: str
+    user_id: uuid.UUID
+
+
 class InvitationOut(msgspec.Struct):
     id: uuid.UUID
     email: str

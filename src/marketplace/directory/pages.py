@@ -228,7 +228,7 @@ class BodyAdminPages(Controller):
             principal,
             body_id,
             role,
-            notice=f"The invitation of {invitation['email']} is revoked; its link no longer works.",
+            notice=f"The invitation of {invitation.email} is revoked; its link no longer works.",
         )
 
     @get("/manage/bodies/{body_id:uuid}/activity", guards=[requires_login])
