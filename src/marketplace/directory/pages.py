@@ -312,9 +312,7 @@ class DirectoryPages(Controller):
                 "result": result,
                 "organisations": organisations,
                 "standards": await reference.list_standards(),
-                "service_names": {
-                    s["code"]: s["name"] for s in await reference.list_support_services()
-                },
+                "service_names": {s.code: s.name for s in await reference.list_support_services()},
                 "ids": ids_raw,
             },
         )
