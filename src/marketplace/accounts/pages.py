@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
@@ -249,9 +250,9 @@ class InvitationPages(Controller):
         status_code: int = 200,
     ) -> Template:
         invitation = await members.invitation_for_token(token)
-        wrong = invitation["email"] != principal.email
-        if invitation["status"] == "accepted" and invitation["accepted_by"] != principal.user_id:
-            invitation = {**invitation, "status": "used"}
+        wrong = invitation.email != principal.email
+        if invitation.status == "accepted" and invitation.accepted_by != principal.user_id:
+            invitation = msgspec.structs.replace(invitation, status="used")
         return Template(
             "accounts/invitation.html",
             context={
@@ -259,7 +260,7 @@ class InvitationPages(Controller):
                 "token": token,
                 "me": principal,
                 "wrong_account": wrong,
-                "tenant_url": tenant_url(invitation["kind"], invitation["tenant_id"]),
+                "tenant_url": tenant_url(invitation.kind, invitation.tenant_id),
                 "tz": principal.time_zone,
                 "errors": errors or {},
             },

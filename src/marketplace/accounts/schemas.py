@@ -8,6 +8,8 @@ from typing import Annotated
 
 import msgspec
 
+from marketplace.accounts.roles import TenantKind
+
 Email = Annotated[
     str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]
@@ -127,6 +129,21 @@ class MemberRow(msgspec.Struct):
     email: str
     name: str
     user_id: uuid.UUID
+
+
+class InvitationOffer(msgspec.Struct, kw_only=True):
+    """What an invitation link offers: who invites which address to which tenant, and its state."""
+
+    id: uuid.UUID
+    email: str
+    role: str
+    kind: TenantKind
+    tenant_id: uuid.UUID
+    tenant_name: str
+    inviter: str
+    expires_at: dt.datetime | None
+    accepted_by: uuid.UUID | None
+    status: str
 
 
 class InvitationOut(msgspec.Struct):
