@@ -12,7 +12,7 @@ from piccolo.table import Table
 
 from marketplace.accounts.guards import Principal, require_role
 from marketplace.accounts.roles import TenantKind
-from marketplace.accounts.tables import CertificationBody, Membership, Organisation
+from marketplace.accounts.tables import Membership, Organisation
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
 from marketplace.core.errors import Invalid, NotFound
@@ -80,18 +80,6 @@ async def check_member(field: str, organisation_id: uuid.UUID, user_id: Any) -> 
         raise Invalid.field(field, "Choose a member of the organisation.")
 
 
-async def organisation_members(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = (
-        await Membership.select(
-            Membership.user.as_alias("id"), Membership.user._.name.as_alias("name")
-        )
-        .where(Membership.organisation == organisation_id)
-        .order_by(Membership.user._.name)
-        .run()
-    )
-    return rows
-
-
 async def organisation_name(organisation_id: uuid.UUID) -> str:
     row = (
         await Organisation.select(Organisation.name)
@@ -102,16 +90,6 @@ async def organisation_name(organisation_id: uuid.UUID) -> str:
     if row is None:
         raise NotFound("No such organisation.")
     return str(row["name"])
-
-
-async def body_name(body_id: uuid.UUID) -> str:
-    row = (
-        await CertificationBody.select(CertificationBody.name)
-        .where(CertificationBody.id == body_id)
-        .first()
-        .run()
-    )
-    return str(row["name"]) if row else ""
 
 
 async def standards() -> list[dict[str, Any]]:

@@ -11,10 +11,10 @@ from litestar.di import Provide
 from litestar.response import Template
 
 from marketplace.accounts.guards import Principal, me, requires_login
+from marketplace.accounts.names import organisation_members
 from marketplace.findings.evidence import max_bytes
 from marketplace.readiness import documents, sharing
 from marketplace.readiness.attachments import file_response
-from marketplace.readiness.context import organisation_members
 from marketplace.readiness.documents import VersionRef, version_ref
 from marketplace.readiness.page_support import (
     AnyRequest,

@@ -10,9 +10,10 @@ from litestar import Controller, Response, get, post
 from litestar.response import Template
 
 from marketplace.accounts.guards import Principal, me, requires_login
+from marketplace.accounts.names import body_name
 from marketplace.readiness import internal_audits, sharing, stage1
 from marketplace.readiness.attachments import file_response
-from marketplace.readiness.context import body, body_name, can_comment, organisation_name
+from marketplace.readiness.context import body, can_comment, organisation_name
 from marketplace.readiness.page_support import AnyRequest, attempt, page, parse
 from marketplace.readiness.schemas import CommentIn
 from marketplace.web.forms import form_data
