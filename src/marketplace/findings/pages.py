@@ -16,7 +16,6 @@ from marketplace.core.errors import DomainError, Forbidden, Invalid, NotFound
 from marketplace.findings import corrective_actions as actions
 from marketplace.findings import evidence as files
 from marketplace.findings import reports, tracker
-from marketplace.findings.api import evidence_response
 from marketplace.findings.charts import trend_svg
 from marketplace.findings.schemas import (
     CorrectiveActionPatch,
@@ -27,6 +26,7 @@ from marketplace.findings.schemas import (
     ReviewIn,
     VerifyIn,
 )
+from marketplace.web.downloads import attachment
 from marketplace.web.forms import convert, errors_by_field, form_data
 
 
@@ -390,7 +390,7 @@ class EvidencePages(Controller):
     async def download(
         self, request: Request[Any, Any, Any], evidence_id: uuid.UUID
     ) -> Response[bytes]:
-        return evidence_response(await files.download_evidence(me(request), evidence_id))
+        return attachment(await files.download_evidence(me(request), evidence_id))
 
 
 PAGE_CONTROLLERS = [
