@@ -14,19 +14,12 @@ from marketplace.findings.tables import AuditReport, CorrectiveAction
 from marketplace.notifications.services import members_with_roles, notify
 from marketplace.notifications.worker import register_sweep
 from marketplace.rules.corrective_actions import resolved
+from marketplace.scheduling.context import KIND_LABELS
 from marketplace.settings import Settings
 
 CLIENT_RECIPIENTS = ("owner", "quality_manager")
 REMINDER_DAYS = 7
 SWEEP_INTERVAL = dt.timedelta(hours=1)
-KIND_LABELS = {
-    "stage1": "stage 1",
-    "stage2": "stage 2",
-    "surveillance1": "surveillance 1",
-    "surveillance2": "surveillance 2",
-    "recertification": "recertification",
-    "special": "special",
-}
 
 
 async def _report_issued(entry: ActionEntry) -> None:

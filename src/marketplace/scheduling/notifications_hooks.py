@@ -10,21 +10,13 @@ from marketplace.accounts.names import body_name, organisation_name
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.activity import ActionEntry, on_action
 from marketplace.notifications.services import members_with_roles, notify
-from marketplace.scheduling.context import audit_context
+from marketplace.scheduling.context import KIND_LABELS, audit_context
 from marketplace.scheduling.tables import AuditAssignment
 from marketplace.web.templating import local_time
 
 CLIENT_RECIPIENTS = ("owner", "quality_manager")
 BODY_RECIPIENTS = ("owner", "scheduler")
 ACTIONS = ("proposed", "confirmed", "rescheduled", "cancelled")
-KIND_LABELS = {
-    "stage1": "stage 1",
-    "stage2": "stage 2",
-    "surveillance1": "surveillance 1",
-    "surveillance2": "surveillance 2",
-    "recertification": "recertification",
-    "special": "special",
-}
 
 
 async def audit_team(audit_id: uuid.UUID, released: Sequence[str] | None) -> list[dict[str, Any]]:
