@@ -8,26 +8,21 @@ from typing import Any
 from marketplace.accounts.tables import CertificationBody, Membership, Organisation
 
 
+async def name_of(table: type[CertificationBody | Organisation], row_id: uuid.UUID) -> str | None:
+    """The tenant's name, or None when there is no such row."""
+    name = table._meta.get_column_by_name("name")
+    row = await table.select(name).where(table._meta.primary_key == row_id).first().run()
+    return None if row is None else str(row["name"])
+
+
 async def body_name(body_id: uuid.UUID) -> str:
     """The certification body's name; "" when it is gone (a notification still goes out)."""
-    row = (
-        await CertificationBody.select(CertificationBody.name)
-        .where(CertificationBody.id == body_id)
-        .first()
-        .run()
-    )
-    return str(row["name"]) if row else ""
+    return await name_of(CertificationBody, body_id) or ""
 
 
 async def organisation_name(organisation_id: uuid.UUID) -> str:
     """The client organisation's name; "" when it is gone."""
-    row = (
-        await Organisation.select(Organisation.name)
-        .where(Organisation.id == organisation_id)
-        .first()
-        .run()
-    )
-    return str(row["name"]) if row else ""
+    return await name_of(Organisation, organisation_id) or ""
 
 
 async def organisation_members(organisation_id: uuid.UUID) -> list[dict[str, Any]]:

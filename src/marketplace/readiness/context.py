@@ -11,6 +11,7 @@ import msgspec
 from piccolo.table import Table
 
 from marketplace.accounts.guards import Principal, require_role
+from marketplace.accounts.names import name_of
 from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import Membership, Organisation
 from marketplace.core import clock
@@ -81,15 +82,10 @@ async def check_member(field: str, organisation_id: uuid.UUID, user_id: Any) -> 
 
 
 async def organisation_name(organisation_id: uuid.UUID) -> str:
-    row = (
-        await Organisation.select(Organisation.name)
-        .where(Organisation.id == organisation_id)
-        .first()
-        .run()
-    )
-    if row is None:
+    name = await name_of(Organisation, organisation_id)
+    if name is None:
         raise NotFound("No such organisation.")
-    return str(row["name"])
+    return name
 
 
 async def standards() -> list[dict[str, Any]]:
