@@ -13,6 +13,7 @@ import msgspec
 from piccolo.columns import Column
 
 from marketplace.accounts.guards import Principal
+from marketplace.accounts.names import organisation_members
 from marketplace.accounts.tables import Membership
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, entries_for_entity, log_action
@@ -204,19 +205,6 @@ async def read_corrective_action(actor: Actor, ca_id: uuid.UUID) -> CorrectiveAc
     """An action, for the members of the client and of the body (404 for everyone else)."""
     action_actor(actor, await ca_row(ca_id))
     return await get_corrective_action(ca_id)
-
-
-async def organisation_members(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Who an action may be assigned to: the client organisation's members, by name."""
-    rows: list[dict[str, Any]] = (
-        await Membership.select(
-            Membership.user.as_alias("id"), Membership.user._.name.as_alias("name")
-        )
-        .where(Membership.organisation == organisation_id)
-        .order_by(Membership.user._.name)
-        .run()
-    )
-    return rows
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from marketplace.accounts.guards import Principal
+from marketplace.accounts.names import organisation_members
 from marketplace.core import clock
 from marketplace.core.errors import Invalid
 from marketplace.core.pagination import Page, PageParams
@@ -18,7 +19,6 @@ from marketplace.findings.access import Actor, body_member, organisation_member
 from marketplace.findings.corrective_actions import (
     LIST_COLUMNS,
     action_out,
-    organisation_members,
     overdue,
 )
 from marketplace.findings.schemas import CorrectiveActionOut, TrackerRow
