@@ -121,6 +121,13 @@ class MemberOut(msgspec.Struct):
     role: str
 
 
+class MemberRef(msgspec.Struct):
+    """A member of an organisation as a choice (owner of a task, author of a version)."""
+
+    id: uuid.UUID
+    name: str
+
+
 class MemberRow(msgspec.Struct):
     """A member of a tenant as its members page lists them."""
 

@@ -22,6 +22,7 @@ from marketplace.calendars.tables import CalendarFeed
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
 from marketplace.core.errors import Invalid, NotFound
+from marketplace.scheduling.context import KIND_LABELS as AUDIT_KIND_LABELS
 from marketplace.scheduling.tables import Audit, AuditAssignment, Auditor
 
 SCOPES = ("me", "organisation", "body", "auditor")
@@ -37,14 +38,8 @@ TOUCH_EVERY = dt.timedelta(hours=1)
 RENDER_VERSION = "1"
 MAX_FEEDS_PER_USER = 50
 
-KIND_LABELS = {
-    "stage1": "stage 1",
-    "stage2": "stage 2",
-    "surveillance1": "surveillance 1",
-    "surveillance2": "surveillance 2",
-    "recertification": "recertification",
-    "special": "special audit",
-}
+# A feed's event says "special audit" where an e-mail says "special".
+KIND_LABELS = {**AUDIT_KIND_LABELS, "special": "special audit"}
 ROLE_ORDER = {"lead": 0, "member": 1, "expert": 2}
 
 

@@ -8,7 +8,8 @@ import unicodedata
 import uuid
 from typing import Any
 
-from marketplace.accounts.tables import CertificationBody, Organisation, Site
+from marketplace.accounts.names import body_name, organisation_name
+from marketplace.accounts.tables import Site
 from marketplace.certificates.registry import record_event
 from marketplace.certificates.schemas import CycleContext
 from marketplace.certificates.tables import Certificate, CertificateSequence
@@ -71,18 +72,6 @@ async def _accreditation(body_id: uuid.UUID, standard: str, on: dt.date) -> dict
 
 async def _parties(cycle: CycleContext) -> tuple[str, str, list[dict[str, Any]]]:
     """The body's name, the organisation's name and its sites (central first) to print."""
-    body = (
-        await CertificationBody.select(CertificationBody.name)
-        .where(CertificationBody.id == cycle.body_id)
-        .first()
-        .run()
-    )
-    org = (
-        await Organisation.select(Organisation.name)
-        .where(Organisation.id == cycle.organisation_id)
-        .first()
-        .run()
-    )
     sites: list[dict[str, Any]] = (
         await Site.select(Site.name, Site.address, Site.country, Site.central)
         .where(Site.organisation == cycle.organisation_id)
@@ -90,7 +79,11 @@ async def _parties(cycle: CycleContext) -> tuple[str, str, list[dict[str, Any]]]
         .order_by(Site.name)
         .run()
     )
-    return (body["name"] if body else ""), (org["name"] if org else ""), sites
+    return (
+        await body_name(cycle.body_id),
+        await organisation_name(cycle.organisation_id),
+        sites,
+    )
 
 
 async def _original_issue(cycle: CycleContext) -> dt.date | None:

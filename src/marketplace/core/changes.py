@@ -21,11 +21,15 @@ async def apply_changes(
     actor_id: uuid.UUID | None,
     entity_type: str,
     tenant: Tenant | None,
+    entity_id: uuid.UUID | None = None,
+    data: dict[str, Any] | None = None,
 ) -> list[str]:
     """Update `row_id` with `updates` and log `action` naming the changed fields; [] when none.
 
     Call it inside the caller's write transaction. A table with an `updated_at` column has it
     stamped, and it is left out of the logged field names, which say what the user changed.
+    The entry is about `entity_id` (default: the row itself; a document for one of its
+    versions) and carries `data` instead of the field names when given.
     """
     if not updates:
         return []
@@ -39,9 +43,9 @@ async def apply_changes(
         action,
         actor_id=actor_id,
         entity_type=entity_type,
-        entity_id=row_id,
+        entity_id=row_id if entity_id is None else entity_id,
         tenant=tenant,
-        data={"fields": fields},
+        data={"fields": fields} if data is None else data,
     )
     return fields
 

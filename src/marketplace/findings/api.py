@@ -31,6 +31,7 @@ from marketplace.findings.schemas import (
     ReviewIn,
     VerifyIn,
 )
+from marketplace.web.downloads import attachment
 
 
 class AuditReportController(Controller):
@@ -248,22 +249,6 @@ class CorrectiveActionReviewController(Controller):
         return await actions.get_corrective_action(ca_id)
 
 
-def evidence_response(download: files.EvidenceDownload) -> Response[bytes]:
-    """The file as an attachment under its sanitised name; never rendered by the browser."""
-    return Response(
-        content=download.content,
-        media_type=download.content_type,
-        headers={
-            # Stored as sniffed ("text/plain; charset=utf-8"); given as the header, Litestar
-            # does not append a second charset as it does to a text/* media_type.
-            "Content-Type": download.content_type,
-            "Content-Disposition": files.content_disposition(download.filename),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
 class EvidenceController(Controller):
     path = "/api/v1/evidence/{evidence_id:uuid}"
     tags = ["findings"]
@@ -273,7 +258,7 @@ class EvidenceController(Controller):
     async def download(
         self, request: Request[Any, Any, Any], evidence_id: uuid.UUID
     ) -> Response[bytes]:
-        return evidence_response(await files.download_evidence(principal_of(request), evidence_id))
+        return attachment(await files.download_evidence(principal_of(request), evidence_id))
 
 
 API_CONTROLLERS = [

@@ -13,6 +13,8 @@ import msgspec
 from piccolo.columns import Column
 
 from marketplace.accounts.guards import Principal
+from marketplace.accounts.names import organisation_members
+from marketplace.accounts.schemas import MemberRef
 from marketplace.accounts.tables import Membership
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, entries_for_entity, log_action
@@ -29,7 +31,7 @@ from marketplace.findings.access import (
     can_answer,
     can_review,
 )
-from marketplace.findings.schemas import CorrectiveActionOut, CorrectiveActionView, MemberRef
+from marketplace.findings.schemas import CorrectiveActionOut, CorrectiveActionView
 from marketplace.findings.tables import BodyFindingPolicy, CorrectiveAction, EvidenceFile, Finding
 from marketplace.rules import corrective_actions as workflow
 from marketplace.rules.corrective_actions import Step
@@ -204,19 +206,6 @@ async def read_corrective_action(actor: Actor, ca_id: uuid.UUID) -> CorrectiveAc
     """An action, for the members of the client and of the body (404 for everyone else)."""
     action_actor(actor, await ca_row(ca_id))
     return await get_corrective_action(ca_id)
-
-
-async def organisation_members(organisation_id: uuid.UUID) -> list[MemberRef]:
-    """Who an action may be assigned to: the client organisation's members, by name."""
-    rows: list[dict[str, Any]] = (
-        await Membership.select(
-            Membership.user.as_alias("id"), Membership.user._.name.as_alias("name")
-        )
-        .where(Membership.organisation == organisation_id)
-        .order_by(Membership.user._.name)
-        .run()
-    )
-    return msgspec.convert(rows, list[MemberRef])
 
 
 @dataclass(frozen=True)

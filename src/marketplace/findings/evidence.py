@@ -15,7 +15,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
-from urllib.parse import quote
 
 from marketplace.accounts.guards import Principal
 from marketplace.core import storage
@@ -203,14 +202,6 @@ def read_file(stored_name: str) -> bytes | None:
         return path.read_bytes()
     except FileNotFoundError:
         return None
-
-
-def content_disposition(filename: str) -> str:
-    """attachment with an ASCII fallback name and the UTF-8 name (RFC 6266, RFC 5987)."""
-    fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
-    )
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 # --- attaching and reading evidence ------------------------------------------------------------

@@ -6,27 +6,20 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from marketplace.accounts.names import body_name, organisation_name
 from marketplace.accounts.roles import TenantKind
-from marketplace.accounts.tables import CertificationBody, Organisation
 from marketplace.core import clock
 from marketplace.core.activity import ActionEntry, on_action
 from marketplace.findings.tables import AuditReport, CorrectiveAction
 from marketplace.notifications.services import members_with_roles, notify
 from marketplace.notifications.worker import register_sweep
 from marketplace.rules.corrective_actions import resolved
+from marketplace.scheduling.context import KIND_LABELS
 from marketplace.settings import Settings
 
 CLIENT_RECIPIENTS = ("owner", "quality_manager")
 REMINDER_DAYS = 7
 SWEEP_INTERVAL = dt.timedelta(hours=1)
-KIND_LABELS = {
-    "stage1": "stage 1",
-    "stage2": "stage 2",
-    "surveillance1": "surveillance 1",
-    "surveillance2": "surveillance 2",
-    "recertification": "recertification",
-    "special": "special",
-}
 
 
 async def _report_issued(entry: ActionEntry) -> None:
@@ -45,18 +38,6 @@ async def _report_issued(entry: ActionEntry) -> None:
     )
     if report is None:
         return
-    org = (
-        await Organisation.select(Organisation.name)
-        .where(Organisation.id == report["organisation_id"])
-        .first()
-        .run()
-    )
-    body = (
-        await CertificationBody.select(CertificationBody.name)
-        .where(CertificationBody.id == report["body_id"])
-        .first()
-        .run()
-    )
     await notify(
         "report_issued",
         user_ids=await members_with_roles(
@@ -66,8 +47,8 @@ async def _report_issued(entry: ActionEntry) -> None:
             "report_id": entry.entity_id,
             "audit_label": f"{str(report['standard']).split(':')[0]} "
             f"{KIND_LABELS.get(report['kind'], report['kind'])}",
-            "organisation": org["name"] if org else "",
-            "body_name": body["name"] if body else "",
+            "organisation": await organisation_name(report["organisation_id"]),
+            "body_name": await body_name(report["body_id"]),
             "findings": entry.data.get("findings", 0),
             "corrective_actions": entry.data.get("corrective_actions_opened", 0),
             "path": f"/reports/{entry.entity_id}",

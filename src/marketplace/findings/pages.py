@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import Provide
 from litestar.response import Redirect, Template
 
 from marketplace.accounts.guards import Principal, me, requires_login
@@ -16,7 +17,6 @@ from marketplace.core.errors import DomainError, Forbidden, Invalid, NotFound
 from marketplace.findings import corrective_actions as actions
 from marketplace.findings import evidence as files
 from marketplace.findings import reports, tracker
-from marketplace.findings.api import evidence_response
 from marketplace.findings.charts import trend_svg
 from marketplace.findings.schemas import (
     CorrectiveActionPatch,
@@ -27,6 +27,7 @@ from marketplace.findings.schemas import (
     ReviewIn,
     VerifyIn,
 )
+from marketplace.web.downloads import attachment
 from marketplace.web.forms import convert, errors_by_field, form_data
 
 
@@ -181,56 +182,62 @@ class ReportEditPages(_ReportPage):
         return await self._done(principal, report_id, work())
 
 
-def _filters(
-    status: str | None,
-    grade: str | None,
-    overdue: str | None,
-    owner: str | None,
+@dataclasses.dataclass(frozen=True)
+class TrackerQuery:
+    """The tracker's query string: as filters, and as sent (echoed into the filter form)."""
+
+    filters: tracker.Filters
+    sent: dict[str, str]
+
+
+def tracker_query(
+    status: str | None = None,
+    grade: str | None = None,
+    overdue: str | None = None,
+    owner: str | None = None,
     clause: str | None = None,
-) -> tracker.Filters:
-    """The tracker's query string as filters (empty values mean any)."""
+) -> TrackerQuery:
+    """The tracker's query string as filters (empty values mean any); the list and its CSV."""
     owner_id: uuid.UUID | None = None
     if owner:
         try:
             owner_id = uuid.UUID(owner)
         except ValueError:
             raise Invalid.field("owner", "Choose an owner from the list.") from None
-    return tracker.Filters(
+    filters = tracker.Filters(
         status=status or None,
         grade=grade or None,
         overdue_only=True if overdue in ("1", "true", "on") else None,
         owner_id=owner_id,
         clause=(clause or "").strip()[:40] or None,
     )
+    sent = {"status": status, "grade": grade, "overdue": overdue, "owner": owner, "clause": clause}
+    return TrackerQuery(filters, {k: v or "" for k, v in sent.items()})
 
 
 class TrackerPages(Controller):
     include_in_schema = False
     path = "/organisations/{organisation_id:uuid}/corrective-actions"
     guards = [requires_login]
+    # The list and its CSV read the same filters from the query string.
+    dependencies = {"filtering": Provide(tracker_query, sync_to_thread=False)}
 
     @get("")
     async def tracker(
         self,
         request: Request[Any, Any, Any],
         organisation_id: uuid.UUID,
-        status: str | None = None,
-        grade: str | None = None,
-        overdue: str | None = None,
-        owner: str | None = None,
+        filtering: TrackerQuery,
         page: int = 1,
-        clause: str | None = None,
     ) -> Template:
-        filters = _filters(status, grade, overdue, owner, clause)
-        found = await tracker.tracker(me(request), organisation_id, filters, page)
-        query = {"status": status, "grade": grade, "overdue": overdue, "owner": owner}
+        found = await tracker.tracker(me(request), organisation_id, filtering.filters, page)
         return Template(
             "findings/tracker.html",
             context={
                 **_context(found),
                 "chart": trend_svg(found.board.trend),
                 "organisation_id": organisation_id,
-                "query": {**{k: v or "" for k, v in query.items()}, "clause": clause or ""},
+                "query": filtering.sent,
                 "statuses": tracker.STATUSES,
             },
         )
@@ -240,15 +247,10 @@ class TrackerPages(Controller):
         self,
         request: Request[Any, Any, Any],
         organisation_id: uuid.UUID,
-        status: str | None = None,
-        grade: str | None = None,
-        overdue: str | None = None,
-        owner: str | None = None,
-        clause: str | None = None,
+        filtering: TrackerQuery,
     ) -> Response[str]:
-        filters = _filters(status, grade, overdue, owner, clause)
         return Response(
-            content=await tracker.export_csv(me(request), organisation_id, filters),
+            content=await tracker.export_csv(me(request), organisation_id, filtering.filters),
             media_type="text/csv",  # Litestar appends "; charset=utf-8"
             headers={"Content-Disposition": 'attachment; filename="corrective-actions.csv"'},
         )
@@ -390,7 +392,7 @@ class EvidencePages(Controller):
     async def download(
         self, request: Request[Any, Any, Any], evidence_id: uuid.UUID
     ) -> Response[bytes]:
-        return evidence_response(await files.download_evidence(me(request), evidence_id))
+        return attachment(await files.download_evidence(me(request), evidence_id))
 
 
 PAGE_CONTROLLERS = [

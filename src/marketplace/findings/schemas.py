@@ -72,13 +72,6 @@ class SiteRef(msgspec.Struct):
     name: str
 
 
-class MemberRef(msgspec.Struct):
-    """A member of the client organisation a corrective action may be assigned to."""
-
-    id: uuid.UUID
-    name: str
-
-
 class ReportOut(msgspec.Struct):
     id: uuid.UUID
     audit_id: uuid.UUID

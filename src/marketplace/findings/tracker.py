@@ -10,6 +10,8 @@ from typing import Any
 import msgspec
 
 from marketplace.accounts.guards import Principal
+from marketplace.accounts.names import organisation_members
+from marketplace.accounts.schemas import MemberRef
 from marketplace.core import clock
 from marketplace.core.errors import Invalid
 from marketplace.core.pagination import Page, PageParams
@@ -18,10 +20,9 @@ from marketplace.findings.access import Actor, body_member, organisation_member
 from marketplace.findings.corrective_actions import (
     LIST_COLUMNS,
     action_out,
-    organisation_members,
     overdue,
 )
-from marketplace.findings.schemas import CorrectiveActionOut, MemberRef, TrackerRow
+from marketplace.findings.schemas import CorrectiveActionOut, TrackerRow
 from marketplace.findings.tables import CorrectiveAction
 from marketplace.rules import corrective_actions as workflow
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketplace.accounts import credentials as account_services
+from marketplace.accounts.names import body_name, organisation_name
 from marketplace.accounts.roles import TenantKind
-from marketplace.accounts.tables import CertificationBody, Membership, Organisation, User
+from marketplace.accounts.tables import Membership, User
 from marketplace.core import clock
 from marketplace.core.activity import ActionEntry, log_action, on_action
 from marketplace.core.db import write_transaction
@@ -382,19 +383,9 @@ async def _invitation_created(entry: ActionEntry) -> None:
     if not email or not token or entry.tenant is None:
         return
     if entry.tenant.kind == TenantKind.organisation:
-        tenant = (
-            await Organisation.select(Organisation.name)
-            .where(Organisation.id == entry.tenant.id)
-            .first()
-            .run()
-        )
+        tenant_name = await organisation_name(entry.tenant.id)
     else:
-        tenant = (
-            await CertificationBody.select(CertificationBody.name)
-            .where(CertificationBody.id == entry.tenant.id)
-            .first()
-            .run()
-        )
+        tenant_name = await body_name(entry.tenant.id)
     inviter = None
     if entry.actor_id is not None:
         inviter = await User.select(User.name).where(User.id == entry.actor_id).first().run()
@@ -403,7 +394,7 @@ async def _invitation_created(entry: ActionEntry) -> None:
         emails=[email],
         data={
             "tenant_kind": entry.tenant.kind,
-            "tenant_name": tenant["name"] if tenant else "",
+            "tenant_name": tenant_name,
             "role": str(entry.data.get("role", "")).replace("_", " "),
             "inviter": inviter["name"] if inviter else "",
             "email": email,

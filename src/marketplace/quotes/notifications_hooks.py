@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from marketplace.accounts.names import body_name
 from marketplace.accounts.roles import TenantKind
-from marketplace.accounts.tables import CertificationBody
 from marketplace.core.activity import ActionEntry, on_action
 from marketplace.notifications.services import members_with_roles, notify
 from marketplace.quotes.tables import Quote, QuoteRequest
@@ -13,16 +13,6 @@ from marketplace.web.templating import money
 
 BODY_RECIPIENTS = ("owner", "scheduler")
 CLIENT_RECIPIENTS = ("owner", "quality_manager")
-
-
-async def _body_name(body_id: uuid.UUID) -> str:
-    row = (
-        await CertificationBody.select(CertificationBody.name)
-        .where(CertificationBody.id == body_id)
-        .first()
-        .run()
-    )
-    return str(row["name"]) if row else ""
 
 
 async def _request_received(entry: ActionEntry) -> None:
@@ -37,7 +27,7 @@ async def _request_received(entry: ActionEntry) -> None:
             "request_id": entry.entity_id,
             "organisation": entry.data.get("organisation", ""),
             "standard": entry.data.get("standard", ""),
-            "body_name": await _body_name(body_id),
+            "body_name": await body_name(body_id),
             "path": f"/manage/bodies/{body_id}/quote-requests/{entry.entity_id}",
         },
     )

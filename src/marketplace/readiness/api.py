@@ -25,7 +25,6 @@ from marketplace.readiness import (
     sharing,
     stage1,
 )
-from marketplace.readiness.attachments import file_response
 from marketplace.readiness.context import body, client
 from marketplace.readiness.documents import VersionRef, version_ref
 from marketplace.readiness.schemas import (
@@ -63,6 +62,7 @@ from marketplace.readiness.schemas import (
     VersionOut,
     VersionPatch,
 )
+from marketplace.web.downloads import attachment
 
 AnyRequest = Request[Any, Any, Any]
 # The document version routes take their three path ids as one value.
@@ -292,7 +292,7 @@ class DocumentController(Controller):
         dependencies=VERSION,
     )
     async def download(self, request: AnyRequest, ref: VersionRef) -> Response[bytes]:
-        return file_response(await documents.download_as(principal_of(request), ref))
+        return attachment(await documents.download_as(principal_of(request), ref))
 
     @post(
         "/{document_id:uuid}/versions/{version_id:uuid}/approve",
@@ -372,7 +372,7 @@ class SharedDocumentController(Controller):
         self, request: AnyRequest, body_id: uuid.UUID, document_id: uuid.UUID, version_id: uuid.UUID
     ) -> Response[bytes]:
         p = principal_of(request)
-        return file_response(await sharing.shared_download_as(p, body_id, document_id, version_id))
+        return attachment(await sharing.shared_download_as(p, body_id, document_id, version_id))
 
     @post(
         "/{document_id:uuid}/comments",

@@ -10,9 +10,10 @@ from litestar import Controller, Response, get, post
 from litestar.response import Template
 
 from marketplace.accounts.guards import Principal, me, requires_login
+from marketplace.accounts.names import organisation_members
 from marketplace.readiness import assessments, documents, stage1
 from marketplace.readiness.charts import progress_svg
-from marketplace.readiness.context import organisation_members, standards
+from marketplace.readiness.context import standards
 from marketplace.readiness.page_support import (
     AnyRequest,
     Render,

@@ -11,13 +11,12 @@ import msgspec
 from piccolo.table import Table
 
 from marketplace.accounts.guards import Principal, require_role
+from marketplace.accounts.names import name_of
 from marketplace.accounts.roles import TenantKind
-from marketplace.accounts.tables import CertificationBody, Membership, Organisation
-from marketplace.core import clock
-from marketplace.core.activity import Tenant, log_action
+from marketplace.accounts.tables import Membership, Organisation
 from marketplace.core.errors import Invalid, NotFound
 from marketplace.findings.access import REPORT_WRITERS
-from marketplace.readiness.schemas import MemberRef, StandardRef
+from marketplace.readiness.schemas import StandardRef
 from marketplace.reference.tables import Standard
 from marketplace.scheduling.context import CLIENT_ALL
 
@@ -81,38 +80,11 @@ async def check_member(field: str, organisation_id: uuid.UUID, user_id: Any) -> 
         raise Invalid.field(field, "Choose a member of the organisation.")
 
 
-async def organisation_members(organisation_id: uuid.UUID) -> list[MemberRef]:
-    rows: list[dict[str, Any]] = (
-        await Membership.select(
-            Membership.user.as_alias("id"), Membership.user._.name.as_alias("name")
-        )
-        .where(Membership.organisation == organisation_id)
-        .order_by(Membership.user._.name)
-        .run()
-    )
-    return msgspec.convert(rows, list[MemberRef])
-
-
 async def organisation_name(organisation_id: uuid.UUID) -> str:
-    row = (
-        await Organisation.select(Organisation.name)
-        .where(Organisation.id == organisation_id)
-        .first()
-        .run()
-    )
-    if row is None:
+    name = await name_of(Organisation, organisation_id)
+    if name is None:
         raise NotFound("No such organisation.")
-    return str(row["name"])
-
-
-async def body_name(body_id: uuid.UUID) -> str:
-    row = (
-        await CertificationBody.select(CertificationBody.name)
-        .where(CertificationBody.id == body_id)
-        .first()
-        .run()
-    )
-    return str(row["name"]) if row else ""
+    return name
 
 
 async def standards() -> list[StandardRef]:
@@ -144,35 +116,6 @@ def changes_of(
 def columns_of(table: type[Table], changes: dict[str, Any], names: Iterable[str]) -> dict[Any, Any]:
     """The column updates for the named fields present in `changes` (a null kept: it clears)."""
     return {getattr(table, n): changes[n] for n in names if n in changes}
-
-
-async def save_patch(
-    table: type[Table],
-    row_id: uuid.UUID,
-    updates: dict[Any, Any],
-    *,
-    action: str,
-    actor_id: uuid.UUID | None,
-    entity_type: str,
-    entity_id: uuid.UUID,
-    tenant: Tenant,
-    data: dict[str, Any] | None = None,
-) -> bool:
-    """Write the updates with a fresh updated_at and log which fields changed; nothing to do: False."""
-    if not updates:
-        return False
-    fields = sorted(c._meta.name for c in updates)
-    updates[table._meta.get_column_by_name("updated_at")] = clock.now()
-    await table.update(updates).where(table._meta.primary_key == row_id).run()
-    await log_action(
-        action,
-        actor_id=actor_id,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        tenant=tenant,
-        data={"fields": fields} if data is None else data,
-    )
-    return True
 
 
 def as_struct(row: dict[str, Any], kind: type[T], **renames: str) -> T:

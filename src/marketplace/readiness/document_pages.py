@@ -11,10 +11,9 @@ from litestar.di import Provide
 from litestar.response import Template
 
 from marketplace.accounts.guards import Principal, me, requires_login
+from marketplace.accounts.names import organisation_members
 from marketplace.findings.evidence import max_bytes
 from marketplace.readiness import documents, sharing
-from marketplace.readiness.attachments import file_response
-from marketplace.readiness.context import organisation_members
 from marketplace.readiness.documents import VersionRef, version_ref
 from marketplace.readiness.page_support import (
     AnyRequest,
@@ -37,6 +36,7 @@ from marketplace.readiness.schemas import (
     VersionPatch,
 )
 from marketplace.rules.readiness import DOCUMENT_TYPES
+from marketplace.web.downloads import attachment
 from marketplace.web.forms import form_data
 
 # The document version pages take their three path ids as one value.
@@ -209,4 +209,4 @@ class DocumentPages(Controller):
 
     @get("/documents/{document_id:uuid}/versions/{version_id:uuid}/file", dependencies=VERSION)
     async def download(self, request: AnyRequest, ref: VersionRef) -> Response[bytes]:
-        return file_response(await documents.download_as(me(request), ref))
+        return attachment(await documents.download_as(me(request), ref))

@@ -15,6 +15,7 @@ from marketplace.accounts.guards import Principal
 from marketplace.accounts.tables import User
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
+from marketplace.core.changes import apply_changes
 from marketplace.core.db import write_transaction
 from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.findings import evidence as files
@@ -25,7 +26,6 @@ from marketplace.readiness.context import (
     check_member,
     client,
     columns_of,
-    save_patch,
 )
 from marketplace.readiness.schemas import (
     AccessOut,
@@ -264,7 +264,7 @@ async def update_document(
         if "owner_id" in changes:
             await check_member("owner_id", doc.organisation, changes["owner_id"])
             updates[ControlledDocument.owner] = changes["owner_id"]
-        await save_patch(
+        await apply_changes(
             ControlledDocument,
             document_id,
             updates,
@@ -342,7 +342,7 @@ async def update_version(
         if changes.get("author_id") is not None:
             await check_member("author_id", doc.organisation, changes["author_id"])
             updates[DocumentVersion.author] = changes["author_id"]
-        await save_patch(
+        await apply_changes(
             DocumentVersion,
             version_id,
             updates,

@@ -10,8 +10,8 @@ from litestar import Controller, Response, get, post
 from litestar.response import Template
 
 from marketplace.accounts.guards import Principal, me, requires_login
+from marketplace.accounts.names import organisation_members
 from marketplace.readiness import internal_audits, sharing, stage1
-from marketplace.readiness.context import organisation_members
 from marketplace.readiness.page_support import (
     AnyRequest,
     Render,

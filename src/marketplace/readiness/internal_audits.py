@@ -12,6 +12,7 @@ import msgspec
 from marketplace.accounts.guards import Principal
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, log_action
+from marketplace.core.changes import apply_changes
 from marketplace.core.db import write_transaction
 from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.readiness.context import (
@@ -21,7 +22,6 @@ from marketplace.readiness.context import (
     check_member,
     client,
     columns_of,
-    save_patch,
 )
 from marketplace.readiness.schemas import (
     CompleteIn,
@@ -292,7 +292,7 @@ async def update_internal_finding(
         if "owner_id" in changes:
             await check_member("owner_id", row.organisation_id, changes["owner_id"])
             updates[InternalFinding.owner] = changes["owner_id"]
-        await save_patch(
+        await apply_changes(
             InternalFinding,
             finding_id,
             updates,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from marketplace.accounts.names import body_name
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.activity import ActionEntry, on_action
 from marketplace.notifications.services import members_with_roles, notify
-from marketplace.readiness.context import body_name, organisation_name
+from marketplace.readiness.context import organisation_name
 from marketplace.readiness.tables import ControlledDocument, DocumentComment, InternalAudit
 from marketplace.scheduling.tables import AuditAssignment
 

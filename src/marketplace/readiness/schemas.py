@@ -20,13 +20,6 @@ Comment = Annotated[str, msgspec.Meta(max_length=4000)]
 Retention = Annotated[int, msgspec.Meta(ge=1, le=1200)]
 
 
-class MemberRef(msgspec.Struct):
-    """A member of the client organisation, as a choice of owner or author."""
-
-    id: uuid.UUID
-    name: str
-
-
 class StandardRef(msgspec.Struct):
     """A standard a self-assessment can be run against."""
 

@@ -10,11 +10,12 @@ from litestar import Controller, Response, get, post
 from litestar.response import Template
 
 from marketplace.accounts.guards import Principal, me, requires_login
+from marketplace.accounts.names import body_name
 from marketplace.readiness import internal_audits, sharing, stage1
-from marketplace.readiness.attachments import file_response
-from marketplace.readiness.context import body, body_name, can_comment, organisation_name
+from marketplace.readiness.context import body, can_comment, organisation_name
 from marketplace.readiness.page_support import AnyRequest, attempt, page, parse
 from marketplace.readiness.schemas import CommentIn
+from marketplace.web.downloads import attachment
 from marketplace.web.forms import form_data
 
 
@@ -69,7 +70,7 @@ class BodyReadinessPages(Controller):
         self, request: AnyRequest, body_id: uuid.UUID, document_id: uuid.UUID, version_id: uuid.UUID
     ) -> Response[bytes]:
         served = await sharing.shared_download_as(me(request), body_id, document_id, version_id)
-        return file_response(served)
+        return attachment(served)
 
     @post("/shared-documents/{document_id:uuid}/comments")
     async def comment(

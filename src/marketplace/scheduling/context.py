@@ -19,6 +19,16 @@ from marketplace.rules.audit_status import AuditAction, AuditStatus, Refusal, ne
 from marketplace.rules.cycle import Window, window_state
 from marketplace.scheduling.tables import Audit
 
+# How messages name an audit's kind ("ISO 9001 surveillance 1"): e-mails, feeds, reports.
+KIND_LABELS = {
+    "stage1": "stage 1",
+    "stage2": "stage 2",
+    "surveillance1": "surveillance 1",
+    "surveillance2": "surveillance 2",
+    "recertification": "recertification",
+    "special": "special",
+}
+
 # --- who may do what -------------------------------------------------------------------------
 
 CLIENT_BOOKERS = frozenset({"owner", "quality_manager"})

@@ -6,25 +6,17 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from marketplace.accounts.names import body_name, organisation_name
 from marketplace.accounts.roles import TenantKind
-from marketplace.accounts.tables import CertificationBody, Organisation
 from marketplace.core.activity import ActionEntry, on_action
 from marketplace.notifications.services import members_with_roles, notify
-from marketplace.scheduling.context import audit_context
+from marketplace.scheduling.context import KIND_LABELS, audit_context
 from marketplace.scheduling.tables import AuditAssignment
 from marketplace.web.templating import local_time
 
 CLIENT_RECIPIENTS = ("owner", "quality_manager")
 BODY_RECIPIENTS = ("owner", "scheduler")
 ACTIONS = ("proposed", "confirmed", "rescheduled", "cancelled")
-KIND_LABELS = {
-    "stage1": "stage 1",
-    "stage2": "stage 2",
-    "surveillance1": "surveillance 1",
-    "surveillance2": "surveillance 2",
-    "recertification": "recertification",
-    "special": "special",
-}
 
 
 async def audit_team(audit_id: uuid.UUID, released: Sequence[str] | None) -> list[dict[str, Any]]:
@@ -66,18 +58,7 @@ async def _audit_changed(entry: ActionEntry) -> None:
         return
     action = entry.action.rsplit(".", 1)[1]
     ctx = await audit_context(uuid.UUID(entry.entity_id))
-    org = (
-        await Organisation.select(Organisation.name)
-        .where(Organisation.id == ctx.organisation_id)
-        .first()
-        .run()
-    )
-    body = (
-        await CertificationBody.select(CertificationBody.name)
-        .where(CertificationBody.id == ctx.body_id)
-        .first()
-        .run()
-    )
+    org, body = await organisation_name(ctx.organisation_id), await body_name(ctx.body_id)
     released = entry.data.get("released_assignments", []) if action == "cancelled" else None
     team = await audit_team(ctx.id, released)
     tz = ctx.row["time_zone"] or ctx.site_time_zone
@@ -99,8 +80,8 @@ async def _audit_changed(entry: ActionEntry) -> None:
             "action": action,
             "sequence": entry.data.get("sequence", ctx.sequence),
             "audit_label": f"{ctx.standard.split(':')[0]} {KIND_LABELS.get(ctx.kind, ctx.kind)}",
-            "organisation": org["name"] if org else "",
-            "body_name": body["name"] if body else "",
+            "organisation": org,
+            "body_name": body,
             "starts": local_time(starts, tz) if starts else "",
             "ends": local_time(ends, tz) if ends else "",
             # Also as instants, so each reader's e-mail can add the times in their own zone.

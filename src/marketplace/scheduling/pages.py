@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
 from litestar.response import Redirect, Template
 
 from marketplace.accounts.guards import Principal, me, require_role, requires_login
@@ -146,23 +147,18 @@ class PlanningPages(Controller):
     path = "/manage/bodies/{body_id:uuid}"
     guards = [requires_login]
 
-    @get("/planning")
+    @get("/planning", dependencies={"filters": Provide(board.BoardFilters, sync_to_thread=False)})
     async def board(
         self,
         request: Request[Any, Any, Any],
         body_id: uuid.UUID,
+        filters: board.BoardFilters,
         auditor: str | None = None,
         status: str | None = None,
-        kind: str | None = None,
-        opens_by: dt.date | None = None,
-        due_by: dt.date | None = None,
-        completed_from: dt.date | None = None,
-        completed_to: dt.date | None = None,
     ) -> Template:
         # The board opens on what still needs planning; date and kind filters arrive from the
-        # dashboards' links (no form field of their own).
+        # dashboards' links (no form field of their own) and are read as the API reads them.
         status = status or "open"
-        filters = board.BoardFilters(kind or None, opens_by, due_by, completed_from, completed_to)
         view = await board.planning_view(me(request), body_id, auditor, status, filters)
         return Template(
             "scheduling/planning.html",

@@ -12,6 +12,7 @@ from marketplace.core.errors import PayloadTooLarge, UnsupportedMediaType
 from marketplace.findings import evidence
 from marketplace.findings.corrective_actions import overdue
 from marketplace.rules.corrective_actions import resolved
+from marketplace.web import downloads
 
 
 def _zip(*names: str) -> bytes:
@@ -89,7 +90,7 @@ def test_long_names_keep_their_extension() -> None:
 
 
 def test_content_disposition_has_ascii_fallback_and_utf8_name() -> None:
-    header = evidence.content_disposition("Prüfbericht 2026.pdf")
+    header = downloads.content_disposition("Prüfbericht 2026.pdf")
     assert (
         header
         == "attachment; filename=\"Pr_fbericht 2026.pdf\"; filename*=UTF-8''Pr%C3%BCfbericht%202026.pdf"
