@@ -49,4 +49,4 @@ async def shared_document(
     doc_id, version_id = await approved_document(org_id, code)
     await share_documents(None, org_id, body_id, [doc_id])
     share = (await list_shares(org_id))[0]
-    return {"doc": doc_id, "version": version_id, "share": share["id"]}
+    return {"doc": doc_id, "version": version_id, "share": share.id}

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from marketplace.accounts.roles import ROLES, TenantKind
-from marketplace.accounts.schemas import InvitationOut, MembershipOut
+from marketplace.accounts.schemas import InvitationOffer, InvitationOut, MemberRow, MembershipOut
 from marketplace.accounts.sessions import digest
 from marketplace.accounts.tables import CertificationBody, Invitation, Membership, Organisation
 from marketplace.accounts.users import normalise_email
@@ -111,7 +111,7 @@ async def invite_member(
     return answer
 
 
-async def list_members(kind: TenantKind, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_members(kind: TenantKind, tenant_id: uuid.UUID) -> list[MemberRow]:
     tenant_col = Membership.organisation if kind is TenantKind.organisation else Membership.body
     members: list[dict[str, Any]] = (
         await Membership.select(
@@ -125,7 +125,7 @@ async def list_members(kind: TenantKind, tenant_id: uuid.UUID) -> list[dict[str,
         .order_by(Membership.created_at)
         .run()
     )
-    return members
+    return msgspec.convert(members, list[MemberRow])
 
 
 def _invitation_state(row: dict[str, Any]) -> str:
@@ -138,7 +138,7 @@ def _invitation_state(row: dict[str, Any]) -> str:
     return "pending"
 
 
-async def list_invitations(kind: TenantKind, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_invitations(kind: TenantKind, tenant_id: uuid.UUID) -> list[InvitationOut]:
     """The tenant's open invitations (pending or expired, not yet accepted or revoked)."""
     _, invitation_col = _tenant_columns(kind)
     rows = (
@@ -157,22 +157,22 @@ async def list_invitations(kind: TenantKind, tenant_id: uuid.UUID) -> list[dict[
         .order_by(Invitation.created_at)
         .run()
     )
-    out: list[dict[str, Any]] = []
-    for r in rows:
-        state = _invitation_state(r)
-        r.pop("token_hash")
-        r.pop("accepted_at")
-        r.pop("revoked_at")
-        out.append({**r, "status": state, "invited_by_name": r["invited_by_name"] or ""})
-    return out
+    return [
+        msgspec.convert(
+            {**r, "status": _invitation_state(r), "invited_by_name": r["invited_by_name"] or ""},
+            InvitationOut,
+            strict=False,
+        )
+        for r in rows
+    ]
 
 
 async def get_invitation(
     kind: TenantKind, tenant_id: uuid.UUID, invitation_id: uuid.UUID
-) -> dict[str, Any]:
+) -> InvitationOut:
     """One open invitation of the tenant (another tenant's, or a closed one, is not found)."""
     for row in await list_invitations(kind, tenant_id):
-        if row["id"] == invitation_id:
+        if row.id == invitation_id:
             return row
     raise NotFound("No such invitation.")
 
@@ -202,7 +202,7 @@ async def revoke_invitation(
         )
 
 
-async def invitation_for_token(token: str) -> dict[str, Any]:
+async def invitation_for_token(token: str) -> InvitationOffer:
     """What an invitation link offers: who invites which address to which tenant, and its state."""
     rows = (
         await Invitation.select(
@@ -227,30 +227,30 @@ async def invitation_for_token(token: str) -> dict[str, Any]:
         raise NotFound("This invitation link is not valid. Ask for a new invitation.")
     r = rows[0]
     kind = TenantKind.organisation if r["organisation"] else TenantKind.body
-    return {
-        "id": r["id"],
-        "email": r["email"],
-        "role": r["role"],
-        "kind": kind,
-        "tenant_id": r["organisation"] or r["body"],
-        "tenant_name": (r["org_name"] if r["organisation"] else r["body_name"]) or "",
-        "inviter": r["inviter"] or "",
-        "expires_at": r["expires_at"],
-        "accepted_by": r["accepted_by"],
-        "status": _invitation_state(r),
-    }
+    return InvitationOffer(
+        id=r["id"],
+        email=r["email"],
+        role=r["role"],
+        kind=kind,
+        tenant_id=r["organisation"] or r["body"],
+        tenant_name=(r["org_name"] if r["organisation"] else r["body_name"]) or "",
+        inviter=r["inviter"] or "",
+        expires_at=r["expires_at"],
+        accepted_by=r["accepted_by"],
+        status=_invitation_state(r),
+    )
 
 
-def _check_acceptable(invitation: dict[str, Any], user_id: uuid.UUID, email: str) -> None:
-    if invitation["email"] != normalise_email(email):
+def _check_acceptable(invitation: InvitationOffer, user_id: uuid.UUID, email: str) -> None:
+    if invitation.email != normalise_email(email):
         # Said to the holder of the link only; the invited address is not repeated.
         raise Forbidden(
             "This invitation was sent to another e-mail address than the one you are signed in "
             "with. Sign in with the invited address to accept it.",
             code="wrong_account",
         )
-    status = invitation["status"]
-    if status == "accepted" and invitation["accepted_by"] != user_id:
+    status = invitation.status
+    if status == "accepted" and invitation.accepted_by != user_id:
         raise Conflict("This invitation has already been used.", code="invitation_used")
     if status == "revoked":
         raise Conflict("This invitation was withdrawn.", code="invitation_revoked")
@@ -266,19 +266,18 @@ async def accept_invitation(user_id: uuid.UUID, email: str, token: str) -> Membe
     """
     invitation = await invitation_for_token(token)
     _check_acceptable(invitation, user_id, email)
-    kind: TenantKind = invitation["kind"]
-    tenant_id: uuid.UUID = invitation["tenant_id"]
+    kind, tenant_id = invitation.kind, invitation.tenant_id
     member_col, _ = _tenant_columns(kind)
-    answer = MembershipOut(kind.value, tenant_id, invitation["role"], invitation["tenant_name"])
-    if invitation["status"] == "accepted":
+    answer = MembershipOut(kind.value, tenant_id, invitation.role, invitation.tenant_name)
+    if invitation.status == "accepted":
         return answer
     now = clock.now()
     async with write_transaction():
         claimed = (
             await Invitation.update({Invitation.accepted_at: now, Invitation.accepted_by: user_id})
             .where(
-                (Invitation.id == invitation["id"])
-                & (Invitation.email == invitation["email"])
+                (Invitation.id == invitation.id)
+                & (Invitation.email == invitation.email)
                 & _pending()
                 & (Invitation.expires_at > now)
             )
@@ -304,7 +303,7 @@ async def accept_invitation(user_id: uuid.UUID, email: str, token: str) -> Membe
                     user=user_id,
                     organisation=tenant_id if kind is TenantKind.organisation else None,
                     body=tenant_id if kind is TenantKind.body else None,
-                    role=invitation["role"],
+                    role=invitation.role,
                 )
             ).run()
         tenant = Tenant(kind.value, tenant_id)
@@ -312,9 +311,9 @@ async def accept_invitation(user_id: uuid.UUID, email: str, token: str) -> Membe
             "marketplace.invitation.accepted",
             actor_id=user_id,
             entity_type="invitation",
-            entity_id=invitation["id"],
+            entity_id=invitation.id,
             tenant=tenant,
-            data={"email": invitation["email"], "role": invitation["role"]},
+            data={"email": invitation.email, "role": invitation.role},
         )
         if not existing:
             await log_action(
@@ -323,7 +322,7 @@ async def accept_invitation(user_id: uuid.UUID, email: str, token: str) -> Membe
                 entity_type="user",
                 entity_id=user_id,
                 tenant=tenant,
-                data={"role": invitation["role"], "via": "invitation"},
+                data={"role": invitation.role, "via": "invitation"},
             )
     return answer
 
@@ -342,8 +341,5 @@ async def invitations_page(
 ) -> Page[InvitationOut]:
     """The tenant's open invitations, one page of them."""
     rows = await list_invitations(kind, tenant_id)
-    items = [
-        msgspec.convert(r, InvitationOut, strict=False)
-        for r in rows[params.offset : params.offset + params.per_page]
-    ]
+    items = rows[params.offset : params.offset + params.per_page]
     return Page(items=items, total=len(rows), page=params.page, per_page=params.per_page)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
+
+from marketplace.accounts.schemas import MemberRef
 from marketplace.accounts.tables import CertificationBody, Membership, Organisation
 
 
@@ -25,7 +28,7 @@ async def organisation_name(organisation_id: uuid.UUID) -> str:
     return await name_of(Organisation, organisation_id) or ""
 
 
-async def organisation_members(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+async def organisation_members(organisation_id: uuid.UUID) -> list[MemberRef]:
     """The organisation's members as {id, name}, by name (whom a task may be assigned to)."""
     rows: list[dict[str, Any]] = (
         await Membership.select(
@@ -35,4 +38,4 @@ async def organisation_members(organisation_id: uuid.UUID) -> list[dict[str, Any
         .order_by(Membership.user._.name)
         .run()
     )
-    return rows
+    return msgspec.convert(rows, list[MemberRef])

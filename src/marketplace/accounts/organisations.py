@@ -163,7 +163,7 @@ async def invitations(
 
 async def open_invitation(
     principal: Principal, organisation_id: uuid.UUID, invitation_id: uuid.UUID
-) -> dict[str, Any]:
+) -> InvitationOut:
     """One open invitation, for a manager about to revoke it (the row pages.revoke_page shows,
     for organisations and bodies alike)."""
     role_in(principal, organisation_id, CLIENT_MANAGERS)

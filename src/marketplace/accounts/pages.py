@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
@@ -19,7 +20,7 @@ from marketplace.accounts.credentials import (
 from marketplace.accounts.guards import Principal, client_address, me, requires_login
 from marketplace.accounts.members import invited_notice
 from marketplace.accounts.roles import CLIENT_MANAGERS, ROLES, TenantKind
-from marketplace.accounts.schemas import MemberIn, OrganisationIn, SiteIn
+from marketplace.accounts.schemas import InvitationOut, MemberIn, OrganisationIn, SiteIn
 from marketplace.accounts.sessions import end_session, start_session
 from marketplace.accounts.sign_in import authenticate
 from marketplace.accounts.users import register_user
@@ -220,7 +221,7 @@ class AccountPages(Controller):
 _NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 
 
-def revoke_page(invitation: dict[str, Any], tenant_name: str, back: str) -> Template:
+def revoke_page(invitation: InvitationOut, tenant_name: str, back: str) -> Template:
     """Revoking asks once more (shared by organisations' and bodies' members pages)."""
     return Template(
         "accounts/invitation_revoke.html",
@@ -228,7 +229,7 @@ def revoke_page(invitation: dict[str, Any], tenant_name: str, back: str) -> Temp
             "invitation": invitation,
             "tenant_name": tenant_name,
             "back": back,
-            "action": f"{back}/invitations/{invitation['id']}/revoke",
+            "action": f"{back}/invitations/{invitation.id}/revoke",
         },
     )
 
@@ -249,9 +250,9 @@ class InvitationPages(Controller):
         status_code: int = 200,
     ) -> Template:
         invitation = await members.invitation_for_token(token)
-        wrong = invitation["email"] != principal.email
-        if invitation["status"] == "accepted" and invitation["accepted_by"] != principal.user_id:
-            invitation = {**invitation, "status": "used"}
+        wrong = invitation.email != principal.email
+        if invitation.status == "accepted" and invitation.accepted_by != principal.user_id:
+            invitation = msgspec.structs.replace(invitation, status="used")
         return Template(
             "accounts/invitation.html",
             context={
@@ -259,7 +260,7 @@ class InvitationPages(Controller):
                 "token": token,
                 "me": principal,
                 "wrong_account": wrong,
-                "tenant_url": tenant_url(invitation["kind"], invitation["tenant_id"]),
+                "tenant_url": tenant_url(invitation.kind, invitation.tenant_id),
                 "tz": principal.time_zone,
                 "errors": errors or {},
             },
@@ -417,7 +418,7 @@ class OrganisationPages(Controller):
         return await self._render(
             principal,
             organisation_id,
-            notice=f"The invitation of {invitation['email']} is revoked; its link no longer works.",
+            notice=f"The invitation of {invitation.email} is revoked; its link no longer works.",
         )
 
     @post("/{organisation_id:uuid}/sites")

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import msgspec
 
+from marketplace.accounts.roles import TenantKind
+
 Email = Annotated[
     str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]
@@ -117,6 +119,38 @@ class MemberOut(msgspec.Struct):
     status: str  # always "invited": membership starts only when the person accepts
     email: str
     role: str
+
+
+class MemberRef(msgspec.Struct):
+    """A member of an organisation as a choice (owner of a task, author of a version)."""
+
+    id: uuid.UUID
+    name: str
+
+
+class MemberRow(msgspec.Struct):
+    """A member of a tenant as its members page lists them."""
+
+    id: uuid.UUID
+    role: str
+    email: str
+    name: str
+    user_id: uuid.UUID
+
+
+class InvitationOffer(msgspec.Struct, kw_only=True):
+    """What an invitation link offers: who invites which address to which tenant, and its state."""
+
+    id: uuid.UUID
+    email: str
+    role: str
+    kind: TenantKind
+    tenant_id: uuid.UUID
+    tenant_name: str
+    inviter: str
+    expires_at: dt.datetime | None
+    accepted_by: uuid.UUID | None
+    status: str
 
 
 class InvitationOut(msgspec.Struct):

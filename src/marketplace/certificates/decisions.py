@@ -7,9 +7,17 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+import msgspec
+
 from marketplace.accounts.guards import Principal
 from marketplace.certificates.issuing import issue_certificate
-from marketplace.certificates.schemas import DecisionIn, DecisionOut, DecisionResult
+from marketplace.certificates.schemas import (
+    CycleContext,
+    DecisionIn,
+    DecisionOut,
+    DecisionResult,
+    GateAudit,
+)
 from marketplace.certificates.tables import CertificationDecision
 from marketplace.certificates.verification import public_out
 from marketplace.core import clock
@@ -38,7 +46,7 @@ def refuse(refusal: Refusal) -> NoReturn:
 # --- reading a cycle -------------------------------------------------------------------------
 
 
-async def cycle_context(cycle_id: uuid.UUID) -> dict[str, Any]:
+async def cycle_context(cycle_id: uuid.UUID) -> CycleContext:
     row: dict[str, Any] | None = (
         await CertificationCycle.select(
             *CertificationCycle.all_columns(),
@@ -53,38 +61,38 @@ async def cycle_context(cycle_id: uuid.UUID) -> dict[str, Any]:
     )
     if row is None:
         raise NotFound("No such certification cycle.")
-    return row
+    return msgspec.convert(row, CycleContext)
 
 
-def _last_day(audit: dict[str, Any]) -> dt.date | None:
-    if audit["completed_on"] is not None:
-        last: dt.date = audit["completed_on"]
+def _last_day(audit: GateAudit) -> dt.date | None:
+    if audit.completed_on is not None:
+        last: dt.date = audit.completed_on
         return last
-    if audit["ends_at"] is not None:
-        ended: dt.date = audit["ends_at"].date()
+    if audit.ends_at is not None:
+        ended: dt.date = audit.ends_at.date()
         return ended
     return None
 
 
-async def gate_audit(cycle: dict[str, Any]) -> dict[str, Any] | None:
+async def gate_audit(cycle: CycleContext) -> GateAudit | None:
     """The audit a decision follows: stage 2 of an initial cycle, else the recertification audit."""
-    kind = AuditKind.stage2 if cycle["number"] == 1 else AuditKind.recertification
+    kind = AuditKind.stage2 if cycle.number == 1 else AuditKind.recertification
     row: dict[str, Any] | None = (
         await Audit.select(Audit.id, Audit.kind, Audit.status, Audit.completed_on, Audit.ends_at)
-        .where((Audit.cycle == cycle["id"]) & (Audit.kind == kind.value))
+        .where((Audit.cycle == cycle.id) & (Audit.kind == kind.value))
         .order_by(Audit.created_at, ascending=False)
         .first()
         .run()
     )
-    return row
+    return None if row is None else msgspec.convert(row, GateAudit)
 
 
 @dataclass(frozen=True)
 class DecisionState:
     """A cycle as the decision sees it: its gate audit, findings, report and any decision."""
 
-    cycle: dict[str, Any]
-    audit: dict[str, Any] | None
+    cycle: CycleContext
+    audit: GateAudit | None
     last_day: dt.date | None  # of the completed gate audit
     deadline: dt.date | None  # 6 months after last_day (9.5.3.2)
     open_majors: list[dict[str, Any]]
@@ -100,7 +108,7 @@ async def decision_status(cycle_id: uuid.UUID, on: dt.date | None = None) -> Dec
     cycle = await cycle_context(cycle_id)
     audit = await gate_audit(cycle)
     on = on or clock.today()
-    last = _last_day(audit) if audit and audit["status"] == "completed" else None
+    last = _last_day(audit) if audit and audit.status == "completed" else None
     actions = (
         await CorrectiveAction.select(
             CorrectiveAction.id,
@@ -108,7 +116,7 @@ async def decision_status(cycle_id: uuid.UUID, on: dt.date | None = None) -> Dec
             CorrectiveAction.status,
             CorrectiveAction.closed_at,
         )
-        .where(CorrectiveAction.audit == audit["id"])
+        .where(CorrectiveAction.audit == audit.id)
         .run()
         if audit
         else []
@@ -144,7 +152,7 @@ async def decision_status(cycle_id: uuid.UUID, on: dt.date | None = None) -> Dec
         report_issued=bool(
             audit
             and await AuditReport.exists()
-            .where((AuditReport.audit == audit["id"]) & (AuditReport.status == "issued"))
+            .where((AuditReport.audit == audit.id) & (AuditReport.status == "issued"))
             .run()
         ),
         decision=decision,
@@ -158,7 +166,7 @@ def gate_facts(
     return GateFacts(
         decision=decision,
         decided_on=decided_on,
-        already_decided=state.decision is not None or state.cycle["decision_date"] is not None,
+        already_decided=state.decision is not None or state.cycle.decision_date is not None,
         last_day=state.last_day,
         report_issued=state.report_issued,
         open_majors=len(state.open_majors),
@@ -203,8 +211,8 @@ async def decide(
             refuse(refusal)
         record = CertificationDecision(
             cycle=cycle_id,
-            organisation=cycle["organisation_id"],
-            body=cycle["body_id"],
+            organisation=cycle.organisation_id,
+            body=cycle.body_id,
             decision=decision,
             decided_on=decided_on,
             scope=scope,
@@ -222,7 +230,7 @@ async def decide(
             actor_id=actor_id,
             entity_type="cycle",
             entity_id=cycle_id,
-            tenant=Tenant("body", cycle["body_id"]),
+            tenant=Tenant("body", cycle.body_id),
             data={
                 "decided_on": str(decided_on),
                 "certificate": number,
@@ -233,24 +241,24 @@ async def decide(
 
 
 async def _refuse_cycle(
-    actor_id: uuid.UUID | None, cycle: dict[str, Any], decided_on: dt.date, comment: str
+    actor_id: uuid.UUID | None, cycle: CycleContext, decided_on: dt.date, comment: str
 ) -> None:
     await (
         CertificationCycle.update({CertificationCycle.status: "refused"})
-        .where(CertificationCycle.id == cycle["id"])
+        .where(CertificationCycle.id == cycle.id)
         .run()
     )
     await log_action(
         "marketplace.certification.refused",
         actor_id=actor_id,
         entity_type="cycle",
-        entity_id=cycle["id"],
-        tenant=Tenant("body", cycle["body_id"]),
+        entity_id=cycle.id,
+        tenant=Tenant("body", cycle.body_id),
         data={"decided_on": str(decided_on), "comment": comment},
     )
 
 
-async def check_decider(principal: Principal, cycle_id: uuid.UUID) -> dict[str, Any]:
+async def check_decider(principal: Principal, cycle_id: uuid.UUID) -> CycleContext:
     """The cycle, if the caller is a decision maker or owner of its body.
 
     Client members get 403, anyone outside the two parties 404 (as for an unknown cycle).
@@ -258,8 +266,8 @@ async def check_decider(principal: Principal, cycle_id: uuid.UUID) -> dict[str, 
     cycle = await cycle_context(cycle_id)
     check_access(
         principal,
-        cycle["organisation_id"],
-        cycle["body_id"],
+        cycle.organisation_id,
+        cycle.body_id,
         client=NO_ROLES,
         body=DECIDERS,
         what="No such certification cycle.",

@@ -11,6 +11,7 @@ from typing import Any
 from marketplace.accounts.names import body_name, organisation_name
 from marketplace.accounts.tables import Site
 from marketplace.certificates.registry import record_event
+from marketplace.certificates.schemas import CycleContext
 from marketplace.certificates.tables import Certificate, CertificateSequence
 from marketplace.core.activity import Tenant, log_action
 from marketplace.directory.tables import Accreditation
@@ -69,30 +70,30 @@ async def _accreditation(body_id: uuid.UUID, standard: str, on: dt.date) -> dict
     return row
 
 
-async def _parties(cycle: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
+async def _parties(cycle: CycleContext) -> tuple[str, str, list[dict[str, Any]]]:
     """The body's name, the organisation's name and its sites (central first) to print."""
     sites: list[dict[str, Any]] = (
         await Site.select(Site.name, Site.address, Site.country, Site.central)
-        .where(Site.organisation == cycle["organisation_id"])
+        .where(Site.organisation == cycle.organisation_id)
         .order_by(Site.central, ascending=False)
         .order_by(Site.name)
         .run()
     )
     return (
-        await body_name(cycle["body_id"]),
-        await organisation_name(cycle["organisation_id"]),
+        await body_name(cycle.body_id),
+        await organisation_name(cycle.organisation_id),
         sites,
     )
 
 
-async def _original_issue(cycle: dict[str, Any]) -> dt.date | None:
+async def _original_issue(cycle: CycleContext) -> dt.date | None:
     """The first issue date of an earlier certificate for the same client, body and standard."""
     earlier = (
         await Certificate.select(Certificate.original_issued_on)
         .where(
-            (Certificate.organisation == cycle["organisation_id"])
-            & (Certificate.body == cycle["body_id"])
-            & (Certificate.standard == cycle["standard"])
+            (Certificate.organisation == cycle.organisation_id)
+            & (Certificate.body == cycle.body_id)
+            & (Certificate.standard == cycle.standard)
         )
         .order_by(Certificate.original_issued_on)
         .first()
@@ -102,31 +103,31 @@ async def _original_issue(cycle: dict[str, Any]) -> dt.date | None:
 
 
 async def issue_certificate(
-    actor_id: uuid.UUID | None, cycle: dict[str, Any], decided_on: dt.date, scope: str
+    actor_id: uuid.UUID | None, cycle: CycleContext, decided_on: dt.date, scope: str
 ) -> str:
     """Fix the cycle's decision date (scheduling plans the windows) and issue the certificate.
 
     Valid 3 years from the decision (ISO/IEC 17021-1 9.1.3.2); call inside the decision's
     write transaction. Answers the new certificate's number.
     """
-    await apply_decision(cycle["id"], decided_on)
+    await apply_decision(cycle.id, decided_on)
     body_name, org_name, sites = await _parties(cycle)
-    accreditation = await _accreditation(cycle["body_id"], cycle["standard"], decided_on)
+    accreditation = await _accreditation(cycle.body_id, cycle.standard, decided_on)
     original = await _original_issue(cycle)
     number = await next_number(body_name, decided_on.year)
     certificate = Certificate(
         number=number,
-        cycle=cycle["id"],
-        engagement=cycle["engagement"],
-        organisation=cycle["organisation_id"],
-        body=cycle["body_id"],
+        cycle=cycle.id,
+        engagement=cycle.engagement,
+        organisation=cycle.organisation_id,
+        body=cycle.body_id,
         accreditation_body=accreditation["accreditation_body"] if accreditation else None,
         accreditation_number=accreditation["number"] if accreditation else "",
-        standard=cycle["standard"],
+        standard=cycle.standard,
         organisation_name=org_name,
         organisation_address=sites[0]["address"] if sites else "",
         scope=scope,
-        iaf_sectors=[cycle["iaf_sector"]],
+        iaf_sectors=[cycle.iaf_sector],
         sites=[
             {"name": s["name"], "address": s["address"], "country": s["country"], "scope": scope}
             for s in sites
@@ -143,7 +144,7 @@ async def issue_certificate(
         actor_id=actor_id,
         entity_type="certificate",
         entity_id=certificate.id,
-        tenant=Tenant("body", cycle["body_id"]),
+        tenant=Tenant("body", cycle.body_id),
         data={"number": number, "expires_on": str(certificate.expires_on)},
     )
     return number

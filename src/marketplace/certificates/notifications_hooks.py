@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from marketplace.accounts.roles import TenantKind
-from marketplace.certificates.registry import effective_status, with_risk
+from marketplace.certificates.registry import effective_status, risk_flags
 from marketplace.certificates.tables import Certificate
 from marketplace.core import clock
 from marketplace.core.activity import ActionEntry, on_action
@@ -74,14 +74,13 @@ async def certificate_sweep(_: Settings) -> int:
         .where((Certificate.status == "active") & (Certificate.expires_on >= today))
         .run()
     )
-    for r in rows:
-        r["effective_status"] = effective_status(r, today)
+    flags = await risk_flags([(r["cycle"], effective_status(r, today)) for r in rows])
     written = 0
-    for r in await with_risk(rows):
+    for r, risky in zip(rows, flags, strict=True):
         users = await members_with_roles(
             TenantKind.organisation, r["organisation"], CLIENT_RECIPIENTS
         )
-        if r["at_risk"]:
+        if risky:
             year = (today - r["issued_on"]).days // 365
             written += await notify(
                 "certificate_status",

@@ -19,7 +19,7 @@ from marketplace.certificates.decisions import (
     decide_as,
     decision_status,
 )
-from marketplace.certificates.schemas import DecisionIn
+from marketplace.certificates.schemas import CertificateRecord, DecisionIn
 from marketplace.core.errors import Conflict, DomainError, Invalid
 from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL, check_access
 from marketplace.settings import settings_of
@@ -43,10 +43,10 @@ def qr_svg(url: str) -> str:
     )
 
 
-def _is_party(principal: Principal | None, row: dict[str, Any]) -> bool:
+def _is_party(principal: Principal | None, row: CertificateRecord) -> bool:
     return principal is not None and bool(
-        principal.roles_in(TenantKind.organisation, row["organisation"])
-        or principal.roles_in(TenantKind.body, row["body"])
+        principal.roles_in(TenantKind.organisation, row.organisation)
+        or principal.roles_in(TenantKind.body, row.body)
     )
 
 
@@ -57,7 +57,7 @@ class PublicCertificatePages(Controller):
     @get("")
     async def search(self, q: str | None = None) -> Template:
         errors: dict[str, str] = {}
-        results: list[dict[str, Any]] = []
+        results: list[CertificateRecord] = []
         try:
             results = await verification.search(q or "")
         except DomainError as exc:
@@ -80,19 +80,19 @@ class PublicCertificatePages(Controller):
         principal = current_principal(request)
         party = _is_party(principal, row)
         can_decide = principal is not None and bool(
-            principal.roles_in(TenantKind.body, row["body"]) & DECIDERS
+            principal.roles_in(TenantKind.body, row.body) & DECIDERS
         )
-        url = verification_url(request, row["number"])
+        url = verification_url(request, row.number)
         return Template(
             template,
             context={
-                "cert": registry.registry_fields(row),
+                "cert": registry.public_fields(row),
                 "row": row,
-                "standard_title": row["standard_title"],
+                "standard_title": row.standard_title,
                 "party": party,
                 "can_decide": can_decide,
                 "at_risk": await registry.at_risk(row) if party else False,
-                "events": await registry.history(row["id"]) if party else [],
+                "events": await registry.history(row.id) if party else [],
                 "errors": errors or {},
                 "url": url,
                 "qr": qr_svg(url),
@@ -139,17 +139,17 @@ class DecisionPages(Controller):
         cycle = state.cycle
         side = check_access(
             principal,
-            cycle["organisation_id"],
-            cycle["body_id"],
+            cycle.organisation_id,
+            cycle.body_id,
             client=CLIENT_ALL,
             body=BODY_ALL,
             what="No such certification cycle.",
         )
-        can_decide = bool(principal.roles_in(TenantKind.body, cycle["body_id"]) & DECIDERS)
+        can_decide = bool(principal.roles_in(TenantKind.body, cycle.body_id) & DECIDERS)
         certificate = None
         if state.decision is not None:
-            issued = await registry.certificates_for(body_id=cycle["body_id"])
-            certificate = next((c for c in issued if c["cycle"] == cycle_id), None)
+            issued = await registry.certificates_for(body_id=cycle.body_id)
+            certificate = next((c for c in issued if c.cycle == cycle_id), None)
         return Template(
             "certificates/decision.html",
             context={
@@ -201,16 +201,15 @@ class BodyCertificatePages(Controller):
         expiring_by: dt.date | None = None,
     ) -> Template:
         rows = await registry.body_certificates(me(request), body_id)
-        risky = sum(1 for r in rows if r["at_risk"])
+        risky = sum(1 for r in rows if r.at_risk)
         # Filters the dashboards link to: at risk, or still valid and expiring by a date.
         if at_risk:
-            rows = [r for r in rows if r["at_risk"]]
+            rows = [r for r in rows if r.at_risk]
         if expiring_by is not None:
             rows = [
                 r
                 for r in rows
-                if r["effective_status"] in ("active", "suspended")
-                and r["expires_on"] <= expiring_by
+                if r.effective_status in ("active", "suspended") and r.expires_on <= expiring_by
             ]
         return Template(
             "certificates/body_list.html",

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
 
 from marketplace.accounts.guards import Principal, require_role
 from marketplace.accounts.roles import TenantKind
-from marketplace.certificates.schemas import ManagedCertificateOut
+from marketplace.certificates.schemas import (
+    CertificateEventOut,
+    CertificateRecord,
+    ManagedCertificateOut,
+)
 from marketplace.certificates.tables import Certificate, CertificateEvent
 from marketplace.core import clock
 from marketplace.core.errors import NotFound
@@ -25,7 +30,7 @@ COLUMNS = (
 )
 
 
-def effective_status(row: dict[str, Any], today: dt.date | None = None) -> str:
+def effective_status(row: Mapping[str, Any], today: dt.date | None = None) -> str:
     """Expiry needs no sweep: an active or suspended certificate past expires_on reads expired."""
     today = today or clock.today()
     if row["status"] in ("active", "suspended") and today > row["expires_on"]:
@@ -33,7 +38,12 @@ def effective_status(row: dict[str, Any], today: dt.date | None = None) -> str:
     return str(row["status"])
 
 
-async def certificate_row(number: str) -> dict[str, Any]:
+def certificate_record(row: dict[str, Any]) -> CertificateRecord:
+    """A selected row (all columns and COLUMNS) as a record with its effective status."""
+    return msgspec.convert({**row, "effective_status": effective_status(row)}, CertificateRecord)
+
+
+async def certificate_row(number: str) -> CertificateRecord:
     row: dict[str, Any] | None = (
         await Certificate.select(*Certificate.all_columns(), *COLUMNS)
         .where(Certificate.number == number.strip().upper())
@@ -43,17 +53,16 @@ async def certificate_row(number: str) -> dict[str, Any]:
     )
     if row is None:
         raise NotFound("No certificate with this number.")
-    row["effective_status"] = effective_status(row)
-    return row
+    return certificate_record(row)
 
 
-async def at_risk(row: dict[str, Any]) -> bool:
+async def at_risk(row: CertificateRecord) -> bool:
     """Surveillance missed: grounds for suspension (ISO/IEC 17021-1 9.1.3, 9.6.5)."""
-    if row["effective_status"] != "active":
+    if row.effective_status != "active":
         return False
     cycle = (
         await CertificationCycle.select(CertificationCycle.decision_date)
-        .where(CertificationCycle.id == row["cycle"])
+        .where(CertificationCycle.id == row.cycle)
         .first()
         .run()
     )
@@ -62,7 +71,7 @@ async def at_risk(row: dict[str, Any]) -> bool:
     done = {
         a["kind"]
         for a in await Audit.select(Audit.kind)
-        .where((Audit.cycle == row["cycle"]) & (Audit.status == "completed"))
+        .where((Audit.cycle == row.cycle) & (Audit.status == "completed"))
         .run()
     }
     return certificate_at_risk(
@@ -73,7 +82,7 @@ async def at_risk(row: dict[str, Any]) -> bool:
     )
 
 
-def registry_fields(row: dict[str, Any]) -> dict[str, Any]:
+def registry_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     """Exactly what the public registry shows (reference README, API.md), nothing internal."""
     return {
         "number": row["number"],
@@ -93,7 +102,12 @@ def registry_fields(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def history(certificate_id: uuid.UUID) -> list[dict[str, Any]]:
+def public_fields(row: CertificateRecord) -> dict[str, Any]:
+    """``registry_fields`` of a record."""
+    return registry_fields(msgspec.structs.asdict(row))
+
+
+async def history(certificate_id: uuid.UUID) -> list[CertificateEventOut]:
     rows: list[dict[str, Any]] = (
         await CertificateEvent.select(
             CertificateEvent.action,
@@ -106,7 +120,7 @@ async def history(certificate_id: uuid.UUID) -> list[dict[str, Any]]:
         .order_by(CertificateEvent.created_at)
         .run()
     )
-    return rows
+    return msgspec.convert(rows, list[CertificateEventOut])
 
 
 async def record_event(
@@ -120,19 +134,21 @@ async def record_event(
     ).run()
 
 
-async def managed_out(row: dict[str, Any], *, with_history: bool = True) -> ManagedCertificateOut:
+async def managed_out(
+    row: CertificateRecord, *, with_history: bool = True
+) -> ManagedCertificateOut:
     """The registry entry plus what the two parties see: risk flag, reason and history.
 
     A row from ``with_risk`` carries its flag already; a single row is asked here.
     """
     return msgspec.convert(
         {
-            **registry_fields(row),
-            "id": row["id"],
-            "at_risk": row["at_risk"] if "at_risk" in row else await at_risk(row),
-            "status_reason": row["status_reason"],
-            "suspended_on": row["suspended_on"],
-            **({"history": await history(row["id"])} if with_history else {}),
+            **public_fields(row),
+            "id": row.id,
+            "at_risk": row.at_risk if row.at_risk is not None else await at_risk(row),
+            "status_reason": row.status_reason,
+            "suspended_on": row.suspended_on,
+            **({"history": await history(row.id)} if with_history else {}),
         },
         ManagedCertificateOut,
         strict=False,
@@ -144,8 +160,8 @@ async def managed_for(principal: Principal, number: str) -> ManagedCertificateOu
     row = await certificate_row(number)
     check_access(
         principal,
-        row["organisation"],
-        row["body"],
+        row.organisation,
+        row.body,
         client=CLIENT_ALL,
         body=BODY_ALL,
         what="No certificate with this number.",
@@ -155,7 +171,7 @@ async def managed_for(principal: Principal, number: str) -> ManagedCertificateOu
 
 async def certificates_for(
     *, organisation_id: uuid.UUID | None = None, body_id: uuid.UUID | None = None
-) -> list[dict[str, Any]]:
+) -> list[CertificateRecord]:
     where: Any = Certificate.id.is_not_null()
     if organisation_id is not None:
         where &= Certificate.organisation == organisation_id
@@ -168,16 +184,17 @@ async def certificates_for(
         .output(load_json=True)
         .run()
     )
-    for r in rows:
-        r["effective_status"] = effective_status(r)
-    return rows
+    return [certificate_record(r) for r in rows]
 
 
-async def with_risk(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mark each active certificate at risk when a surveillance audit is missed, in two queries."""
-    cycle_ids = [r["cycle"] for r in rows]
+async def risk_flags(rows: Sequence[tuple[uuid.UUID, str]]) -> list[bool]:
+    """For each (cycle, effective status): an active certificate whose surveillance is missed.
+
+    Two queries whatever the number of rows (ISO/IEC 17021-1 9.1.3, 9.6.5).
+    """
+    cycle_ids = [cycle for cycle, _ in rows]
     if not cycle_ids:
-        return rows
+        return []
     decisions = {
         c["id"]: c["decision_date"]
         for c in await CertificationCycle.select(
@@ -194,11 +211,12 @@ async def with_risk(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ):
         done.setdefault(a["cycle"], set()).add(a["kind"])
     today = clock.today()
-    for r in rows:
-        decided = decisions.get(r["cycle"])
-        held = done.get(r["cycle"], set())
-        r["at_risk"] = (
-            r["effective_status"] == "active"
+    flags = []
+    for cycle, status in rows:
+        decided = decisions.get(cycle)
+        held = done.get(cycle, set())
+        flags.append(
+            status == "active"
             and decided is not None
             and certificate_at_risk(
                 decided,
@@ -207,10 +225,18 @@ async def with_risk(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 AuditKind.surveillance2.value in held,
             )
         )
+    return flags
+
+
+async def with_risk(rows: list[CertificateRecord]) -> list[CertificateRecord]:
+    """Mark each active certificate at risk when a surveillance audit is missed."""
+    flags = await risk_flags([(r.cycle, r.effective_status) for r in rows])
+    for r, flag in zip(rows, flags, strict=True):
+        r.at_risk = flag
     return rows
 
 
-async def body_certificates(principal: Principal, body_id: uuid.UUID) -> list[dict[str, Any]]:
+async def body_certificates(principal: Principal, body_id: uuid.UUID) -> list[CertificateRecord]:
     """The body's certificates with the at-risk flag, for any member of the body."""
     require_role(principal, TenantKind.body, body_id, BODY_ALL, what="No such certification body.")
     return await with_risk(await certificates_for(body_id=body_id))

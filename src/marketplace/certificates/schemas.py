@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 import msgspec
 
@@ -69,6 +69,67 @@ class ManagedCertificateOut(CertificateOut):
     status_reason: str = ""
     suspended_on: dt.date | None = None
     history: list[CertificateEventOut] = []
+
+
+class CertificateRecord(msgspec.Struct, kw_only=True):
+    """A certificate's row as services read it: columns, linked names, its effective status.
+
+    ``at_risk`` is None until asked (``registry.at_risk`` for one, ``registry.with_risk`` for many).
+    """
+
+    id: uuid.UUID
+    number: str
+    cycle: uuid.UUID
+    engagement: uuid.UUID
+    organisation: uuid.UUID
+    body: uuid.UUID
+    accreditation_body: str | None
+    accreditation_number: str
+    standard: str
+    organisation_name: str
+    organisation_address: str
+    scope: str
+    iaf_sectors: list[int]
+    sites: list[dict[str, Any]]  # the JSON column as stored; CertificateOut shapes it
+    original_issued_on: dt.date
+    issued_on: dt.date
+    expires_on: dt.date
+    status: str
+    status_reason: str
+    suspended_on: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    body_name: str
+    accreditation_body_name: str | None
+    standard_title: str
+    effective_status: str
+    at_risk: bool | None = None
+
+
+class CycleContext(msgspec.Struct, kw_only=True):
+    """A certification cycle as the decision reads it, with its engagement's parties and standard."""
+
+    id: uuid.UUID
+    engagement: uuid.UUID
+    number: int
+    decision_date: dt.date | None
+    expiry_date: dt.date | None
+    status: str
+    created_at: dt.datetime
+    organisation_id: uuid.UUID
+    body_id: uuid.UUID
+    standard: str
+    iaf_sector: int
+
+
+class GateAudit(msgspec.Struct):
+    """The audit a decision follows (stage 2, or the recertification audit)."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    completed_on: dt.date | None
+    ends_at: dt.datetime | None
 
 
 class DecisionOut(msgspec.Struct):

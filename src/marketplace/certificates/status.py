@@ -32,7 +32,7 @@ async def _change(
         row = await certificate_row(number)
         today = clock.today()
         after = next_status(
-            row["effective_status"], action, suspended_on=row["suspended_on"], today=today
+            row.effective_status, action, suspended_on=row.suspended_on, today=today
         )
         if not isinstance(after, str):
             refuse(after)
@@ -50,18 +50,18 @@ async def _change(
                     **extra,
                 }
             )
-            .where(Certificate.id == row["id"])
+            .where(Certificate.id == row.id)
             .run()
         )
         event = EVENT[action]
-        await record_event(actor_id, row["id"], event, after, reason)
+        await record_event(actor_id, row.id, event, after, reason)
         await log_action(
             f"marketplace.certificate.{event}",
             actor_id=actor_id,
             entity_type="certificate",
-            entity_id=row["id"],
-            tenant=Tenant("body", row["body"]),
-            data={"number": row["number"], "reason": reason},
+            entity_id=row.id,
+            tenant=Tenant("body", row.body),
+            data={"number": row.number, "reason": reason},
         )
 
 
@@ -95,7 +95,7 @@ async def change_status(principal: Principal, number: str, action: str, reason: 
     """
     row = await certificate_row(number)
     require_role(
-        principal, TenantKind.body, row["body"], DECIDERS, what="No certificate with this number."
+        principal, TenantKind.body, row.body, DECIDERS, what="No certificate with this number."
     )
     try:
         chosen = CertificateAction(action)

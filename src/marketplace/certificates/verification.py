@@ -8,11 +8,11 @@ import msgspec
 
 from marketplace.certificates.registry import (
     COLUMNS,
+    certificate_record,
     certificate_row,
-    effective_status,
-    registry_fields,
+    public_fields,
 )
-from marketplace.certificates.schemas import CertificateOut
+from marketplace.certificates.schemas import CertificateOut, CertificateRecord
 from marketplace.certificates.tables import Certificate
 from marketplace.core.db import is_postgres
 from marketplace.core.errors import Invalid
@@ -21,7 +21,7 @@ from marketplace.core.errors import Invalid
 async def public_out(number: str) -> CertificateOut:
     """The registry fields and current status of a certificate, as anyone may verify them."""
     return msgspec.convert(
-        registry_fields(await certificate_row(number)), CertificateOut, strict=False
+        public_fields(await certificate_row(number)), CertificateOut, strict=False
     )
 
 
@@ -30,7 +30,7 @@ def _contains(column: Any, pattern: str) -> Any:
     return column.ilike(pattern) if is_postgres() else column.like(pattern)
 
 
-async def search(q: str, limit: int = 50) -> list[dict[str, Any]]:
+async def search(q: str, limit: int = 50) -> list[CertificateRecord]:
     """Public search by certificate number (exact) or certified organisation name (contains)."""
     q = q.strip()
     if not q:
@@ -48,6 +48,4 @@ async def search(q: str, limit: int = 50) -> list[dict[str, Any]]:
         .output(load_json=True)
         .run()
     )
-    for r in rows:
-        r["effective_status"] = effective_status(r)
-    return rows
+    return [certificate_record(r) for r in rows]

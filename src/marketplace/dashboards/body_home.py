@@ -14,7 +14,7 @@ from marketplace.accounts.guards import Principal
 from marketplace.accounts.tables import CertificationBody
 from marketplace.billing.invoices import invoice_where
 from marketplace.billing.tables import Invoice, Payment
-from marketplace.certificates.registry import with_risk
+from marketplace.certificates.registry import risk_flags
 from marketplace.certificates.tables import Certificate, CertificationDecision
 from marketplace.core import clock, db
 from marketplace.core.errors import NotFound
@@ -108,9 +108,7 @@ async def certificates_at_risk(body_id: uuid.UUID) -> int:
         )
         .run()
     )
-    for r in rows:
-        r["effective_status"] = "active"
-    return sum(1 for r in await with_risk(rows) if r["at_risk"])
+    return sum(await risk_flags([(r["cycle"], "active") for r in rows]))
 
 
 async def body_attention(body_id: uuid.UUID, role: str) -> list[Metric]:

@@ -162,12 +162,12 @@ async def _certificates(organisation_id: uuid.UUID) -> list[HeldCertificate]:
     certs = await certificates_for(organisation_id=organisation_id)
     return [
         HeldCertificate(
-            number=c["number"],
-            standard=c["standard"],
-            body_name=c["body_name"],
-            status=c["effective_status"],
-            expires_on=c["expires_on"],
-            days_to_expiry=(c["expires_on"] - today).days,
+            number=c.number,
+            standard=c.standard,
+            body_name=c.body_name,
+            status=c.effective_status,
+            expires_on=c.expires_on,
+            days_to_expiry=(c.expires_on - today).days,
         )
         for c in certs[:ROW_LIMIT]
     ]
@@ -223,11 +223,11 @@ async def readiness_summary(organisation_id: uuid.UUID) -> ReadinessSummary:
     return ReadinessSummary(
         assessments=[
             AssessmentScore(
-                id=a["id"],
-                standard=a["standard"],
-                percent=a["overall"]["percent"],
-                level=a["level"],
-                gap_count=a["gap_count"],
+                id=a.id,
+                standard=a.standard,
+                percent=a.overall.percent,
+                level=a.level,
+                gap_count=a.gap_count,
             )
             for a in assessments
         ],

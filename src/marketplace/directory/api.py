@@ -130,9 +130,7 @@ class BodyController(Controller):
         accreditation_id = await profiles.declare(
             principal_of(request), body_id, msgspec.structs.asdict(data)
         )
-        return msgspec.convert(
-            await services.get_accreditation(accreditation_id), AccreditationOut, strict=False
-        )
+        return await services.get_accreditation(accreditation_id)
 
     @put(
         "/{body_id:uuid}/sectors-of-experience",
@@ -232,8 +230,11 @@ class AdminAccreditationController(Controller):
         per_page: int = Parameter(default=20),
     ) -> Page[AccreditationOut]:
         result = await services.list_accreditations_by_status(status, PageParams.of(page, per_page))
-        return msgspec.convert(
-            {**msgspec.structs.asdict(result)}, Page[AccreditationOut], strict=False
+        return Page(
+            items=[r.accreditation() for r in result.items],
+            total=result.total,
+            page=result.page,
+            per_page=result.per_page,
         )
 
     async def _decide(
@@ -246,9 +247,7 @@ class AdminAccreditationController(Controller):
         await services.decide_accreditation(
             principal_of(request).user_id, accreditation_id, decision, reason
         )
-        return msgspec.convert(
-            await services.get_accreditation(accreditation_id), AccreditationOut, strict=False
-        )
+        return await services.get_accreditation(accreditation_id)
 
     @post(
         "/{accreditation_id:uuid}/verify", status_code=200, summary="Verify (pending or suspended)"

@@ -228,7 +228,7 @@ class BodyAdminPages(Controller):
             principal,
             body_id,
             role,
-            notice=f"The invitation of {invitation['email']} is revoked; its link no longer works.",
+            notice=f"The invitation of {invitation.email} is revoked; its link no longer works.",
         )
 
     @get("/manage/bodies/{body_id:uuid}/activity", guards=[requires_login])
@@ -312,9 +312,7 @@ class DirectoryPages(Controller):
                 "result": result,
                 "organisations": organisations,
                 "standards": await reference.list_standards(),
-                "service_names": {
-                    s["code"]: s["name"] for s in await reference.list_support_services()
-                },
+                "service_names": {s.code: s.name for s in await reference.list_support_services()},
                 "ids": ids_raw,
             },
         )

@@ -102,6 +102,16 @@ class AccreditationOut(msgspec.Struct):
     created_at: dt.datetime
 
 
+class QueuedAccreditation(AccreditationOut):
+    """An accreditation in the administrators' queue, with the declaring body's name."""
+
+    body_name: str = ""
+
+    def accreditation(self) -> AccreditationOut:
+        """The API's answer: the accreditation without the queue's extra name."""
+        return AccreditationOut(**{f: getattr(self, f) for f in AccreditationOut.__struct_fields__})
+
+
 class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 

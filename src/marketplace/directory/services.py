@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
+
 from marketplace.accounts.bodies import create_body_tenant
 from marketplace.accounts.tables import CertificationBody
 from marketplace.core import clock
@@ -15,6 +17,7 @@ from marketplace.core.activity import Tenant, log_action
 from marketplace.core.db import write_transaction
 from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.pagination import Page, PageParams
+from marketplace.directory.schemas import AccreditationOut, QueuedAccreditation
 from marketplace.directory.tables import (
     Accreditation,
     AccreditationScope,
@@ -330,7 +333,7 @@ async def decide_accreditation(
 
 async def _accreditation_rows(
     where: Any, limit: int | None = None, offset: int = 0
-) -> list[dict[str, Any]]:
+) -> list[AccreditationOut]:
     query = (
         Accreditation.select(
             *Accreditation.all_columns(),
@@ -359,17 +362,19 @@ async def _accreditation_rows(
         r["body_id"] = r.pop("body")
         r["iaf_sectors"] = sectors[r["id"]]
         r["status"] = accreditation_status(r["status"], r["valid_until"], today)
-    return rows
+    return msgspec.convert(rows, list[AccreditationOut], strict=False)
 
 
-async def get_accreditation(accreditation_id: uuid.UUID) -> dict[str, Any]:
+async def get_accreditation(accreditation_id: uuid.UUID) -> AccreditationOut:
     rows = await _accreditation_rows(Accreditation.id == accreditation_id)
     if not rows:
         raise NotFound("No such accreditation.")
     return rows[0]
 
 
-async def list_accreditations_by_status(status: str, params: PageParams) -> Page[dict[str, Any]]:
+async def list_accreditations_by_status(
+    status: str, params: PageParams
+) -> Page[QueuedAccreditation]:
     """Accreditations in one stored state (the administrators' queue is `pending`), oldest first."""
     if status not in {"pending", "verified", "rejected", "suspended"}:
         raise Invalid.field(
@@ -378,16 +383,21 @@ async def list_accreditations_by_status(status: str, params: PageParams) -> Page
     where = Accreditation.status == status
     total = await Accreditation.count().where(where).run()
     rows = await _accreditation_rows(where, params.per_page, params.offset)
-    if rows:
-        names = {
+    names = (
+        {
             r["id"]: r["name"]
             for r in await CertificationBody.select(CertificationBody.id, CertificationBody.name)
-            .where(CertificationBody.id.is_in([r["body_id"] for r in rows]))
+            .where(CertificationBody.id.is_in([r.body_id for r in rows]))
             .run()
         }
-        for r in rows:
-            r["body_name"] = names.get(r["body_id"], "")
-    return Page(items=rows, total=total, page=params.page, per_page=params.per_page)
+        if rows
+        else {}
+    )
+    items = [
+        QueuedAccreditation(**msgspec.structs.asdict(r), body_name=names.get(r.body_id, ""))
+        for r in rows
+    ]
+    return Page(items=items, total=total, page=params.page, per_page=params.per_page)
 
 
 # --- sectors of experience -----------------------------------------------------------------

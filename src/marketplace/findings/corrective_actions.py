@@ -14,6 +14,7 @@ from piccolo.columns import Column
 
 from marketplace.accounts.guards import Principal
 from marketplace.accounts.names import organisation_members
+from marketplace.accounts.schemas import MemberRef
 from marketplace.accounts.tables import Membership
 from marketplace.core import clock
 from marketplace.core.activity import Tenant, entries_for_entity, log_action
@@ -215,7 +216,7 @@ class ActionView:
     side: str
     can_answer: bool
     can_review: bool
-    members: list[dict[str, Any]]
+    members: list[MemberRef]
 
 
 async def action_view(principal: Principal, ca_id: uuid.UUID) -> ActionView:

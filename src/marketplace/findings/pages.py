@@ -95,7 +95,7 @@ class ReportPages(_ReportPage):
     ) -> Response[Any]:
         found = await reports.audit_reports(me(request), audit_id)
         if found.visible:
-            return _back(f"/reports/{found.visible[-1]['id']}")
+            return _back(f"/reports/{found.visible[-1].id}")
         return Template(
             "findings/report_new.html",
             context={"audit": found.audit, "can_write": found.can_write, "errors": {}},

@@ -26,7 +26,14 @@ from marketplace.findings.access import (
     report_side,
 )
 from marketplace.findings.corrective_actions import FINDING_COLUMNS, policy_for
-from marketplace.findings.schemas import FindingIn, ReportIn, ReportOut, ReportPatch
+from marketplace.findings.schemas import (
+    FindingIn,
+    ReportIn,
+    ReportOut,
+    ReportPatch,
+    RevisionOut,
+    SiteRef,
+)
 from marketplace.findings.tables import AuditReport, CorrectiveAction, Finding
 from marketplace.rules.corrective_actions import (
     REPORT_REFUSALS,
@@ -159,14 +166,14 @@ async def _stored_findings(report_id: uuid.UUID) -> list[dict[str, Any]]:
     return rows
 
 
-async def organisation_sites(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+async def organisation_sites(organisation_id: uuid.UUID) -> list[SiteRef]:
     rows: list[dict[str, Any]] = (
         await Site.select(Site.id, Site.name)
         .where(Site.organisation == organisation_id)
         .order_by(Site.name)
         .run()
     )
-    return rows
+    return msgspec.convert(rows, list[SiteRef])
 
 
 # --- drafting and editing ----------------------------------------------------------------------
@@ -307,9 +314,9 @@ async def amend_report(actor: Actor, report_id: uuid.UUID, reason: str) -> uuid.
         report_actor(actor, report, write=True)
         _allow(report, ReportStep.amend)
         revisions = await reports_for_audit(report["audit"])
-        if any(r["status"] == "draft" for r in revisions):
+        if any(r.status == "draft" for r in revisions):
             raise Conflict("An amendment is already in draft.", code="amendment_pending")
-        revision = max((r["revision"] for r in revisions), default=report["revision"]) + 1
+        revision = max((r.revision for r in revisions), default=report["revision"]) + 1
         new = AuditReport(
             audit=report["audit"],
             organisation=report["organisation"],
@@ -521,7 +528,7 @@ async def issue_report(actor: Actor, report_id: uuid.UUID) -> None:
 # --- reading -----------------------------------------------------------------------------------
 
 
-async def reports_for_audit(audit_id: uuid.UUID) -> list[dict[str, Any]]:
+async def reports_for_audit(audit_id: uuid.UUID) -> list[RevisionOut]:
     rows: list[dict[str, Any]] = (
         await AuditReport.select(
             AuditReport.id, AuditReport.revision, AuditReport.status, AuditReport.issued_on
@@ -530,7 +537,7 @@ async def reports_for_audit(audit_id: uuid.UUID) -> list[dict[str, Any]]:
         .order_by(AuditReport.revision)
         .run()
     )
-    return rows
+    return msgspec.convert(rows, list[RevisionOut])
 
 
 async def get_report(report_id: uuid.UUID) -> ReportOut:
@@ -572,7 +579,7 @@ async def get_report(report_id: uuid.UUID) -> ReportOut:
 def _for_side(side: str | None, out: ReportOut) -> ReportOut:
     if side == "client":
         # A draft amendment is the body's work in progress until it is issued.
-        out.revisions = [r for r in out.revisions if r["status"] != "draft"]
+        out.revisions = [r for r in out.revisions if r.status != "draft"]
     return out
 
 
@@ -590,7 +597,7 @@ class ReportView:
     side: str
     can_write: bool
     history: list[dict[str, Any]]
-    sites: list[dict[str, Any]]
+    sites: list[SiteRef]
     grades: tuple[str, ...] = GRADES
 
 
@@ -612,7 +619,7 @@ class AuditReports:
 
     audit: AuditParties
     side: str
-    visible: list[dict[str, Any]]
+    visible: list[RevisionOut]
     can_write: bool
 
 
@@ -631,6 +638,6 @@ async def audit_reports(principal: Principal, audit_id: uuid.UUID) -> AuditRepor
     return AuditReports(
         audit=parties,
         side=side,
-        visible=[r for r in reports if side == "body" or r["status"] != "draft"],
+        visible=[r for r in reports if side == "body" or r.status != "draft"],
         can_write=can_write_reports(principal, parties.body_id),
     )

@@ -56,6 +56,22 @@ class FindingOut(msgspec.Struct):
     origin_id: uuid.UUID | None = None  # in an amendment: the finding it restates
 
 
+class RevisionOut(msgspec.Struct):
+    """One revision of an audit's report, as the list of revisions shows it."""
+
+    id: uuid.UUID
+    revision: int
+    status: str
+    issued_on: dt.date | None
+
+
+class SiteRef(msgspec.Struct):
+    """A site of the client organisation a finding may name."""
+
+    id: uuid.UUID
+    name: str
+
+
 class ReportOut(msgspec.Struct):
     id: uuid.UUID
     audit_id: uuid.UUID
@@ -71,7 +87,7 @@ class ReportOut(msgspec.Struct):
     supersedes_id: uuid.UUID | None
     issued_on: dt.date | None
     findings: list[FindingOut]
-    revisions: list[dict[str, Any]] = []
+    revisions: list[RevisionOut] = []
 
 
 class CorrectiveActionPatch(msgspec.Struct, forbid_unknown_fields=True):

@@ -11,6 +11,7 @@ import msgspec
 
 from marketplace.accounts.guards import Principal
 from marketplace.accounts.names import organisation_members
+from marketplace.accounts.schemas import MemberRef
 from marketplace.core import clock
 from marketplace.core.errors import Invalid
 from marketplace.core.pagination import Page, PageParams
@@ -226,7 +227,7 @@ class Tracker:
     page: int
     pages: int
     board: Board
-    members: list[dict[str, Any]]
+    members: list[MemberRef]
 
 
 async def tracker(

@@ -15,15 +15,10 @@ from marketplace.notifications import services
 from marketplace.notifications.schemas import (
     OutboxCountsOut,
     OutboxMessageOut,
-    PreferenceOut,
     PreferencesIn,
     PreferencesOut,
     RequeuedOut,
 )
-
-
-def _out(rows: list[dict[str, Any]]) -> PreferencesOut:
-    return PreferencesOut([msgspec.convert(r, PreferenceOut) for r in rows])
 
 
 class NotificationPreferenceController(Controller):
@@ -33,14 +28,16 @@ class NotificationPreferenceController(Controller):
 
     @get("", summary="Which notifications the caller receives by e-mail (all on by default)")
     async def show(self, request: Request[Any, Any, Any]) -> PreferencesOut:
-        return _out(await services.preferences(principal_of(request).user_id))
+        return PreferencesOut(await services.preferences(principal_of(request).user_id))
 
     @put("", summary="Switch kinds of notification on or off; kinds not named keep their setting")
     async def update(
         self, request: Request[Any, Any, Any], data: JSONBody[PreferencesIn]
     ) -> PreferencesOut:
         choices = {p.kind: p.email for p in data.preferences}
-        return _out(await services.set_preferences(principal_of(request).user_id, choices))
+        return PreferencesOut(
+            await services.set_preferences(principal_of(request).user_id, choices)
+        )
 
 
 class AdminOutboxController(Controller):

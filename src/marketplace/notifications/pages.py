@@ -31,7 +31,7 @@ class NotificationPages(Controller):
         data = await form_data(request)
         # An unticked checkbox is simply absent from the form: every optional kind is decided.
         choices = {
-            row["kind"]: data.get(f"kind_{row['kind']}") == "on"
+            row.kind: data.get(f"kind_{row.kind}") == "on"
             for row in await services.preferences(me(request).user_id)
         }
         await services.set_preferences(me(request).user_id, choices)

@@ -20,6 +20,7 @@ from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.observability import add_collector
 from marketplace.core.pagination import Page, PageParams
 from marketplace.notifications import metrics
+from marketplace.notifications.schemas import PreferenceOut
 from marketplace.notifications.tables import NotificationPreference, OutboxMessage
 
 STATUSES = ("pending", "sending", "sent", "failed")
@@ -218,7 +219,7 @@ async def members_with_roles(
 # --- preferences ------------------------------------------------------------------------------
 
 
-async def preferences(user_id: uuid.UUID) -> list[dict[str, Any]]:
+async def preferences(user_id: uuid.UUID) -> list[PreferenceOut]:
     """Every optional kind with the user's choice (on unless they switched it off)."""
     chosen = {
         r["kind"]: r["email"]
@@ -229,18 +230,18 @@ async def preferences(user_id: uuid.UUID) -> list[dict[str, Any]]:
         .run()
     }
     return [
-        {
-            "kind": k.code,
-            "label": k.label,
-            "description": k.description,
-            "email": bool(chosen.get(k.code, True)),
-        }
+        PreferenceOut(
+            kind=k.code,
+            label=k.label,
+            description=k.description,
+            email=bool(chosen.get(k.code, True)),
+        )
         for k in KINDS.values()
         if k.optional
     ]
 
 
-async def set_preferences(user_id: uuid.UUID, choices: Mapping[str, bool]) -> list[dict[str, Any]]:
+async def set_preferences(user_id: uuid.UUID, choices: Mapping[str, bool]) -> list[PreferenceOut]:
     """Save the choices given (kinds not named keep theirs); an unknown kind is refused whole."""
     unknown = [k for k in choices if k not in KINDS or not KINDS[k].optional]
     if unknown:

@@ -6,8 +6,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from marketplace.core.errors import Invalid
-from marketplace.quotes.schemas import AuditTimeOut, SampledSitesOut
+from marketplace.quotes.schemas import AuditTimeOut, SampledSitesOut, StandardRecord
 from marketplace.quotes.values import check_int, clean_text
 from marketplace.reference.tables import Standard
 from marketplace.rules.audit_time import (
@@ -45,15 +47,14 @@ class Baseline:
     basis: tuple[str, ...]
 
 
-async def standard_row(code: str) -> dict[str, Any]:
+async def standard_row(code: str) -> StandardRecord:
     code = clean_text(code, "standard")
     rows = await Standard.select().where(Standard.code == code).run()
     if not rows:
         raise Invalid.field(
             "standard", f"Unknown standard {code!r}; use a code from /api/v1/standards."
         )
-    row: dict[str, Any] = rows[0]
-    return row
+    return msgspec.convert(rows[0], StandardRecord)
 
 
 def _complexity(
@@ -93,20 +94,20 @@ async def baseline(
     about a third and recertification about two thirds; IAF MD 1 sample sizes for several sites.
     """
     row = await standard_row(standard)
-    family, stand_in_sentence = table_family(row["family"])
+    family, stand_in_sentence = table_family(row.family)
     check_int("effective_personnel", effective_personnel, 1, MAX_PERSONNEL, "Effective personnel")
     check_int("sites", sites, 1, MAX_SITES, "Sites")
     if not math.isfinite(adjustment_pct) or not -100 <= adjustment_pct <= 200:
         raise Invalid.field("adjustment_pct", "Give a percentage between -100 and 200.")
-    level = _complexity(complexity, row["code"], family, bool(row["uses_complexity"]))
+    level = _complexity(complexity, row.code, family, row.uses_complexity)
     result = estimate(family, effective_personnel, level, sites, adjustment_pct)
     table = estimate(family, effective_personnel, level, 1, 0.0).initial_days
-    basis: tuple[str, ...] = (f"Standard {row['code']} ({row['family']}).",)
+    basis: tuple[str, ...] = (f"Standard {row.code} ({row.family}).",)
     if stand_in_sentence:
         basis += (stand_in_sentence,)
     return Baseline(
-        standard=row["code"],
-        family=row["family"],
+        standard=row.code,
+        family=row.family,
         table_family=family,
         complexity=level,
         estimate=result,

@@ -14,6 +14,15 @@ Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4
 # broken rule with its own field message rather than the schema's generic one.
 
 
+class StandardRecord(msgspec.Struct):
+    """A standard as the audit-time baseline reads it (reference.tables.Standard)."""
+
+    code: str
+    title: str
+    family: str
+    uses_complexity: bool
+
+
 class SampledSitesOut(msgspec.Struct):
     initial: int
     surveillance: int

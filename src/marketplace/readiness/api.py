@@ -174,8 +174,7 @@ class ReadinessController(Controller):
         per_page: int | None = None,
     ) -> Page[ActionOut]:
         client(principal_of(request), organisation_id)
-        rows = await assessments.list_actions(organisation_id)
-        return page_of([assessments.action_out(r) for r in rows], page, per_page)
+        return page_of(await assessments.list_actions(organisation_id), page, per_page)
 
     @post("/actions/{action_id:uuid}/done", summary="Mark an internal action done", status_code=200)
     async def done(
@@ -315,7 +314,7 @@ class DocumentShareController(Controller):
     @get("", summary="Documents currently shared with certification bodies")
     async def index(self, request: AnyRequest, organisation_id: uuid.UUID) -> list[ShareOut]:
         client(principal_of(request), organisation_id)
-        return [documents.share_out(s) for s in await sharing.list_shares(organisation_id)]
+        return [sharing.share_answer(s) for s in await sharing.list_shares(organisation_id)]
 
     @post(
         "",
@@ -506,8 +505,7 @@ class InternalAuditController(Controller):
         self, request: AnyRequest, organisation_id: uuid.UUID
     ) -> list[ManagementReviewOut]:
         client(principal_of(request), organisation_id)
-        rows = await management_reviews.list_management_reviews(organisation_id)
-        return [management_reviews.review_out(r) for r in rows]
+        return await management_reviews.list_management_reviews(organisation_id)
 
     @post(
         "/management-reviews", summary="Record a management review (ISO 9001 9.3)", status_code=201

@@ -98,7 +98,7 @@ class AssessmentPages(Controller):
     ) -> tuple[Principal, Render, str, dict[str, Any]]:
         """Who posts, the assessment page to show again on an error, its address, the form."""
         p, data = await editor_form(request, organisation_id)
-        aid = (await assessments.item_row(organisation_id, item_id))["assessment"]
+        aid = (await assessments.item_row(organisation_id, item_id)).assessment
         render = functools.partial(self._assessment, p, organisation_id, aid)
         return p, render, f"/organisations/{organisation_id}/readiness/assessments/{aid}", data
 

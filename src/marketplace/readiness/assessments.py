@@ -22,7 +22,9 @@ from marketplace.readiness.schemas import (
     ActionOut,
     AssessmentIn,
     AssessmentOut,
+    AssessmentRecord,
     GapItemPatch,
+    GapItemRecord,
 )
 from marketplace.readiness.tables import (
     ControlledDocument,
@@ -100,7 +102,7 @@ async def create_assessment(
     return assessment.id
 
 
-async def assessment_row(organisation_id: uuid.UUID, assessment_id: uuid.UUID) -> dict[str, Any]:
+async def assessment_row(organisation_id: uuid.UUID, assessment_id: uuid.UUID) -> AssessmentRecord:
     row: dict[str, Any] | None = (
         await GapAssessment.select()
         .where(
@@ -111,7 +113,7 @@ async def assessment_row(organisation_id: uuid.UUID, assessment_id: uuid.UUID) -
     )
     if row is None:
         raise NotFound(NO_ASSESSMENT)
-    return row
+    return msgspec.convert(row, AssessmentRecord)
 
 
 def _score_out(s: rules.Score) -> dict[str, Any]:
@@ -167,7 +169,7 @@ async def _snapshot(assessment_id: uuid.UUID) -> None:
         ).run()
 
 
-async def list_assessments(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_assessments(organisation_id: uuid.UUID) -> list[AssessmentOut]:
     """The organisation's assessments with their scores (two queries whatever their number)."""
     rows: list[dict[str, Any]] = (
         await GapAssessment.select(
@@ -181,7 +183,7 @@ async def list_assessments(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
         .run()
     )
     if not rows:
-        return rows
+        return []
     items = (
         await GapItem.select(GapItem.assessment, GapItem.clause, GapItem.rating)
         .where(GapItem.assessment.is_in([r["id"] for r in rows]))
@@ -191,12 +193,13 @@ async def list_assessments(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
         mine = [i for i in items if i["assessment"] == r["id"]]
         r.update(scores_of(mine))
         r["gap_count"] = len(rules.gaps((i["clause"], i["rating"]) for i in mine))
-    return rows
+    return msgspec.convert(rows, list[AssessmentOut])
 
 
 async def get_assessment(organisation_id: uuid.UUID, assessment_id: uuid.UUID) -> dict[str, Any]:
     """Items in clause order with owners and linked documents, scores, the gap list and history."""
-    row = await assessment_row(organisation_id, assessment_id)
+    # The answer grows from the assessment's row: scores, items, gaps and history are added.
+    row = msgspec.structs.asdict(await assessment_row(organisation_id, assessment_id))
     items: list[dict[str, Any]] = (
         await GapItem.select(*GapItem.all_columns(), GapItem.owner._.name.as_alias("owner_name"))
         .where(GapItem.assessment == assessment_id)
@@ -239,7 +242,7 @@ async def get_assessment(organisation_id: uuid.UUID, assessment_id: uuid.UUID) -
     return row
 
 
-async def item_row(organisation_id: uuid.UUID, item_id: uuid.UUID) -> dict[str, Any]:
+async def item_row(organisation_id: uuid.UUID, item_id: uuid.UUID) -> GapItemRecord:
     row: dict[str, Any] | None = (
         await GapItem.select(
             *GapItem.all_columns(),
@@ -251,7 +254,7 @@ async def item_row(organisation_id: uuid.UUID, item_id: uuid.UUID) -> dict[str, 
     )
     if row is None or row["organisation_id"] != organisation_id:
         raise NotFound(NO_ITEM)
-    return row
+    return msgspec.convert(row, GapItemRecord)
 
 
 async def _check_documents(organisation_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
@@ -279,7 +282,7 @@ async def update_item(
     """Rate a clause and record note, owner, target date and linked documents; scores follow."""
     async with write_transaction():
         item = await item_row(organisation_id, item_id)
-        if "." not in item["clause"]:
+        if "." not in item.clause:
             raise Conflict(
                 "A clause heading is scored from its sub-clauses.", code="group_not_rated"
             )
@@ -308,20 +311,20 @@ async def update_item(
         await GapItem.update(updates).where(GapItem.id == item_id).run()
         await (
             GapAssessment.update({GapAssessment.updated_at: clock.now()})
-            .where(GapAssessment.id == item["assessment"])
+            .where(GapAssessment.id == item.assessment)
             .run()
         )
-        await _snapshot(item["assessment"])
+        await _snapshot(item.assessment)
         await log_action(
             "marketplace.gap_item.updated",
             actor_id=actor_id,
             entity_type="gap_assessment",
-            entity_id=item["assessment"],
+            entity_id=item.assessment,
             tenant=Tenant("organisation", organisation_id),
             data={
-                "clause": item["clause"],
-                "rating": changes.get("rating") or item["rating"],
-                "from": item["rating"],
+                "clause": item.clause,
+                "rating": changes.get("rating") or item.rating,
+                "from": item.rating,
             },
         )
 
@@ -338,16 +341,14 @@ async def create_action_from_gap(
     """Turn a gap (a clause missing or partly in place) into an internal action with owner and due date."""
     async with write_transaction():
         item = await item_row(organisation_id, item_id)
-        if item["rating"] not in (rules.Rating.missing, rules.Rating.partly):
+        if item.rating not in (rules.Rating.missing, rules.Rating.partly):
             raise Conflict("Only a missing or partly met clause is a gap.", code="not_a_gap")
         await check_member("owner_id", organisation_id, data.get("owner_id"))
-        title = (
-            data.get("title") or ""
-        ).strip() or f"Close the gap in {item['clause']} {item['title']}"
+        title = (data.get("title") or "").strip() or f"Close the gap in {item.clause} {item.title}"
         action = InternalAction(
             organisation=organisation_id,
             gap_item=item_id,
-            clause=item["clause"],
+            clause=item.clause,
             title=title[:200],
             owner=data.get("owner_id"),
             due_on=data.get("due_on"),
@@ -360,12 +361,12 @@ async def create_action_from_gap(
             entity_type="internal_action",
             entity_id=action.id,
             tenant=Tenant("organisation", organisation_id),
-            data={"clause": item["clause"], "due_on": str(data.get("due_on") or "")},
+            data={"clause": item.clause, "due_on": str(data.get("due_on") or "")},
         )
     return action.id
 
 
-async def list_actions(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_actions(organisation_id: uuid.UUID) -> list[ActionOut]:
     rows: list[dict[str, Any]] = (
         await InternalAction.select(
             *InternalAction.all_columns(), InternalAction.owner._.name.as_alias("owner_name")
@@ -378,7 +379,7 @@ async def list_actions(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
     for r in rows:
         r["overdue"] = r["status"] == "open" and r["due_on"] is not None and today > r["due_on"]
     rows.sort(key=lambda r: (r["status"] != "open", r["due_on"] or dt.date.max))
-    return rows
+    return [action_out(r) for r in rows]
 
 
 async def complete_action(
@@ -466,7 +467,7 @@ async def rate_item_as(
     changes = changes_of(data, given, CLEARABLE_ITEM)
     await update_item(principal.user_id, organisation_id, item_id, changes)
     item = await item_row(organisation_id, item_id)
-    return assessment_out(await get_assessment(organisation_id, item["assessment"]))
+    return assessment_out(await get_assessment(organisation_id, item.assessment))
 
 
 async def open_action_as(
@@ -476,7 +477,7 @@ async def open_action_as(
     aid = await create_action_from_gap(
         principal.user_id, organisation_id, item_id, msgspec.structs.asdict(data)
     )
-    return action_out(next(a for a in await list_actions(organisation_id) if a["id"] == aid))
+    return next(a for a in await list_actions(organisation_id) if a.id == aid)
 
 
 async def complete_action_as(

@@ -16,6 +16,7 @@ from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import Membership, Organisation
 from marketplace.core.errors import Invalid, NotFound
 from marketplace.findings.access import REPORT_WRITERS
+from marketplace.readiness.schemas import StandardRef
 from marketplace.reference.tables import Standard
 from marketplace.scheduling.context import CLIENT_ALL
 
@@ -86,11 +87,11 @@ async def organisation_name(organisation_id: uuid.UUID) -> str:
     return name
 
 
-async def standards() -> list[dict[str, Any]]:
+async def standards() -> list[StandardRef]:
     rows: list[dict[str, Any]] = (
         await Standard.select(Standard.code, Standard.title).order_by(Standard.code).run()
     )
-    return rows
+    return msgspec.convert(rows, list[StandardRef])
 
 
 # --- patches ------------------------------------------------------------------------------------

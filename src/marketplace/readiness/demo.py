@@ -167,7 +167,7 @@ async def generate(rng: random.Random, progress: bool) -> None:
 
 async def _shares_with_body(demo: findings_demo.DemoParties) -> bool:
     bodies = await engaged_bodies(demo.organisation_id)
-    return demo.body_id in {b["id"] for b in bodies}
+    return demo.body_id in {b.id for b in bodies}
 
 
 async def _acme_documents(rng: random.Random, demo: findings_demo.DemoParties) -> None:

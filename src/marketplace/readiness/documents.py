@@ -33,11 +33,13 @@ from marketplace.readiness.schemas import (
     DocumentIn,
     DocumentOut,
     DocumentPatch,
+    DocumentRecord,
     FileOut,
     ShareOut,
     VersionIn,
     VersionOut,
     VersionPatch,
+    VersionRecord,
 )
 from marketplace.readiness.tables import (
     ControlledDocument,
@@ -103,18 +105,18 @@ async def create_document(
     return document.id
 
 
-async def document_row(document_id: uuid.UUID) -> dict[str, Any]:
+async def document_row(document_id: uuid.UUID) -> DocumentRecord:
     row: dict[str, Any] | None = (
         await ControlledDocument.select().where(ControlledDocument.id == document_id).first().run()
     )
     if row is None:
         raise NotFound(NO_DOCUMENT)
-    return row
+    return msgspec.convert(row, DocumentRecord)
 
 
-async def org_document(organisation_id: uuid.UUID, document_id: uuid.UUID) -> dict[str, Any]:
+async def org_document(organisation_id: uuid.UUID, document_id: uuid.UUID) -> DocumentRecord:
     row = await document_row(document_id)
-    if row["organisation"] != organisation_id:
+    if row.organisation != organisation_id:
         raise NotFound(NO_DOCUMENT)
     return row
 
@@ -210,7 +212,8 @@ async def get_document(
     document_id: uuid.UUID, *, for_body: uuid.UUID | None = None
 ) -> dict[str, Any]:
     """A document with versions, flags, shares and comments; a body sees approved versions only."""
-    doc = await document_row(document_id)
+    # The answer grows from the register row: versions, flags, comments and shares are added.
+    doc = msgspec.structs.asdict(await document_row(document_id))
     owner = (
         await User.select(User.name).where(User.id == doc["owner"]).first().run()
         if doc["owner"]
@@ -259,7 +262,7 @@ async def update_document(
         if changes.get("clause") is not None:
             updates[ControlledDocument.clause] = check_clause("clause", changes["clause"])
         if "owner_id" in changes:
-            await check_member("owner_id", doc["organisation"], changes["owner_id"])
+            await check_member("owner_id", doc.organisation, changes["owner_id"])
             updates[ControlledDocument.owner] = changes["owner_id"]
         await apply_changes(
             ControlledDocument,
@@ -269,11 +272,11 @@ async def update_document(
             actor_id=actor_id,
             entity_type="document",
             entity_id=document_id,
-            tenant=Tenant("organisation", doc["organisation"]),
+            tenant=Tenant("organisation", doc.organisation),
         )
 
 
-async def version_row(document_id: uuid.UUID, version_id: uuid.UUID) -> dict[str, Any]:
+async def version_row(document_id: uuid.UUID, version_id: uuid.UUID) -> VersionRecord:
     row: dict[str, Any] | None = (
         await DocumentVersion.select()
         .where((DocumentVersion.id == version_id) & (DocumentVersion.document == document_id))
@@ -282,13 +285,13 @@ async def version_row(document_id: uuid.UUID, version_id: uuid.UUID) -> dict[str
     )
     if row is None:
         raise NotFound(NO_VERSION)
-    return row
+    return msgspec.convert(row, VersionRecord)
 
 
-def _require_draft(version: dict[str, Any]) -> None:
-    if version["status"] != "draft":
+def _require_draft(version: VersionRecord) -> None:
+    if version.status != "draft":
         raise Conflict(
-            f"Version {version['number']} is {version['status']} and frozen; start a new version.",
+            f"Version {version.number} is {version.status} and frozen; start a new version.",
             code="version_frozen",
         )
 
@@ -316,7 +319,7 @@ async def new_version(
             actor_id=actor_id,
             entity_type="document",
             entity_id=document_id,
-            tenant=Tenant("organisation", doc["organisation"]),
+            tenant=Tenant("organisation", doc.organisation),
             data={"version": number},
         )
     return version.id
@@ -337,7 +340,7 @@ async def update_version(
         if changes.get("change_summary") is not None:
             updates[DocumentVersion.change_summary] = changes["change_summary"]
         if changes.get("author_id") is not None:
-            await check_member("author_id", doc["organisation"], changes["author_id"])
+            await check_member("author_id", doc.organisation, changes["author_id"])
             updates[DocumentVersion.author] = changes["author_id"]
         await apply_changes(
             DocumentVersion,
@@ -347,8 +350,8 @@ async def update_version(
             actor_id=actor_id,
             entity_type="document",
             entity_id=document_id,
-            tenant=Tenant("organisation", doc["organisation"]),
-            data={"version": version["number"]},
+            tenant=Tenant("organisation", doc.organisation),
+            data={"version": version.number},
         )
 
 
@@ -390,15 +393,15 @@ async def upload_version_file(
                 actor_id=actor_id,
                 entity_type="document",
                 entity_id=document_id,
-                tenant=Tenant("organisation", doc["organisation"]),
-                data={"version": version["number"], "filename": display, "sha256": digest},
+                tenant=Tenant("organisation", doc.organisation),
+                data={"version": version.number, "filename": display, "sha256": digest},
             )
     except BaseException:
         files.remove_file(stored)
         raise
-    if version["stored_name"]:
+    if version.stored_name:
         # The draft's earlier file was replaced: nothing refers to it any more.
-        files.remove_file(version["stored_name"])
+        files.remove_file(version.stored_name)
     return FileOut(
         version_id=version_id,
         filename=display,
@@ -419,7 +422,7 @@ async def approve_version(
         doc = await document_row(document_id)
         version = await version_row(document_id, version_id)
         _require_draft(version)
-        if not version["stored_name"]:
+        if not version.stored_name:
             raise Conflict("Upload the version's file before approving it.", code="no_file")
         today = clock.today()
         effective = effective_on or today
@@ -452,13 +455,13 @@ async def approve_version(
             actor_id=actor_id,
             entity_type="document",
             entity_id=document_id,
-            tenant=Tenant("organisation", doc["organisation"]),
-            data={"version": version["number"], "effective_on": str(effective)},
+            tenant=Tenant("organisation", doc.organisation),
+            data={"version": version.number, "effective_on": str(effective)},
         )
 
 
-def version_bytes(version: dict[str, Any]) -> bytes:
-    data = files.read_file(version["stored_name"]) if version["stored_name"] else None
+def version_bytes(version: VersionRecord) -> bytes:
+    data = files.read_file(version.stored_name) if version.stored_name else None
     if data is None:
         raise NotFound("This version has no file.")
     return data
@@ -486,7 +489,7 @@ async def record_access(
     ).run()
 
 
-async def access_log(document_id: uuid.UUID, limit: int = 200) -> list[dict[str, Any]]:
+async def access_log(document_id: uuid.UUID, limit: int = 200) -> list[AccessOut]:
     rows: list[dict[str, Any]] = (
         await DocumentAccess.select(
             DocumentAccess.id,
@@ -505,7 +508,7 @@ async def access_log(document_id: uuid.UUID, limit: int = 200) -> list[dict[str,
         .limit(limit)
         .run()
     )
-    return rows
+    return msgspec.convert(rows, list[AccessOut])
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -568,9 +571,9 @@ def version_ref(
     return VersionRef(organisation_id, document_id, version_id)
 
 
-def served_file(version: dict[str, Any]) -> VersionFile:
+def served_file(version: VersionRecord) -> VersionFile:
     """The file of a version row, 404 when it has none (or the store lost it)."""
-    return VersionFile(version_bytes(version), version["filename"], version["content_type"])
+    return VersionFile(version_bytes(version), version.filename, version.content_type)
 
 
 # --- what the client's people do (API and pages alike) -----------------------------------------
@@ -578,7 +581,7 @@ def served_file(version: dict[str, Any]) -> VersionFile:
 
 async def _editable(
     principal: Principal, organisation_id: uuid.UUID, document_id: uuid.UUID
-) -> dict[str, Any]:
+) -> DocumentRecord:
     client(principal, organisation_id, write=True)
     return await org_document(organisation_id, document_id)
 
@@ -623,7 +626,7 @@ async def access_log_as(
     principal: Principal, organisation_id: uuid.UUID, document_id: uuid.UUID
 ) -> list[AccessOut]:
     await _editable(principal, organisation_id, document_id)
-    return [msgspec.convert(r, AccessOut) for r in await access_log(document_id)]
+    return await access_log(document_id)
 
 
 async def new_version_as(

@@ -164,7 +164,7 @@ class InternalAuditPages(Controller):
         ctx.update(
             finding=finding,
             members=await organisation_members(organisation_id),
-            editable=finding["status"] in internal_audits.EDITABLE,
+            editable=finding.status in internal_audits.EDITABLE,
         )
         return page("internal_finding", ctx, errors, status)
 

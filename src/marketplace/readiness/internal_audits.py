@@ -16,7 +16,6 @@ from marketplace.core.changes import apply_changes
 from marketplace.core.db import write_transaction
 from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.readiness.context import (
-    as_struct,
     body,
     changes_of,
     check_clause,
@@ -28,9 +27,12 @@ from marketplace.readiness.schemas import (
     CompleteIn,
     InternalAuditIn,
     InternalAuditOut,
+    InternalAuditRow,
+    InternalFindingDetail,
     InternalFindingIn,
     InternalFindingOut,
     InternalFindingPatch,
+    InternalFindingRow,
     InternalShareIn,
     StepIn,
 )
@@ -82,7 +84,7 @@ async def create_internal_audit(
     return audit.id
 
 
-async def internal_audit_row(audit_id: uuid.UUID) -> dict[str, Any]:
+async def internal_audit_row(audit_id: uuid.UUID) -> InternalAuditRow:
     row: dict[str, Any] | None = (
         await InternalAudit.select(
             *InternalAudit.all_columns(),
@@ -95,19 +97,19 @@ async def internal_audit_row(audit_id: uuid.UUID) -> dict[str, Any]:
     )
     if row is None:
         raise NotFound(NO_AUDIT)
-    return row
+    return msgspec.convert(row, InternalAuditRow, strict=False)
 
 
-async def org_internal_audit(organisation_id: uuid.UUID, audit_id: uuid.UUID) -> dict[str, Any]:
+async def org_internal_audit(organisation_id: uuid.UUID, audit_id: uuid.UUID) -> InternalAuditRow:
     row = await internal_audit_row(audit_id)
-    if row["organisation"] != organisation_id:
+    if row.organisation != organisation_id:
         raise NotFound(NO_AUDIT)
     return row
 
 
-async def get_internal_audit(audit_id: uuid.UUID) -> dict[str, Any]:
+async def get_internal_audit(audit_id: uuid.UUID) -> InternalAuditRow:
     row = await internal_audit_row(audit_id)
-    row["findings"] = (
+    findings = (
         await InternalFinding.select(
             *InternalFinding.all_columns(), InternalFinding.owner._.name.as_alias("owner_name")
         )
@@ -115,19 +117,16 @@ async def get_internal_audit(audit_id: uuid.UUID) -> dict[str, Any]:
         .order_by(InternalFinding.number)
         .run()
     )
+    row.findings = msgspec.convert(findings, list[InternalFindingRow], strict=False)
     today = clock.today()
-    for f in row["findings"]:
-        f["overdue"] = (
-            f["status"] not in ("closed", "none")
-            and f["due_on"] is not None
-            and today > f["due_on"]
-        )
+    for f in row.findings:
+        f.overdue = f.status not in ("closed", "none") and f.due_on is not None and today > f.due_on
     return row
 
 
 async def list_internal_audits(
     organisation_id: uuid.UUID | None = None, shared_with: uuid.UUID | None = None
-) -> list[dict[str, Any]]:
+) -> list[InternalAuditRow]:
     query = InternalAudit.select(
         *InternalAudit.all_columns(),
         InternalAudit.organisation._.name.as_alias("organisation_name"),
@@ -150,7 +149,7 @@ async def list_internal_audits(
     )
     for r in rows:
         r["finding_count"] = sum(1 for c in counts if c["internal_audit"] == r["id"])
-    return rows
+    return msgspec.convert(rows, list[InternalAuditRow], strict=False)
 
 
 async def complete_internal_audit(
@@ -159,7 +158,7 @@ async def complete_internal_audit(
     """Record the audit as held; only completed audits count towards the stage 1 audit cycle."""
     async with write_transaction():
         row = await internal_audit_row(audit_id)
-        if row["status"] == "completed":
+        if row.status == "completed":
             raise Conflict("This internal audit is already completed.", code="already_completed")
         day = completed_on or clock.today()
         if day > clock.today():
@@ -180,7 +179,7 @@ async def complete_internal_audit(
             actor_id=actor_id,
             entity_type="internal_audit",
             entity_id=audit_id,
-            tenant=Tenant("organisation", row["organisation"]),
+            tenant=Tenant("organisation", row.organisation),
             data={"completed_on": str(day)},
         )
 
@@ -192,8 +191,8 @@ async def share_internal_audit(
     async with write_transaction():
         row = await internal_audit_row(audit_id)
         if body_id is not None:
-            await check_engaged(row["organisation"], body_id)
-        elif row["shared_body"] is None:
+            await check_engaged(row.organisation, body_id)
+        elif row.shared_body is None:
             raise Conflict("This internal audit is not shared.", code="not_shared")
         await (
             InternalAudit.update({InternalAudit.shared_body: body_id})
@@ -207,8 +206,8 @@ async def share_internal_audit(
             actor_id=actor_id,
             entity_type="internal_audit",
             entity_id=audit_id,
-            tenant=Tenant("organisation", row["organisation"]),
-            data={"body_id": str(body_id or row["shared_body"])},
+            tenant=Tenant("organisation", row.organisation),
+            data={"body_id": str(body_id or row.shared_body)},
         )
 
 
@@ -250,13 +249,13 @@ async def add_internal_finding(
             actor_id=actor_id,
             entity_type="internal_finding",
             entity_id=finding.id,
-            tenant=Tenant("organisation", row["organisation"]),
+            tenant=Tenant("organisation", row.organisation),
             data={"grade": grade.value, "clause": clause, "audit_id": str(audit_id)},
         )
     return finding.id
 
 
-async def internal_finding_row(finding_id: uuid.UUID) -> dict[str, Any]:
+async def internal_finding_row(finding_id: uuid.UUID) -> InternalFindingDetail:
     row: dict[str, Any] | None = (
         await InternalFinding.select(
             *InternalFinding.all_columns(),
@@ -270,12 +269,12 @@ async def internal_finding_row(finding_id: uuid.UUID) -> dict[str, Any]:
     )
     if row is None:
         raise NotFound(NO_FINDING)
-    return row
+    return msgspec.convert(row, InternalFindingDetail, strict=False)
 
 
-def _require_finding_status(row: dict[str, Any], allowed: Iterable[str], doing: str) -> None:
-    if row["status"] not in allowed:
-        what = "an observation" if row["status"] == "none" else row["status"]
+def _require_finding_status(row: InternalFindingRow, allowed: Iterable[str], doing: str) -> None:
+    if row.status not in allowed:
+        what = "an observation" if row.status == "none" else row.status
         raise Conflict(
             f"An internal finding that is {what} cannot be {doing}.", code="wrong_status"
         )
@@ -291,7 +290,7 @@ async def update_internal_finding(
         given = {k: v for k, v in changes.items() if v is not None}
         updates = columns_of(InternalFinding, given, REQUIRED_ANSWER)
         if "owner_id" in changes:
-            await check_member("owner_id", row["organisation_id"], changes["owner_id"])
+            await check_member("owner_id", row.organisation_id, changes["owner_id"])
             updates[InternalFinding.owner] = changes["owner_id"]
         await apply_changes(
             InternalFinding,
@@ -301,7 +300,7 @@ async def update_internal_finding(
             actor_id=actor_id,
             entity_type="internal_finding",
             entity_id=finding_id,
-            tenant=Tenant("organisation", row["organisation_id"]),
+            tenant=Tenant("organisation", row.organisation_id),
         )
 
 
@@ -317,7 +316,7 @@ async def transition_internal_finding(
         row = await internal_finding_row(finding_id)
         if step == "submit":
             _require_finding_status(row, EDITABLE, "submitted")
-            missing = [n for n in REQUIRED_ANSWER if not row[n]]
+            missing = [n for n in REQUIRED_ANSWER if not getattr(row, n)]
             if missing:
                 raise Conflict(
                     f"Complete {', '.join(missing)} before submitting.",
@@ -353,23 +352,25 @@ async def transition_internal_finding(
             actor_id=actor_id,
             entity_type="internal_finding",
             entity_id=finding_id,
-            tenant=Tenant("organisation", row["organisation_id"]),
+            tenant=Tenant("organisation", row.organisation_id),
             data={"comment": comment},
         )
     return status
 
 
-async def org_internal_finding(organisation_id: uuid.UUID, finding_id: uuid.UUID) -> dict[str, Any]:
+async def org_internal_finding(
+    organisation_id: uuid.UUID, finding_id: uuid.UUID
+) -> InternalFindingDetail:
     row = await internal_finding_row(finding_id)
-    if row["organisation_id"] != organisation_id:
+    if row.organisation_id != organisation_id:
         raise NotFound(NO_FINDING)
     return row
 
 
-async def shared_internal_audit(body_id: uuid.UUID, audit_id: uuid.UUID) -> dict[str, Any]:
+async def shared_internal_audit(body_id: uuid.UUID, audit_id: uuid.UUID) -> InternalAuditRow:
     """The audit row while the client shares it with this body, 404 otherwise."""
     row = await internal_audit_row(audit_id)
-    if row["shared_body"] != body_id:
+    if row.shared_body != body_id:
         raise NotFound(NO_AUDIT)
     return row
 
@@ -377,17 +378,25 @@ async def shared_internal_audit(body_id: uuid.UUID, audit_id: uuid.UUID) -> dict
 # --- answers -----------------------------------------------------------------------------------
 
 
-def finding_out(f: dict[str, Any]) -> InternalFindingOut:
-    return as_struct(f, InternalFindingOut, owner_id="owner", internal_audit_id="internal_audit")
-
-
-def internal_audit_out(row: dict[str, Any]) -> InternalAuditOut:
+def finding_out(f: InternalFindingRow) -> InternalFindingOut:
     return msgspec.convert(
         {
-            **row,
-            "organisation_id": row["organisation"],
-            "shared_body_id": row["shared_body"],
-            "findings": [msgspec.to_builtins(finding_out(f)) for f in row.get("findings", [])],
+            **msgspec.structs.asdict(f),
+            "owner_id": f.owner,
+            "internal_audit_id": f.internal_audit,
+        },
+        InternalFindingOut,
+        strict=False,
+    )
+
+
+def internal_audit_out(row: InternalAuditRow) -> InternalAuditOut:
+    return msgspec.convert(
+        {
+            **msgspec.structs.asdict(row),
+            "organisation_id": row.organisation,
+            "shared_body_id": row.shared_body,
+            "findings": [finding_out(f) for f in row.findings],
         },
         InternalAuditOut,
         strict=False,
@@ -400,7 +409,7 @@ async def audit_answer(audit_id: uuid.UUID) -> InternalAuditOut:
 
 async def shared_audit_as(
     principal: Principal, body_id: uuid.UUID, audit_id: uuid.UUID
-) -> dict[str, Any]:
+) -> InternalAuditRow:
     """A shared audit with its findings for the body's readers."""
     body(principal, body_id)
     await shared_internal_audit(body_id, audit_id)

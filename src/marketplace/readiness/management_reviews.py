@@ -59,7 +59,7 @@ async def create_management_review(
     return review.id
 
 
-async def list_management_reviews(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_management_reviews(organisation_id: uuid.UUID) -> list[ManagementReviewOut]:
     rows: list[dict[str, Any]] = (
         await ManagementReview.select()
         .where(ManagementReview.organisation == organisation_id)
@@ -69,11 +69,7 @@ async def list_management_reviews(organisation_id: uuid.UUID) -> list[dict[str, 
     )
     for r in rows:
         r["missing_inputs"] = [k for k in REVIEW_INPUTS if k not in r["inputs"]]
-    return rows
-
-
-def review_out(row: dict[str, Any]) -> ManagementReviewOut:
-    return msgspec.convert(row, ManagementReviewOut, strict=False)
+    return msgspec.convert(rows, list[ManagementReviewOut], strict=False)
 
 
 async def record_review_as(
@@ -84,4 +80,4 @@ async def record_review_as(
         principal.user_id, organisation_id, msgspec.structs.asdict(data)
     )
     rows = await list_management_reviews(organisation_id)
-    return review_out(next(r for r in rows if r["id"] == rid))
+    return next(r for r in rows if r.id == rid)

@@ -20,6 +20,13 @@ Comment = Annotated[str, msgspec.Meta(max_length=4000)]
 Retention = Annotated[int, msgspec.Meta(ge=1, le=1200)]
 
 
+class StandardRef(msgspec.Struct):
+    """A standard a self-assessment can be run against."""
+
+    code: str
+    title: str
+
+
 class AssessmentIn(msgspec.Struct, forbid_unknown_fields=True):
     standard: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
@@ -42,6 +49,32 @@ class DocumentRefOut(msgspec.Struct):
     id: uuid.UUID
     code: str
     title: str
+
+
+class AssessmentRecord(msgspec.Struct, kw_only=True):
+    """A self-assessment's row as services read it."""
+
+    id: uuid.UUID
+    organisation: uuid.UUID
+    standard: str
+    created_by: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class GapItemRecord(msgspec.Struct, kw_only=True):
+    """One clause of a self-assessment as services read it, with the assessment's organisation."""
+
+    id: uuid.UUID
+    assessment: uuid.UUID
+    organisation_id: uuid.UUID
+    clause: str
+    title: str
+    rating: str
+    note: str
+    owner: uuid.UUID | None
+    target_date: dt.date | None
+    updated_at: dt.datetime
 
 
 class GapItemOut(msgspec.Struct):
@@ -180,6 +213,29 @@ class CommentOut(msgspec.Struct):
     created_at: dt.datetime
 
 
+class BodyRef(msgspec.Struct):
+    """A certification body the organisation may share with (it has an engagement with it)."""
+
+    id: uuid.UUID
+    name: str
+
+
+class ShareRecord(msgspec.Struct, kw_only=True):
+    """A document share as services read it, with the body's name and the document's code."""
+
+    id: uuid.UUID
+    document: uuid.UUID
+    organisation: uuid.UUID
+    body: uuid.UUID
+    body_name: str | None = None
+    code: str | None = None
+    title: str | None = None
+    shared_by: uuid.UUID | None
+    shared_at: dt.datetime
+    withdrawn_by: uuid.UUID | None
+    withdrawn_at: dt.datetime | None
+
+
 class ShareOut(msgspec.Struct):
     id: uuid.UUID
     document_id: uuid.UUID
@@ -229,6 +285,44 @@ class FileOut(msgspec.Struct):
     size: int
     sha256: str
     content_type: str
+
+
+class DocumentRecord(msgspec.Struct, kw_only=True):
+    """A controlled document's register row as services read it."""
+
+    id: uuid.UUID
+    organisation: uuid.UUID
+    code: str
+    title: str
+    doc_type: str
+    clause: str
+    owner: uuid.UUID | None
+    next_review_on: dt.date | None
+    retention_months: int | None
+    created_by: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class VersionRecord(msgspec.Struct, kw_only=True):
+    """A document version's row as services read it, with where its file is stored."""
+
+    id: uuid.UUID
+    document: uuid.UUID
+    number: int
+    status: str
+    author: uuid.UUID | None
+    approver: uuid.UUID | None
+    approved_on: dt.date | None
+    effective_on: dt.date | None
+    change_summary: str
+    stored_name: str | None
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 class AccessOut(msgspec.Struct):
@@ -316,6 +410,60 @@ class InternalFindingOut(msgspec.Struct):
     internal_audit_id: uuid.UUID
 
 
+class InternalFindingRow(msgspec.Struct, kw_only=True):
+    """An internal finding as services read it (its columns plus the owner's name)."""
+
+    id: uuid.UUID
+    internal_audit: uuid.UUID
+    number: int
+    grade: str
+    clause: str
+    requirement: str
+    evidence: str
+    status: str
+    due_on: dt.date | None
+    owner: uuid.UUID | None
+    owner_name: str | None = None
+    correction: str
+    root_cause_method: str
+    root_cause: str
+    action_plan: str
+    target_date: dt.date | None
+    review_comment: str
+    closed_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    overdue: bool = False
+
+
+class InternalFindingDetail(InternalFindingRow, kw_only=True):
+    """A finding read on its own (internal_finding_row): with its audit's tenant and share."""
+
+    organisation_id: uuid.UUID
+    shared_body: uuid.UUID | None
+
+
+class InternalAuditRow(msgspec.Struct, kw_only=True):
+    """An internal audit as services read it: columns, names of the linked rows, its findings."""
+
+    id: uuid.UUID
+    organisation: uuid.UUID
+    organisation_name: str | None = None
+    scope: str
+    clauses: list[str]
+    auditor_name: str
+    planned_on: dt.date
+    status: str
+    completed_on: dt.date | None
+    summary: str
+    shared_body: uuid.UUID | None
+    shared_body_name: str | None = None
+    created_by: uuid.UUID | None
+    created_at: dt.datetime
+    findings: list[InternalFindingRow] = []
+    finding_count: int = 0
+
+
 class InternalAuditOut(msgspec.Struct):
     id: uuid.UUID
     organisation_id: uuid.UUID
@@ -353,6 +501,25 @@ class ReferenceIn(msgspec.Struct, forbid_unknown_fields=True):
     version_id: uuid.UUID | None = None
     clause: ClauseText = ""
     note: Comment = ""
+
+
+class ReportForReference(msgspec.Struct):
+    """What adding a stage 1 reference needs to know of the report."""
+
+    id: uuid.UUID
+    status: str
+    organisation: uuid.UUID
+    body: uuid.UUID
+    audit: uuid.UUID
+    audit_kind: str | None
+
+
+class Stage1ReportRef(msgspec.Struct):
+    """One of the body's stage 1 reports for a client, as a link on a shared document's page."""
+
+    id: uuid.UUID
+    status: str
+    revision: int
 
 
 class ReferenceOut(msgspec.Struct):

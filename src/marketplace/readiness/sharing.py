@@ -22,23 +22,25 @@ from marketplace.readiness.documents import (
     list_documents,
     record_access,
     served_file,
-    share_out,
     version_out,
     version_row,
     versions_of,
 )
 from marketplace.readiness.schemas import (
+    BodyRef,
     CommentIn,
     CommentOut,
     SharedDocumentOut,
     SharedOut,
     ShareIn,
+    ShareOut,
+    ShareRecord,
 )
 from marketplace.readiness.tables import ControlledDocument, DocumentComment, DocumentShare
 from marketplace.scheduling.tables import Engagement
 
 
-async def engaged_bodies(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+async def engaged_bodies(organisation_id: uuid.UUID) -> list[BodyRef]:
     """Bodies with a running or completed engagement with the organisation: who may be shared with."""
     rows = (
         await Engagement.select(
@@ -48,11 +50,11 @@ async def engaged_bodies(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
         .run()
     )
     unique = {r["id"]: r for r in rows}
-    return sorted(unique.values(), key=lambda r: r["name"])
+    return sorted(msgspec.convert(list(unique.values()), list[BodyRef]), key=lambda r: r.name)
 
 
 async def check_engaged(organisation_id: uuid.UUID, body_id: uuid.UUID) -> None:
-    if body_id not in {b["id"] for b in await engaged_bodies(organisation_id)}:
+    if body_id not in {b.id for b in await engaged_bodies(organisation_id)}:
         raise Invalid.field(
             "body_id", "Share only with a certification body you have an engagement with."
         )
@@ -153,7 +155,7 @@ async def withdraw_share(
         )
 
 
-async def list_shares(organisation_id: uuid.UUID, live_only: bool = True) -> list[dict[str, Any]]:
+async def list_shares(organisation_id: uuid.UUID, live_only: bool = True) -> list[ShareRecord]:
     query = DocumentShare.select(
         *DocumentShare.all_columns(),
         DocumentShare.body._.name.as_alias("body_name"),
@@ -163,7 +165,18 @@ async def list_shares(organisation_id: uuid.UUID, live_only: bool = True) -> lis
     if live_only:
         query = query.where(DocumentShare.withdrawn_at.is_null())
     rows: list[dict[str, Any]] = await query.order_by(DocumentShare.shared_at).run()
-    return rows
+    return msgspec.convert(rows, list[ShareRecord])
+
+
+def share_answer(s: ShareRecord) -> ShareOut:
+    return ShareOut(
+        id=s.id,
+        document_id=s.document,
+        body_id=s.body,
+        body_name=s.body_name,
+        shared_at=s.shared_at,
+        withdrawn_at=s.withdrawn_at,
+    )
 
 
 async def shared_documents(body_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -230,7 +243,7 @@ async def add_comment(
     """A body auditor's comment on one approved version of a document shared with the body."""
     doc = await body_document(body_id, document_id)
     version = await version_row(document_id, version_id)
-    if version["status"] == "draft":
+    if version.status == "draft":
         raise NotFound(NO_VERSION)
     if not text.strip():
         raise Invalid.field("text", "Write the comment.")
@@ -246,7 +259,7 @@ async def add_comment(
             entity_id=document_id,
             tenant=Tenant("body", body_id),
             data={
-                "version": version["number"],
+                "version": version.number,
                 "organisation_id": str(doc["organisation"]),
                 "comment_id": str(comment.id),
             },
@@ -274,9 +287,9 @@ async def share_as(principal: Principal, organisation_id: uuid.UUID, data: Share
     new = await share_documents(principal.user_id, organisation_id, data.body_id, data.document_ids)
     wanted = set(data.document_ids)
     shares = [
-        share_out(s)
+        share_answer(s)
         for s in await list_shares(organisation_id)
-        if s["body"] == data.body_id and s["document"] in wanted
+        if s.body == data.body_id and s.document in wanted
     ]
     return SharedOut(shared=new, shares=shares)
 
@@ -308,7 +321,7 @@ async def shared_download_as(
     body(principal, body_id)
     await body_document(body_id, document_id)
     version = await version_row(document_id, version_id)
-    if version["status"] == "draft":
+    if version.status == "draft":
         raise NotFound(NO_VERSION)
     served = served_file(version)
     await record_access(document_id, version_id, principal.user_id, "body", "download", body_id)

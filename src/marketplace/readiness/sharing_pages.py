@@ -95,6 +95,6 @@ class BodyReadinessPages(Controller):
             context={
                 "body_id": body_id,
                 "audit": audit,
-                "organisation_name": await organisation_name(audit["organisation"]),
+                "organisation_name": await organisation_name(audit.organisation),
             },
         )

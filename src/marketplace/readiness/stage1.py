@@ -16,13 +16,15 @@ from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.findings.access import report_side
 from marketplace.findings.reports import report_row
 from marketplace.findings.tables import AuditReport, CorrectiveAction
-from marketplace.readiness.assessments import assessment_out, list_assessments
+from marketplace.readiness.assessments import list_assessments
 from marketplace.readiness.context import can_comment, check_clause, client
 from marketplace.readiness.schemas import (
     ReadinessOut,
     ReferenceIn,
     ReferenceOut,
+    ReportForReference,
     Stage1Out,
+    Stage1ReportRef,
     Stage2ItemOut,
 )
 from marketplace.readiness.sharing import body_document, shared_documents
@@ -30,7 +32,7 @@ from marketplace.readiness.tables import InternalAudit, ManagementReview, Stage1
 from marketplace.rules import readiness as rules
 
 
-async def stage1_panel(organisation_id: uuid.UUID) -> dict[str, Any]:
+async def stage1_panel(organisation_id: uuid.UUID) -> Stage1Out:
     """Stage 1 readiness: a full internal audit cycle and a management review within 12 months."""
     audits = (
         await InternalAudit.select(InternalAudit.completed_on, InternalAudit.clauses)
@@ -50,18 +52,18 @@ async def stage1_panel(organisation_id: uuid.UUID) -> dict[str, Any]:
         [r["held_on"] for r in reviews],
         clock.today(),
     )
-    return {
-        "ready": result.ready,
-        "internal_audit_cycle": result.internal_audit_cycle,
-        "clauses_not_audited": result.clauses_not_audited,
-        "management_review": result.management_review,
-        "last_management_review": result.last_management_review,
-        "completed_internal_audits": len(audits),
-        "management_reviews": len(reviews),
-    }
+    return Stage1Out(
+        ready=result.ready,
+        internal_audit_cycle=result.internal_audit_cycle,
+        clauses_not_audited=result.clauses_not_audited,
+        management_review=result.management_review,
+        last_management_review=result.last_management_review,
+        completed_internal_audits=len(audits),
+        management_reviews=len(reviews),
+    )
 
 
-async def report_for_reference(report_id: uuid.UUID) -> dict[str, Any]:
+async def report_for_reference(report_id: uuid.UUID) -> ReportForReference:
     row: dict[str, Any] | None = (
         await AuditReport.select(
             AuditReport.id,
@@ -77,7 +79,7 @@ async def report_for_reference(report_id: uuid.UUID) -> dict[str, Any]:
     )
     if row is None:
         raise NotFound("No such report.")
-    return row
+    return msgspec.convert(row, ReportForReference)
 
 
 async def add_reference(
@@ -89,9 +91,9 @@ async def add_reference(
     9.4.8), and only documents the client shares with this body can be cited.
     """
     report = await report_for_reference(report_id)
-    if report["audit_kind"] != "stage1":
+    if report.audit_kind != "stage1":
         raise Conflict("Documents are referenced from stage 1 reports.", code="not_stage1")
-    if report["status"] != "draft":
+    if report.status != "draft":
         raise Conflict("An issued report is frozen; amend it to change it.", code="report_frozen")
     clause = check_clause("clause", data.get("clause") or "")
     document_id = data.get("document_id")
@@ -100,12 +102,12 @@ async def add_reference(
         raise Invalid.field("document_id", "Reference a shared document, a clause or both.")
     if document_id is not None:
         try:
-            doc = await body_document(report["body"], document_id)
+            doc = await body_document(report.body, document_id)
         except NotFound:
             raise Invalid.field(
                 "document_id", "Reference only documents the client shares with you."
             ) from None
-        if doc["organisation"] != report["organisation"]:
+        if doc["organisation"] != report.organisation:
             raise Invalid.field("document_id", "This document belongs to another client.")
         if version_id is not None:
             if version_id not in {v["id"] for v in doc["versions"]}:
@@ -129,13 +131,13 @@ async def add_reference(
             actor_id=actor_id,
             entity_type="report",
             entity_id=report_id,
-            tenant=Tenant("body", report["body"]),
+            tenant=Tenant("body", report.body),
             data={"document_id": str(document_id or ""), "clause": clause},
         )
     return ref.id
 
 
-async def list_references(report_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_references(report_id: uuid.UUID) -> list[ReferenceOut]:
     rows: list[dict[str, Any]] = (
         await Stage1Reference.select(
             Stage1Reference.id,
@@ -153,10 +155,10 @@ async def list_references(report_id: uuid.UUID) -> list[dict[str, Any]]:
         .order_by(Stage1Reference.created_at)
         .run()
     )
-    return rows
+    return msgspec.convert(rows, list[ReferenceOut])
 
 
-async def stage1_reports(body_id: uuid.UUID, organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+async def stage1_reports(body_id: uuid.UUID, organisation_id: uuid.UUID) -> list[Stage1ReportRef]:
     """The body's stage 1 reports for this client (draft and issued), for referencing documents."""
     rows: list[dict[str, Any]] = (
         await AuditReport.select(AuditReport.id, AuditReport.status, AuditReport.revision)
@@ -168,10 +170,10 @@ async def stage1_reports(body_id: uuid.UUID, organisation_id: uuid.UUID) -> list
         .order_by(AuditReport.created_at)
         .run()
     )
-    return rows
+    return msgspec.convert(rows, list[Stage1ReportRef])
 
 
-async def stage2_preparation(organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+async def stage2_preparation(organisation_id: uuid.UUID) -> list[Stage2ItemOut]:
     """Stage 1 areas of concern: the corrective actions opened by issued stage 1 reports.
 
     They sit in the corrective action tracker like any other finding (findings.issue_report opens
@@ -194,7 +196,7 @@ async def stage2_preparation(organisation_id: uuid.UUID) -> list[dict[str, Any]]
         .order_by(CorrectiveAction.due_on)
         .run()
     )
-    return rows
+    return msgspec.convert(rows, list[Stage2ItemOut])
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -205,11 +207,9 @@ async def readiness_as(principal: Principal, organisation_id: uuid.UUID) -> Read
     client(principal, organisation_id)
     return ReadinessOut(
         organisation_id=organisation_id,
-        assessments=[assessment_out(a) for a in await list_assessments(organisation_id)],
-        stage1=msgspec.convert(await stage1_panel(organisation_id), Stage1Out),
-        stage2_preparation=msgspec.convert(
-            await stage2_preparation(organisation_id), list[Stage2ItemOut]
-        ),
+        assessments=await list_assessments(organisation_id),
+        stage1=await stage1_panel(organisation_id),
+        stage2_preparation=await stage2_preparation(organisation_id),
     )
 
 
@@ -227,9 +227,9 @@ async def report_writer(principal: Principal, report_id: uuid.UUID) -> None:
 class ReferenceSheet:
     """A stage 1 report's references as its page shows them, and whether the caller may add one."""
 
-    report: dict[str, Any]
+    report: ReportForReference
     side: str
-    references: list[dict[str, Any]]
+    references: list[ReferenceOut]
     can_write: bool
     shared: list[dict[str, Any]]
 
@@ -242,8 +242,8 @@ async def reference_sheet(principal: Principal, report_id: uuid.UUID) -> Referen
     can_write = (
         side == "body"
         and can_comment(principal, row["body"])
-        and report["audit_kind"] == "stage1"
-        and report["status"] == "draft"
+        and report.audit_kind == "stage1"
+        and report.status == "draft"
     )
     shared = [
         d
@@ -257,7 +257,7 @@ async def reference_sheet(principal: Principal, report_id: uuid.UUID) -> Referen
 async def references_as(principal: Principal, report_id: uuid.UUID) -> list[ReferenceOut]:
     """The report's references, for whoever may read the report (either side)."""
     await report_reader(principal, report_id)
-    return msgspec.convert(await list_references(report_id), list[ReferenceOut])
+    return await list_references(report_id)
 
 
 async def add_reference_as(
@@ -266,5 +266,4 @@ async def add_reference_as(
     """A reference from the body's report writers to what the client shares with the body."""
     await report_writer(principal, report_id)
     rid = await add_reference(principal.user_id, report_id, msgspec.structs.asdict(data))
-    row = next(r for r in await list_references(report_id) if r["id"] == rid)
-    return msgspec.convert(row, ReferenceOut)
+    return next(r for r in await list_references(report_id) if r.id == rid)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Controller, get
 
 from marketplace.reference import services
@@ -20,18 +19,16 @@ class ReferenceController(Controller):
 
     @get("/standards", summary="Management-system standards")
     async def standards(self) -> list[StandardOut]:
-        return msgspec.convert(await services.list_standards(), list[StandardOut])
+        return await services.list_standards()
 
     @get("/iaf-sectors", summary="The 39 IAF sectors")
     async def iaf_sectors(self) -> list[IafSectorOut]:
-        return msgspec.convert(await services.list_iaf_sectors(), list[IafSectorOut])
+        return await services.list_iaf_sectors()
 
     @get("/accreditation-bodies", summary="Accreditation bodies")
     async def accreditation_bodies(self) -> list[AccreditationBodyOut]:
-        return msgspec.convert(
-            await services.list_accreditation_bodies(), list[AccreditationBodyOut]
-        )
+        return await services.list_accreditation_bodies()
 
     @get("/support-services", summary="Support services a body may offer")
     async def support_services(self) -> list[SupportServiceOut]:
-        return msgspec.convert(await services.list_support_services(), list[SupportServiceOut])
+        return await services.list_support_services()

@@ -6,9 +6,16 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from piccolo.table import Table
 
 from marketplace.core.db import write_transaction
+from marketplace.reference.schemas import (
+    AccreditationBodyOut,
+    IafSectorOut,
+    StandardOut,
+    SupportServiceOut,
+)
 from marketplace.reference.tables import AccreditationBody, IafSector, Standard, SupportService
 from marketplace.settings import PROJECT_ROOT
 
@@ -88,23 +95,21 @@ async def load_reference_data(seed_dir: Path = SEED_DIR) -> dict[str, int]:
     return counts
 
 
-async def list_standards() -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await Standard.select().order_by(Standard.code).run()
-    return rows
+async def list_standards() -> list[StandardOut]:
+    rows = await Standard.select().order_by(Standard.code).run()
+    return msgspec.convert(rows, list[StandardOut])
 
 
-async def list_iaf_sectors() -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await IafSector.select().order_by(IafSector.code).run()
-    return rows
+async def list_iaf_sectors() -> list[IafSectorOut]:
+    rows = await IafSector.select().order_by(IafSector.code).run()
+    return msgspec.convert(rows, list[IafSectorOut])
 
 
-async def list_accreditation_bodies() -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = (
-        await AccreditationBody.select().order_by(AccreditationBody.code).run()
-    )
-    return rows
+async def list_accreditation_bodies() -> list[AccreditationBodyOut]:
+    rows = await AccreditationBody.select().order_by(AccreditationBody.code).run()
+    return msgspec.convert(rows, list[AccreditationBodyOut])
 
 
-async def list_support_services() -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await SupportService.select().order_by(SupportService.name).run()
-    return rows
+async def list_support_services() -> list[SupportServiceOut]:
+    rows = await SupportService.select().order_by(SupportService.name).run()
+    return msgspec.convert(rows, list[SupportServiceOut])

@@ -15,10 +15,6 @@ from marketplace.reviews import services
 from marketplace.reviews.schemas import HideIn, ReplyIn, ReviewIn, ReviewOut
 
 
-def _out(review: dict[str, Any]) -> ReviewOut:
-    return msgspec.convert(review, ReviewOut, strict=False)
-
-
 class ReviewController(Controller):
     path = "/api/v1"
     tags = ["reviews"]
@@ -30,13 +26,7 @@ class ReviewController(Controller):
         page: int = Parameter(default=1),
         per_page: int = Parameter(default=20),
     ) -> Page[ReviewOut]:
-        result = await services.list_reviews(body_id, PageParams.of(page, per_page))
-        return Page(
-            items=[_out(r) for r in result.items],
-            total=result.total,
-            page=result.page,
-            per_page=result.per_page,
-        )
+        return await services.list_reviews(body_id, PageParams.of(page, per_page))
 
     @post(
         "/bodies/{body_id:uuid}/reviews",
@@ -52,7 +42,7 @@ class ReviewController(Controller):
             body_id,
             msgspec.to_builtins(data) | {"engagement_id": data.engagement_id},
         )
-        return _out(await services.get_review(review_id))
+        return await services.get_review(review_id)
 
     @post(
         "/reviews/{review_id:uuid}/reply",
@@ -64,7 +54,7 @@ class ReviewController(Controller):
         self, request: Request[Any, Any, Any], review_id: uuid.UUID, data: JSONBody[ReplyIn]
     ) -> ReviewOut:
         await services.reply(principal_of(request), review_id, data.text)
-        return _out(await services.get_review(review_id))
+        return await services.get_review(review_id)
 
     @post(
         "/admin/reviews/{review_id:uuid}/hide",
@@ -76,7 +66,7 @@ class ReviewController(Controller):
         self, request: Request[Any, Any, Any], review_id: uuid.UUID, data: JSONBody[HideIn]
     ) -> ReviewOut:
         await services.moderate(principal_of(request).user_id, review_id, True, data.reason)
-        return _out(await services.get_review(review_id))
+        return await services.get_review(review_id)
 
     @post(
         "/admin/reviews/{review_id:uuid}/show",
@@ -86,4 +76,4 @@ class ReviewController(Controller):
     )
     async def show(self, request: Request[Any, Any, Any], review_id: uuid.UUID) -> ReviewOut:
         await services.moderate(principal_of(request).user_id, review_id, False)
-        return _out(await services.get_review(review_id))
+        return await services.get_review(review_id)

@@ -69,10 +69,8 @@ class ReviewPages(Controller):
                 "reviews": reviews,
                 "reviewable": reviewable,
                 "errors": errors or {},
-                "sector_names": {s["code"]: s["name"] for s in await reference.list_iaf_sectors()},
-                "service_names": {
-                    s["code"]: s["name"] for s in await reference.list_support_services()
-                },
+                "sector_names": {s.code: s.name for s in await reference.list_iaf_sectors()},
+                "service_names": {s.code: s.name for s in await reference.list_support_services()},
             },
             status_code=status_code,
         )

@@ -33,6 +33,15 @@ class HideIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
+class ReviewableEngagement(msgspec.Struct):
+    """An engagement of the caller's organisation with the body that may still be reviewed."""
+
+    id: uuid.UUID
+    organisation: uuid.UUID
+    standard: str
+    organisation_name: str
+
+
 class ReviewOut(msgspec.Struct):
     id: uuid.UUID
     body_id: uuid.UUID

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
+
 from marketplace.accounts.guards import Principal, require_role
 from marketplace.accounts.roles import TenantKind
 from marketplace.accounts.tables import CertificationBody
@@ -15,6 +17,7 @@ from marketplace.core.errors import Conflict, Forbidden, NotFound
 from marketplace.core.pagination import Page, PageParams
 from marketplace.directory import services as directory_services
 from marketplace.directory.tables import BodyRating
+from marketplace.reviews.schemas import ReviewableEngagement, ReviewOut
 from marketplace.reviews.tables import Review
 from marketplace.scheduling.engagements import has_completed_audit
 from marketplace.scheduling.tables import Engagement
@@ -199,28 +202,32 @@ async def moderate(actor_id: uuid.UUID, review_id: uuid.UUID, hide: bool, reason
     directory_services.search_changed()
 
 
-def _out(r: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": r["id"],
-        "body_id": r["body"],
-        "organisation_id": r["organisation"],
-        "organisation_name": r.get("organisation_name") or "",
-        "engagement_id": r["engagement"],
-        "rating": r["rating"],
-        "ratings": {k: r[k] for k in SUB_RATINGS},
-        "text": r["text"],
-        "status": r["status"],
-        "reply": r["reply"],
-        "replied_at": r["replied_at"],
-        "created_at": r["created_at"],
-    }
+def _out(r: dict[str, Any]) -> ReviewOut:
+    return msgspec.convert(
+        {
+            "id": r["id"],
+            "body_id": r["body"],
+            "organisation_id": r["organisation"],
+            "organisation_name": r.get("organisation_name") or "",
+            "engagement_id": r["engagement"],
+            "rating": r["rating"],
+            "ratings": {k: r[k] for k in SUB_RATINGS},
+            "text": r["text"],
+            "status": r["status"],
+            "reply": r["reply"],
+            "replied_at": r["replied_at"],
+            "created_at": r["created_at"],
+        },
+        ReviewOut,
+        strict=False,
+    )
 
 
-async def get_review(review_id: uuid.UUID) -> dict[str, Any]:
+async def get_review(review_id: uuid.UUID) -> ReviewOut:
     return _out(await _load(review_id))
 
 
-async def list_reviews(body_id: uuid.UUID, params: PageParams) -> Page[dict[str, Any]]:
+async def list_reviews(body_id: uuid.UUID, params: PageParams) -> Page[ReviewOut]:
     """The body's published reviews, newest first (hidden reviews are never listed publicly)."""
     await _body_exists(body_id)
     where = (Review.body == body_id) & (Review.status == "published")
@@ -240,7 +247,9 @@ async def list_reviews(body_id: uuid.UUID, params: PageParams) -> Page[dict[str,
     )
 
 
-async def reviewable_engagements(principal: Principal, body_id: uuid.UUID) -> list[dict[str, Any]]:
+async def reviewable_engagements(
+    principal: Principal, body_id: uuid.UUID
+) -> list[ReviewableEngagement]:
     """The caller's organisations' engagements with this body that could still be reviewed."""
     orgs = principal.tenants(TenantKind.organisation, REVIEWER_ROLES)
     if not orgs:
@@ -266,5 +275,5 @@ async def reviewable_engagements(principal: Principal, body_id: uuid.UUID) -> li
         if r["id"] not in reviewed and await has_completed_audit(
             r["organisation"], body_id, r["id"]
         ):
-            out.append(r)
+            out.append(msgspec.convert(r, ReviewableEngagement))
     return out

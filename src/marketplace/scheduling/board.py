@@ -13,6 +13,7 @@ from marketplace.accounts.guards import Principal, require_role
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.errors import Invalid
 from marketplace.reference import services as reference
+from marketplace.reference.schemas import StandardOut
 from marketplace.rules.audit_status import AuditAction, AuditStatus, allowed_actions
 from marketplace.rules.cycle import AuditKind
 from marketplace.scheduling.auditors import (
@@ -284,7 +285,7 @@ class AuditorsView:
     can_plan: bool
     can_manage: bool
     auditors: list[dict[str, Any]]
-    standards: list[dict[str, Any]]
+    standards: list[StandardOut]
     settings: SettingsOut
     zones: list[str]
 

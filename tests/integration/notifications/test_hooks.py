@@ -334,7 +334,7 @@ async def test_certificate_suspended_at_risk_and_expiring(
     await restore(None, number, "Surveillance held")
     row = await certificate_row(number)
     clock.travel_to(
-        dt.datetime.combine(row["expires_on"] - dt.timedelta(days=60), dt.time(9), tzinfo=dt.UTC)
+        dt.datetime.combine(row.expires_on - dt.timedelta(days=60), dt.time(9), tzinfo=dt.UTC)
     )
     await Worker(mail_settings).run_sweeps()
     await deliver_all(mail_settings)

@@ -172,7 +172,7 @@ async def test_document_pages_version_upload_approve_and_share(
     assert "auditor of body a" in page.text
     share = (await list_shares(org))[0]
     r = await client.post(
-        f"/organisations/{org}/document-shares/{share['id']}/withdraw",
+        f"/organisations/{org}/document-shares/{share.id}/withdraw",
         data={"_csrf_token": csrf_from(page.text)},
     )
     assert r.status_code == 303
