@@ -250,7 +250,7 @@ class PlanningView:
 
     role: str
     audits: list[BoardAuditOut]
-    auditors: list[dict[str, Any]]
+    auditors: list[AuditorOut]
     auditor_id: uuid.UUID | None
 
 
@@ -284,7 +284,7 @@ class AuditorsView:
 
     can_plan: bool
     can_manage: bool
-    auditors: list[dict[str, Any]]
+    auditors: list[AuditorOut]
     standards: list[StandardOut]
     settings: SettingsOut
     zones: list[str]
@@ -344,7 +344,7 @@ class AuditView:
     site_zone: str
     next_steps: frozenset[AuditAction]
     slots: list[dict[str, Any]] = field(default_factory=list)
-    auditors: list[dict[str, Any]] = field(default_factory=list)
+    auditors: list[AuditorOut] = field(default_factory=list)
     zones: list[str] = field(default_factory=list)
 
 
