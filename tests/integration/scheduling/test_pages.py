@@ -80,8 +80,8 @@ async def test_body_adds_an_auditor_proposes_and_the_client_confirms(
     )
     assert r.status_code == 303, r.text
     audit = await get_audit(await audit_context(audit_id))
-    assert audit["status"] == "proposed"
-    assert audit["starts_at"].isoformat() == "2027-03-29T08:00:00+00:00"  # 09:00 BST
+    assert audit.status == "proposed"
+    assert audit.starts_at.isoformat() == "2027-03-29T08:00:00+00:00"  # 09:00 BST
 
     for path in (
         f"/manage/bodies/{world.a.body_id}/planning",
