@@ -160,6 +160,16 @@ class TeamMemberOut(msgspec.Struct):
     status: str
 
 
+class TeamRecipient(msgspec.Struct):
+    """An audit team member the scheduling e-mail goes to: by account, or at the body's address."""
+
+    auditor_id: uuid.UUID
+    name: str
+    role: str
+    email: str
+    user_id: uuid.UUID | None
+
+
 class SiteOut(msgspec.Struct):
     id: uuid.UUID
     name: str
