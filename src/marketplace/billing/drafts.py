@@ -19,6 +19,7 @@ from marketplace.core.db import write_transaction
 from marketplace.core.errors import Invalid
 from marketplace.quotes.tables import Quote, QuoteLine
 from marketplace.scheduling.engagements import get_engagement
+from marketplace.scheduling.schemas import EngagementRecord
 from marketplace.scheduling.tables import Audit, Engagement
 
 MAX_QUANTITY = Decimal(1_000_000)
@@ -92,7 +93,7 @@ async def quote_lines(engagement_id: uuid.UUID, audit_kind: str | None) -> list[
 
 
 async def create_draft(
-    actor_id: uuid.UUID | None, engagement: dict[str, Any], data: InvoiceIn
+    actor_id: uuid.UUID | None, engagement: EngagementRecord, data: InvoiceIn
 ) -> uuid.UUID:
     """A draft invoice for an engagement (optionally one of its audits), prefilled from the accepted
     quote when no lines are given. Drafts carry no number and may be discarded; nothing is frozen yet.
@@ -101,7 +102,7 @@ async def create_draft(
     if data.audit_id is not None:
         audit = (
             await Audit.select(Audit.kind)
-            .where((Audit.id == data.audit_id) & (Audit.cycle._.engagement == engagement["id"]))
+            .where((Audit.id == data.audit_id) & (Audit.cycle._.engagement == engagement.id))
             .first()
             .run()
         )
@@ -112,7 +113,7 @@ async def create_draft(
         raise Invalid.field("due_on", "The due date cannot be in the past.")
     lines = data.lines
     if lines is None:
-        lines = await quote_lines(engagement["id"], audit_kind)
+        lines = await quote_lines(engagement.id, audit_kind)
         if not lines:
             raise Invalid.field("lines", "Add lines: there is no accepted quote to copy them from.")
     checked = check_lines(lines)
@@ -120,16 +121,16 @@ async def create_draft(
     if currency is None:
         body = (
             await CertificationBody.select(CertificationBody.currency)
-            .where(CertificationBody.id == engagement["body"])
+            .where(CertificationBody.id == engagement.body_id)
             .first()
             .run()
         )
         currency = (body or {}).get("currency") or "EUR"
     sums = totals(a for _, a in checked)
     invoice = Invoice(
-        body=engagement["body"],
-        organisation=engagement["organisation"],
-        engagement=engagement["id"],
+        body=engagement.body_id,
+        organisation=engagement.organisation_id,
+        engagement=engagement.id,
         audit=data.audit_id,
         currency=currency,
         due_on=data.due_on,
@@ -162,7 +163,7 @@ async def create_draft(
             actor_id=actor_id,
             entity_type="invoice",
             entity_id=invoice.id,
-            tenant=Tenant("body", engagement["body"]),
+            tenant=Tenant("body", engagement.body_id),
             data={"total_minor": sums.total_minor, "currency": currency},
         )
     return invoice.id
@@ -191,9 +192,9 @@ async def draft_invoice(
     create_draft). From a body's page (`body_id`) an engagement of another body is a wrong choice.
     """
     engagement = await get_engagement(data.engagement_id)
-    if body_id is not None and engagement["body"] != body_id:
+    if body_id is not None and engagement.body_id != body_id:
         raise Invalid.field("engagement_id", "Choose an engagement.")
     require_role(
-        principal, TenantKind.body, engagement["body"], BILLERS, what="No such engagement."
+        principal, TenantKind.body, engagement.body_id, BILLERS, what="No such engagement."
     )
     return await create_draft(principal.user_id, engagement, data)

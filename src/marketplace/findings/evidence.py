@@ -14,7 +14,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from marketplace.accounts.guards import Principal
 from marketplace.core import storage
@@ -23,6 +23,7 @@ from marketplace.core.db import write_transaction
 from marketplace.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from marketplace.findings.access import Actor, action_actor, actor_id
 from marketplace.findings.corrective_actions import advance, ca_row
+from marketplace.findings.schemas import EvidenceFileRecord
 from marketplace.findings.tables import EvidenceFile
 from marketplace.rules.corrective_actions import Step
 from marketplace.scheduling.context import BODY_ALL, CLIENT_ALL, check_access
@@ -268,8 +269,8 @@ async def add_evidence(
     )
 
 
-async def evidence_row(evidence_id: uuid.UUID) -> dict[str, Any]:
-    row: dict[str, Any] | None = (
+async def evidence_row(evidence_id: uuid.UUID) -> EvidenceFileRecord:
+    row = (
         await EvidenceFile.select(
             *EvidenceFile.all_columns(),
             EvidenceFile.corrective_action._.organisation.as_alias("organisation_id"),
@@ -281,11 +282,23 @@ async def evidence_row(evidence_id: uuid.UUID) -> dict[str, Any]:
     )
     if row is None:
         raise NotFound("No such evidence file.")
-    return row
+    return EvidenceFileRecord(
+        id=row["id"],
+        corrective_action_id=row["corrective_action"],
+        organisation_id=row["organisation_id"],
+        body_id=row["body_id"],
+        stored_name=row["stored_name"],
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        uploaded_by=row["uploaded_by"],
+        created_at=row["created_at"],
+    )
 
 
-def evidence_bytes(row: dict[str, Any]) -> bytes:
-    data = read_file(row["stored_name"])
+def evidence_bytes(row: EvidenceFileRecord) -> bytes:
+    data = read_file(row.stored_name)
     if data is None:
         raise NotFound("The evidence file is missing from storage.")
     return data
@@ -304,10 +317,10 @@ async def download_evidence(actor: Actor, evidence_id: uuid.UUID) -> EvidenceDow
     if isinstance(actor, Principal):
         check_access(
             actor,
-            row["organisation_id"],
-            row["body_id"],
+            row.organisation_id,
+            row.body_id,
             client=CLIENT_ALL,
             body=BODY_ALL,
             what="No such evidence file.",
         )
-    return EvidenceDownload(row["filename"], row["content_type"], evidence_bytes(row))
+    return EvidenceDownload(row.filename, row.content_type, evidence_bytes(row))

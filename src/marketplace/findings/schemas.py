@@ -175,3 +175,19 @@ class CorrectiveActionView(CorrectiveActionOut):
 
     clause: str = ""
     body_name: str = ""
+
+
+class EvidenceFileRecord(msgspec.Struct):
+    """An evidence file's row with the tenants of its corrective action (who may download it)."""
+
+    id: uuid.UUID
+    corrective_action_id: uuid.UUID
+    organisation_id: uuid.UUID
+    body_id: uuid.UUID
+    stored_name: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: uuid.UUID | None
+    created_at: dt.datetime

@@ -143,8 +143,8 @@ async def auditor_body(auditor_id: uuid.UUID) -> uuid.UUID:
     return body
 
 
-async def list_auditors(body_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The body's auditors with qualifications, in two queries (rows for the pages' pickers)."""
+async def list_auditors(body_id: uuid.UUID) -> list[AuditorOut]:
+    """The body's auditors with qualifications, in two queries (for the API and the pickers)."""
     auditors = await Auditor.select().where(Auditor.body == body_id).order_by(Auditor.name).run()
     quals = (
         await Qualification.select(
@@ -159,14 +159,14 @@ async def list_auditors(body_id: uuid.UUID) -> list[dict[str, Any]]:
             {"standard": q["standard"], "iaf_sector": q["iaf_sector"]}
         )
     return [
-        {
-            **a,
-            "body_id": a["body"],
-            "user_id": a["user"],
-            "qualifications": sorted(
-                by_auditor.get(a["id"], []), key=lambda q: (q["standard"], q["iaf_sector"])
-            ),
-        }
+        _auditor_out(
+            {
+                **a,
+                "qualifications": sorted(
+                    by_auditor.get(a["id"], []), key=lambda q: (q["standard"], q["iaf_sector"])
+                ),
+            }
+        )
         for a in auditors
     ]
 
@@ -376,7 +376,7 @@ async def add_auditor(principal: Principal, body_id: uuid.UUID, data: AuditorIn)
 async def body_auditors(principal: Principal, body_id: uuid.UUID) -> list[AuditorOut]:
     """The body's auditors, for any member of the body."""
     require_role(principal, TenantKind.body, body_id, BODY_ALL, what=NO_BODY)
-    return [_auditor_out(a) for a in await list_auditors(body_id)]
+    return await list_auditors(body_id)
 
 
 async def read_auditor(principal: Principal, auditor_id: uuid.UUID) -> AuditorOut:

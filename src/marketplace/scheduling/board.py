@@ -40,8 +40,10 @@ from marketplace.scheduling.context import (
 from marketplace.scheduling.schemas import (
     AgendaItemOut,
     AuditorOut,
+    AuditOut,
     BoardAuditOut,
     SettingsOut,
+    SlotOut,
     UnavailabilityOut,
 )
 from marketplace.scheduling.slots import MAX_SLOT_DAYS, find_slots
@@ -250,7 +252,7 @@ class PlanningView:
 
     role: str
     audits: list[BoardAuditOut]
-    auditors: list[dict[str, Any]]
+    auditors: list[AuditorOut]
     auditor_id: uuid.UUID | None
 
 
@@ -284,7 +286,7 @@ class AuditorsView:
 
     can_plan: bool
     can_manage: bool
-    auditors: list[dict[str, Any]]
+    auditors: list[AuditorOut]
     standards: list[StandardOut]
     settings: SettingsOut
     zones: list[str]
@@ -334,7 +336,7 @@ async def programme_view(principal: Principal, org_id: uuid.UUID) -> list[BoardA
 class AuditView:
     """One audit's page: the audit, the side the caller acts for and what they may do."""
 
-    audit: dict[str, Any]
+    audit: AuditOut
     side: str
     can_plan: bool
     can_book: bool
@@ -343,8 +345,8 @@ class AuditView:
     slot_days: int
     site_zone: str
     next_steps: frozenset[AuditAction]
-    slots: list[dict[str, Any]] = field(default_factory=list)
-    auditors: list[dict[str, Any]] = field(default_factory=list)
+    slots: list[SlotOut] = field(default_factory=list)
+    auditors: list[AuditorOut] = field(default_factory=list)
     zones: list[str] = field(default_factory=list)
 
 

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from marketplace.accounts.guards import Principal
 from marketplace.accounts.tables import Site
 from marketplace.core import clock
@@ -27,7 +25,15 @@ from marketplace.scheduling.context import (
     lock_for,
     window_state_of,
 )
-from marketplace.scheduling.schemas import AuditOut, ProposalIn, ReasonIn, RescheduleIn
+from marketplace.scheduling.schemas import (
+    AuditOut,
+    EventOut,
+    ProposalIn,
+    ReasonIn,
+    RescheduleIn,
+    SiteOut,
+    TeamMemberOut,
+)
 from marketplace.scheduling.spans import checked_span, local_dates, zone
 from marketplace.scheduling.tables import (
     Audit,
@@ -40,7 +46,7 @@ from marketplace.scheduling.tables import (
 )
 
 
-async def get_audit(ctx: AuditContext, *, show_team: bool = True) -> dict[str, Any]:
+async def get_audit(ctx: AuditContext, *, show_team: bool = True) -> AuditOut:
     """The audit with its team, the client's sites, its sequence and its booking history."""
     team = (
         await AuditAssignment.select(
@@ -77,31 +83,31 @@ async def get_audit(ctx: AuditContext, *, show_team: bool = True) -> dict[str, A
         .run()
     )
     row = ctx.row
-    return {
-        "id": ctx.id,
-        "cycle_id": ctx.cycle_id,
-        "engagement_id": ctx.engagement_id,
-        "organisation_id": ctx.organisation_id,
-        "body_id": ctx.body_id,
-        "standard": ctx.standard,
-        "iaf_sector": ctx.iaf_sector,
-        "kind": ctx.kind,
-        "status": ctx.status,
-        "window_start": row["window_start"],
-        "window_end": row["window_end"],
-        "window_state": window_state_of(ctx.window, row["completed_on"], ctx.status),
-        "starts_at": ctx.starts_at,
-        "ends_at": ctx.ends_at,
-        "time_zone": ctx.time_zone,
-        "mode": ctx.mode,
-        "sequence": ctx.sequence,
-        "requested_starts_at": row["requested_starts_at"],
-        "requested_ends_at": row["requested_ends_at"],
-        "completed_on": row["completed_on"],
-        "team": team,
-        "sites": sites,
-        "history": history,
-    }
+    return AuditOut(
+        id=ctx.id,
+        cycle_id=ctx.cycle_id,
+        engagement_id=ctx.engagement_id,
+        organisation_id=ctx.organisation_id,
+        body_id=ctx.body_id,
+        standard=ctx.standard,
+        iaf_sector=ctx.iaf_sector,
+        kind=ctx.kind,
+        status=ctx.status,
+        window_start=row["window_start"],
+        window_end=row["window_end"],
+        window_state=window_state_of(ctx.window, row["completed_on"], ctx.status),
+        starts_at=ctx.starts_at,
+        ends_at=ctx.ends_at,
+        time_zone=ctx.time_zone,
+        mode=ctx.mode,
+        sequence=ctx.sequence,
+        requested_starts_at=row["requested_starts_at"],
+        requested_ends_at=row["requested_ends_at"],
+        completed_on=row["completed_on"],
+        team=[TeamMemberOut(**t) for t in team],
+        sites=[SiteOut(**x) for x in sites],
+        history=[EventOut(**e) for e in history],
+    )
 
 
 def is_exclusion_violation(exc: BaseException) -> bool:
@@ -581,8 +587,7 @@ def shows_team(ctx: AuditContext, side: str) -> bool:
 async def read_audit(principal: Principal, audit_id: uuid.UUID) -> AuditOut:
     """The audit for a member of either tenant; others get 404."""
     ctx, side = await audit_access(principal, audit_id, READERS)
-    audit = await get_audit(ctx, show_team=shows_team(ctx, side))
-    return msgspec.convert(audit, AuditOut, strict=False)
+    return await get_audit(ctx, show_team=shows_team(ctx, side))
 
 
 async def propose(principal: Principal, audit_id: uuid.UUID, data: ProposalIn) -> None:

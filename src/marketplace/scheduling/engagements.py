@@ -26,7 +26,7 @@ from marketplace.scheduling.context import (
     window_of,
     window_state_of,
 )
-from marketplace.scheduling.schemas import CycleAuditOut, CycleOut
+from marketplace.scheduling.schemas import CycleAuditOut, CycleOut, EngagementRecord
 from marketplace.scheduling.tables import Audit, CertificationCycle, Engagement
 
 # The five audits of an initial three-year cycle (ISO/IEC 17021-1 9.1.3).
@@ -101,15 +101,26 @@ async def start_engagement(
     return StartedEngagement(engagement.id, cycle.id, audit_ids)
 
 
-async def get_engagement(engagement_id: uuid.UUID) -> dict[str, Any]:
+async def get_engagement(engagement_id: uuid.UUID) -> EngagementRecord:
     """The engagement row (billing invoices against it)."""
     rows = (
         await Engagement.select().where(Engagement.id == engagement_id).output(load_json=True).run()
     )
     if not rows:
         raise NotFound("No such engagement.")
-    row: dict[str, Any] = rows[0]
-    return row
+    row = rows[0]
+    return EngagementRecord(
+        id=row["id"],
+        organisation_id=row["organisation"],
+        body_id=row["body"],
+        standard=row["standard"],
+        iaf_sector=row["iaf_sector"],
+        status=row["status"],
+        agreed_days=row["agreed_days"] or {},
+        started_on=row["started_on"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+    )
 
 
 async def has_completed_audit(

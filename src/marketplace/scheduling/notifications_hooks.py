@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from marketplace.accounts.names import body_name, organisation_name
 from marketplace.accounts.roles import TenantKind
 from marketplace.core.activity import ActionEntry, on_action
 from marketplace.notifications.services import members_with_roles, notify
 from marketplace.scheduling.context import KIND_LABELS, audit_context
+from marketplace.scheduling.schemas import TeamRecipient
 from marketplace.scheduling.tables import AuditAssignment
 from marketplace.web.templating import local_time
 
@@ -19,7 +19,7 @@ BODY_RECIPIENTS = ("owner", "scheduler")
 ACTIONS = ("proposed", "confirmed", "rescheduled", "cancelled")
 
 
-async def audit_team(audit_id: uuid.UUID, released: Sequence[str] | None) -> list[dict[str, Any]]:
+async def audit_team(audit_id: uuid.UUID, released: Sequence[str] | None) -> list[TeamRecipient]:
     """The team the e-mail is about: the live one, or for a cancellation the assignments the
     cancel released (it names them in its activity entry)."""
     if released is not None and not released:
@@ -49,7 +49,8 @@ async def audit_team(audit_id: uuid.UUID, released: Sequence[str] | None) -> lis
     )
     by_auditor = {r["auditor"]: r for r in rows}
     order = {"lead": 0, "member": 1, "expert": 2}
-    return sorted(by_auditor.values(), key=lambda r: (order.get(r["role"], 9), r["name"]))
+    team = sorted(by_auditor.values(), key=lambda r: (order.get(r["role"], 9), r["name"]))
+    return [TeamRecipient(r["auditor"], r["name"], r["role"], r["email"], r["user"]) for r in team]
 
 
 async def _audit_changed(entry: ActionEntry) -> None:
@@ -65,10 +66,10 @@ async def _audit_changed(entry: ActionEntry) -> None:
     users = [
         *await members_with_roles(TenantKind.organisation, ctx.organisation_id, CLIENT_RECIPIENTS),
         *await members_with_roles(TenantKind.body, ctx.body_id, BODY_RECIPIENTS),
-        *[m["user"] for m in team if m["user"]],
+        *[m.user_id for m in team if m.user_id],
     ]
     # An auditor without an account still gets the invitation at the address the body recorded.
-    emails = [m["email"] for m in team if not m["user"] and m["email"]]
+    emails = [m.email for m in team if not m.user_id and m.email]
     starts, ends = ctx.row["starts_at"], ctx.row["ends_at"]
     await notify(
         "audit_scheduling",
@@ -89,7 +90,7 @@ async def _audit_changed(entry: ActionEntry) -> None:
             "ends_at": ends.isoformat() if ends else "",
             "time_zone": tz,
             "mode": "remote" if ctx.row["mode"] == "remote" else "on site",
-            "team": ", ".join(f"{m['name']} ({m['role']})" for m in team) or "to be confirmed",
+            "team": ", ".join(f"{m.name} ({m.role})" for m in team) or "to be confirmed",
             "reason": entry.data.get("reason", ""),
             "path": f"/audits/{ctx.id}",
         },

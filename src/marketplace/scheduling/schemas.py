@@ -125,6 +125,21 @@ class CycleAuditOut(msgspec.Struct):
     window_state: str | None = None
 
 
+class EngagementRecord(msgspec.Struct):
+    """An engagement's row, for the services that work against it (billing invoices it)."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    body_id: uuid.UUID
+    standard: str
+    iaf_sector: int
+    status: str
+    agreed_days: dict[str, float]
+    started_on: dt.date
+    created_by: uuid.UUID | None
+    created_at: dt.datetime
+
+
 class CycleOut(msgspec.Struct):
     id: uuid.UUID
     engagement_id: uuid.UUID
@@ -143,6 +158,16 @@ class TeamMemberOut(msgspec.Struct):
     name: str
     role: str
     status: str
+
+
+class TeamRecipient(msgspec.Struct):
+    """An audit team member the scheduling e-mail goes to: by account, or at the body's address."""
+
+    auditor_id: uuid.UUID
+    name: str
+    role: str
+    email: str
+    user_id: uuid.UUID | None
 
 
 class SiteOut(msgspec.Struct):

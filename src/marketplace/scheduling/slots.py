@@ -159,7 +159,7 @@ async def _lead_calendar(ctx: AuditContext, lo: dt.datetime, hi: dt.datetime) ->
     return LeadCalendar(leads, busy, consulted)
 
 
-async def find_slots(ctx: AuditContext, days: int, limit: int = 10) -> list[dict[str, Any]]:
+async def find_slots(ctx: AuditContext, days: int, limit: int = 10) -> list[SlotOut]:
     """The earliest starts inside the window where a qualified, impartial lead is free.
 
     A slot is `days` consecutive working days (Monday to Friday, 09:00 to 17:00 in the site's
@@ -183,8 +183,8 @@ async def find_slots(ctx: AuditContext, days: int, limit: int = 10) -> list[dict
 
 async def _slots_in_window(
     ctx: AuditContext, days: int, limit: int, tz: zoneinfo.ZoneInfo, first: dt.date, last: dt.date
-) -> list[dict[str, Any]]:
-    slots: list[dict[str, Any]] = []
+) -> list[SlotOut]:
+    slots: list[SlotOut] = []
     # Busy time is loaded for a growing horizon rather than the whole window: the earliest
     # slots usually lie in the first weeks, and a large body's year of bookings need not be read
     # to find them. The horizon doubles, so a window costs at most a handful of rounds.
@@ -206,7 +206,7 @@ async def _slots_in_window(
                 return slots
             free = calendar.free_leads(start, end, day)
             if free:
-                slots.append({"starts_at": start, "ends_at": end, "auditor_ids": free})
+                slots.append(SlotOut(start, end, free))
         cursor, span = horizon + dt.timedelta(days=1), span * 2
     return slots
 
@@ -299,7 +299,7 @@ async def offered_slots(principal: Principal, audit_id: uuid.UUID, days: int) ->
     if side == "client":
         await _require_self_service(ctx.body_id)
     return [
-        SlotOut(s["starts_at"], s["ends_at"], [] if side == "client" else s["auditor_ids"])
+        SlotOut(s.starts_at, s.ends_at, [] if side == "client" else s.auditor_ids)
         for s in await find_slots(ctx, days)
     ]
 

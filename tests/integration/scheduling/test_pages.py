@@ -48,7 +48,7 @@ async def test_body_adds_an_auditor_proposes_and_the_client_confirms(
     r = await _post(client, page, page, {"name": "", "email": "nope", "time_zone": "UTC"})
     assert r.status_code == 422
     assert 'class="field-error"' in r.text or "alert error" in r.text
-    lead = (await list_auditors(world.a.body_id))[0]["id"]
+    lead = (await list_auditors(world.a.body_id))[0].id
 
     r = await client.get(f"/audits/{audit_id}")
     assert r.status_code == 200
@@ -80,8 +80,8 @@ async def test_body_adds_an_auditor_proposes_and_the_client_confirms(
     )
     assert r.status_code == 303, r.text
     audit = await get_audit(await audit_context(audit_id))
-    assert audit["status"] == "proposed"
-    assert audit["starts_at"].isoformat() == "2027-03-29T08:00:00+00:00"  # 09:00 BST
+    assert audit.status == "proposed"
+    assert audit.starts_at.isoformat() == "2027-03-29T08:00:00+00:00"  # 09:00 BST
 
     for path in (
         f"/manage/bodies/{world.a.body_id}/planning",

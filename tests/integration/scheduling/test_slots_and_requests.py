@@ -169,7 +169,7 @@ async def test_slots_late_in_the_window_are_found_and_none_past_it(world: World)
     ctx = await audit_context(started.audit_ids["stage1"])
     slots = await find_slots(ctx, 3)
     # Window ends Sunday 2027-05-30: the last 3-day slot starts Wednesday the 26th.
-    assert [s["starts_at"].date().isoformat() for s in slots] == [
+    assert [s.starts_at.date().isoformat() for s in slots] == [
         "2027-05-03",
         "2027-05-04",
         "2027-05-05",
@@ -181,10 +181,10 @@ async def test_slots_late_in_the_window_are_found_and_none_past_it(world: World)
         "2027-05-13",
         "2027-05-14",
     ]
-    assert slots[0]["starts_at"] == t("2027-05-03T08:00:00+00:00")
+    assert slots[0].starts_at == t("2027-05-03T08:00:00+00:00")
     # Twenty working days from Monday 3 May end on Friday the 28th, the last that fit.
-    assert [s["starts_at"].date().isoformat() for s in await find_slots(ctx, 20)] == ["2027-05-03"]
-    assert [s["starts_at"].date().isoformat() for s in await find_slots(ctx, 19)] == [
+    assert [s.starts_at.date().isoformat() for s in await find_slots(ctx, 20)] == ["2027-05-03"]
+    assert [s.starts_at.date().isoformat() for s in await find_slots(ctx, 19)] == [
         "2027-05-03",
         "2027-05-04",
     ]
