@@ -456,7 +456,8 @@ class OrganisationPages(Controller):
                 {
                     **data,
                     "country": str(data.get("country", "")).upper(),
-                    "central": data.get("central") == "on",
+                    # The macro's checkbox posts "true"; older forms (and browsers' default) post "on".
+                    "central": data.get("central") in ("true", "on"),
                     "headcount": data.get("headcount") or 0,
                 },
                 SiteIn,
