@@ -20,7 +20,17 @@ from marketplace.accounts.credentials import (
 from marketplace.accounts.guards import Principal, client_address, me, requires_login
 from marketplace.accounts.members import invited_notice
 from marketplace.accounts.roles import CLIENT_MANAGERS, ROLES, TenantKind
-from marketplace.accounts.schemas import InvitationOut, MemberIn, OrganisationIn, SiteIn
+from marketplace.accounts.schemas import (
+    InvitationOut,
+    MemberIn,
+    OrganisationIn,
+    PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    RegisterForm,
+    SiteIn,
+    TokenIn,
+)
 from marketplace.accounts.sessions import end_session, start_session
 from marketplace.accounts.sign_in import authenticate
 from marketplace.accounts.users import register_user
@@ -50,6 +60,22 @@ def _session_cookie(secret: str, settings: Settings, max_age: int) -> Cookie:
     )
 
 
+def _fields(data: dict[str, Any], kind: type[msgspec.Struct]) -> dict[str, str]:
+    """The form's values for the Struct's fields only (the page posts `next` beside them).
+
+    A missing or blank optional field is left out so the Struct's default applies, as the
+    page always did (an empty time zone means UTC); a missing required one is posted as "" so
+    the service answers with its own message ("Tell us your name.").
+    """
+    values: dict[str, str] = {}
+    for field in msgspec.structs.fields(kind):
+        value = data.get(field.name, "")
+        value = str(value[-1] if isinstance(value, list) else value)
+        if value or field.required:
+            values[field.name] = value
+    return values
+
+
 def tenant_url(kind: TenantKind | str, tenant_id: uuid.UUID) -> str:
     if kind == TenantKind.organisation:
         return f"/organisations/{tenant_id}"
@@ -70,10 +96,11 @@ class AccountPages(Controller):
     async def login(self, request: Request[Any, Any, Any]) -> Response[Any]:
         settings = settings_of(request)
         data = await form_data(request)
-        email, password = str(data.get("email", "")), str(data.get("password", ""))
+        email = str(data.get("email", ""))
         nxt = _safe_next(data.get("next"))
         try:
-            user_id = await authenticate(email, password, client_address(request))
+            form: TokenIn = convert(_fields(data, TokenIn), TokenIn)
+            user_id = await authenticate(form.email, form.password, client_address(request))
         except DomainError as exc:
             return Template(
                 "accounts/login.html",
@@ -111,12 +138,8 @@ class AccountPages(Controller):
         values = {k: str(data.get(k, "")) for k in ("email", "name", "time_zone")}
         nxt = _safe_next(data.get("next"))
         try:
-            user = await register_user(
-                values["email"],
-                str(data.get("password", "")),
-                values["name"],
-                values["time_zone"] or "UTC",
-            )
+            form: RegisterForm = convert(_fields(data, RegisterForm), RegisterForm)
+            user = await register_user(form.email, form.password, form.name, form.time_zone)
         except DomainError as exc:
             return Template(
                 "accounts/register.html",
@@ -144,11 +167,9 @@ class AccountPages(Controller):
         principal = me(request)
         data = await form_data(request)
         try:
+            form: PasswordChangeIn = convert(_fields(data, PasswordChangeIn), PasswordChangeIn)
             await change_password(
-                principal,
-                str(data.get("current_password", "")),
-                str(data.get("new_password", "")),
-                client_address(request),
+                principal, form.current_password, form.new_password, client_address(request)
             )
         except DomainError as exc:
             return Template(
@@ -176,7 +197,8 @@ class AccountPages(Controller):
                 context={"errors": {"email": "Enter your e-mail address."}, "email": email},
                 status_code=422,
             )
-        await request_password_reset(email)
+        form: PasswordResetIn = convert({"email": email}, PasswordResetIn)
+        await request_password_reset(form.email)
         # The same answer for every address: whether an account exists is not told.
         return Template(
             "accounts/password_reset.html",
@@ -197,7 +219,10 @@ class AccountPages(Controller):
         data = await form_data(request)
         token = str(data.get("token", ""))[:200]
         try:
-            await confirm_password_reset(token, str(data.get("new_password", "")))
+            form: PasswordResetConfirmIn = convert(
+                {**_fields(data, PasswordResetConfirmIn), "token": token}, PasswordResetConfirmIn
+            )
+            await confirm_password_reset(form.token, form.new_password)
         except DomainError as exc:
             return Template(
                 "accounts/password_reset_confirm.html",
@@ -431,7 +456,8 @@ class OrganisationPages(Controller):
                 {
                     **data,
                     "country": str(data.get("country", "")).upper(),
-                    "central": data.get("central") == "on",
+                    # The macro's checkbox posts "true"; older forms (and browsers' default) post "on".
+                    "central": data.get("central") in ("true", "on"),
                     "headcount": data.get("headcount") or 0,
                 },
                 SiteIn,

@@ -26,6 +26,16 @@ class RegisterIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
 
 
+class RegisterForm(RegisterIn, forbid_unknown_fields=True):
+    """The registration page's form: the API's fields and rules, plus the page's time zone.
+
+    API.md's register body is `email, password, name`; the time zone is the page's alone, so it
+    lives on this subclass rather than widening the API's Struct.
+    """
+
+    time_zone: TimeZone = "UTC"
+
+
 class UserOut(msgspec.Struct):
     id: uuid.UUID
     email: str

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, patch, post, put
+from litestar import Controller, Request, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody, Parameter
@@ -18,6 +18,7 @@ from marketplace.core.pagination import Page, PageParams
 from marketplace.findings import corrective_actions as actions
 from marketplace.findings import evidence as files
 from marketplace.findings import reports, tracker
+from marketplace.findings.evidence_download import evidence_download
 from marketplace.findings.schemas import (
     AmendIn,
     CorrectiveActionOut,
@@ -31,7 +32,6 @@ from marketplace.findings.schemas import (
     ReviewIn,
     VerifyIn,
 )
-from marketplace.web.downloads import attachment
 
 
 class AuditReportController(Controller):
@@ -249,16 +249,9 @@ class CorrectiveActionReviewController(Controller):
         return await actions.get_corrective_action(ca_id)
 
 
-class EvidenceController(Controller):
-    path = "/api/v1/evidence/{evidence_id:uuid}"
-    tags = ["findings"]
-    guards = [requires_login]
-
-    @get("", summary="Download an evidence file (the client and the body only)")
-    async def download(
-        self, request: Request[Any, Any, Any], evidence_id: uuid.UUID
-    ) -> Response[bytes]:
-        return attachment(await files.download_evidence(principal_of(request), evidence_id))
+EvidenceController = evidence_download(
+    "/api/v1/evidence/{evidence_id:uuid}", principal_of, tags=["findings"]
+)
 
 
 API_CONTROLLERS = [

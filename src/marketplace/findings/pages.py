@@ -18,6 +18,7 @@ from marketplace.findings import corrective_actions as actions
 from marketplace.findings import evidence as files
 from marketplace.findings import reports, tracker
 from marketplace.findings.charts import trend_svg
+from marketplace.findings.evidence_download import evidence_download
 from marketplace.findings.schemas import (
     CorrectiveActionPatch,
     EscalateIn,
@@ -27,7 +28,6 @@ from marketplace.findings.schemas import (
     ReviewIn,
     VerifyIn,
 )
-from marketplace.web.downloads import attachment
 from marketplace.web.forms import convert, errors_by_field, form_data
 
 
@@ -384,15 +384,7 @@ class ReviewPages(_ActionPage):
         return await self._done(principal, ca_id, work())
 
 
-class EvidencePages(Controller):
-    include_in_schema = False
-    guards = [requires_login]
-
-    @get("/evidence/{evidence_id:uuid}")
-    async def download(
-        self, request: Request[Any, Any, Any], evidence_id: uuid.UUID
-    ) -> Response[bytes]:
-        return attachment(await files.download_evidence(me(request), evidence_id))
+EvidencePages = evidence_download("/evidence/{evidence_id:uuid}", me, include_in_schema=False)
 
 
 PAGE_CONTROLLERS = [

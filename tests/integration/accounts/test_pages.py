@@ -131,3 +131,39 @@ async def test_every_input_on_public_forms_has_a_label(
         ids = set(re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html))
         labelled = set(re.findall(r'<label[^>]*\bfor="([^"]+)"', html))
         assert ids <= labelled, (path, ids - labelled)
+
+
+async def test_add_site_form_central_checkbox(client: httpx.AsyncClient, world: World) -> None:
+    """The macro's checkbox posts "true"; the page takes it (and the browser default "on")."""
+    r = await form_post(
+        client,
+        "/login",
+        "/login",
+        {"email": world.outsider.email, "password": PASSWORD, "next": "/account"},
+    )
+    r = await form_post(
+        client,
+        "/organisations/new",
+        "/organisations/new",
+        {"name": "Hull Plating", "country": "GB", "iaf_sector": "17", "effective_personnel": "5"},
+    )
+    assert r.status_code == 302, r.text[:500]
+    org_page = r.headers["location"]
+    html = (await client.get(org_page)).text
+    assert 'id="site-central" name="central" type="checkbox" value="true"' in html
+    # The first site ("Head office") holds the central function, so a checked box on a second
+    # one is refused: the refusal shows the box was read as checked, for "true" and "on" alike.
+    for checked in ("true", "on"):
+        r = await form_post(
+            client,
+            org_page,
+            f"{org_page}/sites",
+            {"name": "Dock", "country": "gb", "central": checked, "headcount": "3"},
+        )
+        assert r.status_code == 422
+        assert "already has a central function site" in r.text
+    r = await form_post(
+        client, org_page, f"{org_page}/sites", {"name": "Dock", "country": "gb", "headcount": "3"}
+    )
+    assert r.status_code == 200
+    assert "Site added." in r.text
