@@ -28,15 +28,11 @@ from marketplace.findings.schemas import (
     ReviewIn,
     VerifyIn,
 )
-from marketplace.web.forms import convert, errors_by_field, form_data
+from marketplace.web.forms import blank_to_none, convert, errors_by_field, form_data
 
 
 def _back(path: str) -> Redirect:
     return Redirect(path, status_code=303)
-
-
-def _blank_to_none(data: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {k: (None if k in names and v == "" else v) for k, v in data.items()}
 
 
 def _texts(data: dict[str, Any]) -> dict[str, str]:
@@ -150,7 +146,7 @@ class ReportEditPages(_ReportPage):
         principal, data = me(request), await form_data(request)
 
         async def work() -> None:
-            finding = convert(_blank_to_none(data, "site_id"), FindingIn)
+            finding = convert(blank_to_none(data, ("site_id",)), FindingIn)
             await reports.add_finding(principal, report_id, finding)
 
         return await self._done(principal, report_id, work())
@@ -310,8 +306,8 @@ class AnswerPages(_ActionPage):
     @post("")
     async def answer(self, request: Request[Any, Any, Any], ca_id: uuid.UUID) -> Response[Any]:
         principal = me(request)
-        data = _blank_to_none(
-            await form_data(request), "owner_id", "target_date", "root_cause_method"
+        data = blank_to_none(
+            await form_data(request), ("owner_id", "target_date", "root_cause_method")
         )
 
         async def work() -> None:

@@ -20,7 +20,6 @@ from marketplace.readiness.page_support import (
     Render,
     attempt,
     base_context,
-    blanked,
     editor,
     editor_form,
     page,
@@ -37,7 +36,7 @@ from marketplace.readiness.schemas import (
 )
 from marketplace.rules.readiness import DOCUMENT_TYPES
 from marketplace.web.downloads import attachment
-from marketplace.web.forms import form_data
+from marketplace.web.forms import blank_to_none, form_data
 
 # The document version pages take their three path ids as one value.
 VERSION = {"ref": Provide(version_ref, sync_to_thread=False)}
@@ -76,7 +75,7 @@ class DocumentPages(Controller):
         self, request: AnyRequest, organisation_id: uuid.UUID
     ) -> Response[Any]:
         p, data = await editor_form(request, organisation_id)
-        data = blanked(data, documents.CLEARABLE_DOCUMENT)
+        data = blank_to_none(data, documents.CLEARABLE_DOCUMENT)
 
         async def render(errors: dict[str, str], status: int) -> Template:
             return await self._register(p, organisation_id, errors, status, data)

@@ -14,22 +14,18 @@ from marketplace.accounts.guards import Principal, me
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.findings.evidence import max_bytes
 from marketplace.readiness.context import can_edit, client, organisation_name
-from marketplace.web.forms import as_list, convert, errors_by_field, form_data
+from marketplace.web.forms import as_list, blank_to_none, convert, errors_by_field, form_data
 
 AnyRequest = Request[Any, Any, Any]
 S = TypeVar("S")
 Render = Callable[[dict[str, str], int], Awaitable[Template]]
 
 
-def blanked(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    return {k: (None if k in names and v == "" else v) for k, v in data.items()}
-
-
 def parse(
     data: dict[str, Any], kind: type[S], blank: tuple[str, ...] = (), lists: tuple[str, ...] = ()
 ) -> S:
     """A form post as the API's Struct: a blank field is null, a multiple choice is a list."""
-    values = blanked(data, blank)
+    values = blank_to_none(data, blank)
     for name in lists:
         values[name] = as_list(values.get(name))
     parsed: S = convert(values, kind)
